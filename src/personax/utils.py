@@ -1,0 +1,88 @@
+"""Small shared helpers: device selection, seeded RNGs, progress bars, cache folder.
+
+Everything random in the package takes an explicit ``seed`` (int) or ``rng``
+(``numpy.random.Generator``); there is no module-level random state.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+DEFAULT_SEED = 0
+
+
+def make_rng(seed: int | np.random.Generator | None = DEFAULT_SEED) -> np.random.Generator:
+    """Return a ``numpy.random.Generator``; pass one through unchanged.
+
+    ``None`` is rejected on purpose: unseeded randomness is never the default here.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        raise ValueError("seed=None is not allowed: pass an int (default 0) so results are reproducible")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def resolve_device(device: str = "auto") -> str:
+    """Map ``"auto" | "cpu" | "cuda" | "cuda:N"`` to a torch device string.
+
+    ``"auto"`` picks CUDA when torch sees a GPU, else CPU.  Asking for CUDA on a
+    machine without it raises a clear error instead of silently running on CPU.
+    """
+    import torch
+
+    if not isinstance(device, str):
+        raise ValueError(f"device must be a string such as 'auto', 'cpu', 'cuda' or 'cuda:0', got {device!r}")
+    dev = device.strip().lower()
+    if dev == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if dev == "cpu":
+        return "cpu"
+    if dev == "cuda" or dev.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device={device!r} was requested but torch sees no CUDA GPU "
+                f"(torch {torch.__version__}; the pinned wheel is CPU-only). "
+                "Use device='auto' or 'cpu', or install a CUDA build of torch on a GPU machine."
+            )
+        return dev
+    raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
+
+
+def quiet() -> bool:
+    """True when progress bars should be silent (CI, tests, or PERSONAX_QUIET=1)."""
+    return bool(os.environ.get("PERSONAX_QUIET") or os.environ.get("CI") or os.environ.get("PYTEST_CURRENT_TEST"))
+
+
+def progress(iterable: Iterable[T], *, desc: str | None = None, total: int | None = None,
+             disable: bool | None = None) -> Iterable[T]:
+    """Wrap ``iterable`` in a tqdm progress bar, silent under :func:`quiet`."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, disable=quiet() if disable is None else disable,
+                leave=False)
+
+
+def cache_dir(*parts: str) -> Path:
+    """Project cache folder (``$PERSONAX_CACHE`` or ``~/.cache/personax``), created on demand."""
+    root = Path(os.environ.get("PERSONAX_CACHE") or Path.home() / ".cache" / "personax")
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def repo_root() -> Path | None:
+    """The checkout root when running from a source tree (has ``_toc.yml``), else ``None``."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "_toc.yml").exists() and (parent / "src" / "personax").exists():
+            return parent
+    return None
