@@ -1,0 +1,382 @@
+"""First cell of every notebook: validate parameters, say what data the page shows, record provenance.
+
+Every notebook of the book has a papermill ``parameters`` cell followed by::
+
+    ctx = personax.notebook.setup("04_independence", dataset=dataset, source=source, n=n,
+                                  seed=seed, device=device, profile=profile,
+                                  alpha=alpha, checks={"alpha": {"kind": "float", "low": 0, "high": 1}})
+
+:func:`setup` stops the run with a :class:`ParameterError` naming the parameter, the
+value and what is allowed when a value is invalid (a typo in ``personax run -p``, a
+missing CUDA GPU, ...).  When ``source == "sample"`` it shows a banner saying that the
+page is built on the shipped synthetic sample with planted structure, not the released
+PersonaX data, and how to rerun on the real data.  It always shows a compact provenance
+table and, when run by :mod:`personax.runner`, writes the full provenance record to the
+file named by ``$PERSONAX_PROVENANCE_FILE`` so the runner can store it next to the
+executed notebook.
+
+Notebook-specific parameters are checked with :func:`check_param` (directly, or through
+``setup(..., checks={...})``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from personax import provenance as _provenance
+
+#: Dataset names a notebook may accept; ``"both"`` expands to the two datasets.
+DATASETS_ALLOWED: tuple[str, ...] = ("celebpersona", "athlepersona", "both")
+#: Execution profiles: ``ci`` (seconds, ``make test``), ``quick`` (default, ``make book``),
+#: ``paper`` (full protocol, GPU advised).
+PROFILES: tuple[str, ...] = ("ci", "quick", "paper")
+#: Named data sources; anything else must be an existing local file or folder.
+SOURCES: tuple[str, ...] = ("sample", "hf")
+
+_BOTH = ("celebpersona", "athlepersona")
+_KINDS = ("int", "float", "bool", "str")
+
+
+class ParameterError(ValueError):
+    """An invalid notebook parameter; the message names the parameter, value and fix."""
+
+
+@dataclass(frozen=True)
+class NotebookContext:
+    """Validated parameters of one notebook run.
+
+    Attributes
+    ----------
+    notebook : str
+        Notebook name, e.g. ``"01_data"``.
+    dataset : str
+        The ``dataset`` parameter as given (may be ``"both"``).
+    datasets : list of str
+        Datasets to process, ``"both"`` expanded to ``["celebpersona", "athlepersona"]``.
+    source : str
+        ``"sample"``, ``"hf"`` or an absolute local path.
+    n : int or None
+        Row limit (None = the dataset or profile default).
+    seed : int
+        Seed for every random step of the notebook.
+    device : str
+        Resolved torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+    device_requested : str
+        The ``device`` parameter as given (``"auto"``, ...).
+    profile : str
+        ``"ci"``, ``"quick"`` or ``"paper"``.
+    extra : dict
+        Notebook-specific parameters (validated when ``checks`` covered them).
+    provenance : dict
+        Record from :func:`personax.provenance.collect`.
+    """
+
+    notebook: str
+    dataset: str
+    datasets: list[str]
+    source: str
+    n: int | None
+    seed: int
+    device: str
+    device_requested: str
+    profile: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_sample(self) -> bool:
+        """True when the page is built on the shipped synthetic sample."""
+        return self.source == "sample"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """All parameters of the run (common ones first, then the notebook's own)."""
+        common = {"dataset": self.dataset, "source": self.source, "n": self.n, "seed": self.seed,
+                  "device": self.device_requested, "profile": self.profile}
+        return {**common, **self.extra}
+
+    def by_profile(self, **values: Any) -> Any:
+        """Pick the value for the current profile, e.g. ``ctx.by_profile(ci=200, quick=2000, paper=None)``.
+
+        Every profile must be given so a new profile cannot silently fall back to a default.
+        """
+        missing = [p for p in PROFILES if p not in values]
+        unknown = [p for p in values if p not in PROFILES]
+        if missing or unknown:
+            raise ParameterError(
+                f"by_profile needs exactly one value per profile {list(PROFILES)}; "
+                f"missing {missing}, unknown {unknown}"
+            )
+        return values[self.profile]
+
+
+def _allowed_text(allowed: Sequence[Any]) -> str:
+    return ", ".join(repr(a) for a in allowed)
+
+
+def _fail(name: str, value: Any, allowed: str, hint: str = "") -> ParameterError:
+    msg = f"parameter {name}={value!r} is invalid: allowed {allowed}."
+    if hint:
+        msg += f" {hint}"
+    return ParameterError(msg)
+
+
+def check_param(name: str, value: Any, *, kind: str | None = None, choices: Sequence[Any] | None = None,
+                low: float | None = None, high: float | None = None, low_inclusive: bool = True,
+                high_inclusive: bool = True, allow_none: bool = False) -> Any:
+    """Validate one notebook parameter and return it (ints stay ints; numpy scalars become Python).
+
+    Parameters
+    ----------
+    name : str
+        Parameter name, used in the error message.
+    value : object
+        The value from the parameters cell (after papermill overrides).
+    kind : {"int", "float", "bool", "str"}, optional
+        Required type.  ``"float"`` accepts ints (converted to float); ``"int"`` rejects
+        floats and bools; nothing is parsed from strings.
+    choices : sequence, optional
+        Allowed values (checked after the type).
+    low, high : float, optional
+        Range bounds for ``int``/``float`` values.
+    low_inclusive, high_inclusive : bool
+        Whether the bounds themselves are allowed (default True).
+    allow_none : bool
+        Whether ``None`` is accepted (it skips all other checks).
+
+    Returns
+    -------
+    object
+        The validated value.
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter, the value and what is allowed.
+    """
+    if kind is not None and kind not in _KINDS:
+        raise ValueError(f"check_param kind={kind!r} is not one of {_KINDS}")
+    if value is None:
+        if allow_none:
+            return None
+        if kind is None and choices is not None and None in choices:
+            return None
+        raise _fail(name, value, f"a {kind or 'value'}" + (f" in {_allowed_text(choices)}" if choices else ""),
+                    "None is not allowed here.")
+    # numpy scalars (e.g. from a computed default) behave like Python scalars
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        value = item()
+    if kind == "bool" and not isinstance(value, bool):
+        raise _fail(name, value, "True or False")
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise _fail(name, value, "an integer" + _range_text(low, high, low_inclusive, high_inclusive))
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(name, value, "a number" + _range_text(low, high, low_inclusive, high_inclusive))
+        value = float(value)
+        if value != value:  # NaN never satisfies a range and is never a useful parameter
+            raise _fail(name, value, "a number (not NaN)")
+    if kind == "str" and not isinstance(value, str):
+        raise _fail(name, value, "a string" + (f" in {_allowed_text(choices)}" if choices else ""))
+    if choices is not None and value not in choices:
+        raise _fail(name, value, _allowed_text(choices))
+    if low is not None or high is not None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(name, value, "a number" + _range_text(low, high, low_inclusive, high_inclusive))
+        too_low = low is not None and (value < low or (value == low and not low_inclusive))
+        too_high = high is not None and (value > high or (value == high and not high_inclusive))
+        if too_low or too_high:
+            what = {"int": "an integer", "float": "a number"}.get(kind or "", "a value")
+            raise _fail(name, value, what + _range_text(low, high, low_inclusive, high_inclusive)
+                        + (" or None" if allow_none else ""))
+    return value
+
+
+def _range_text(low, high, low_inclusive, high_inclusive) -> str:
+    if low is None and high is None:
+        return ""
+    parts = []
+    if low is not None:
+        parts.append(f"{'>=' if low_inclusive else '>'} {low}")
+    if high is not None:
+        parts.append(f"{'<=' if high_inclusive else '<'} {high}")
+    return " " + " and ".join(parts)
+
+
+def _check_source(source: Any) -> str:
+    if not isinstance(source, (str, os.PathLike)) or str(source).strip() == "":
+        raise _fail("source", source, f"{_allowed_text(SOURCES)} or a path to a local folder/Parquet/CSV file")
+    text = str(source)
+    if text in SOURCES:
+        return text
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise _fail("source", source, f"{_allowed_text(SOURCES)} or an existing local path",
+                    f"No file or folder exists at {str(path.resolve())!r}.")
+    return str(path.resolve())
+
+
+def setup(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device: Any, profile: Any,
+          datasets_allowed: Sequence[str] = DATASETS_ALLOWED, profiles: Sequence[str] = PROFILES,
+          checks: Mapping[str, Mapping[str, Any]] | None = None, show: bool = True,
+          **extra: Any) -> NotebookContext:
+    """Validate a notebook's parameters, show the sample banner and provenance, return a context.
+
+    Parameters
+    ----------
+    notebook : str
+        Notebook name (``"01_data"``); recorded in the provenance.
+    dataset : str
+        One of ``datasets_allowed``; ``"both"`` expands to both datasets.
+    source : str
+        ``"sample"`` (shipped synthetic sample), ``"hf"`` (Hugging Face) or an existing
+        local path.
+    n : int or None
+        Row limit, a positive integer, or None for the default size.
+    seed : int
+        Non-negative integer seed.
+    device : str
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; CUDA must be available when asked.
+    profile : str
+        One of ``profiles``.
+    datasets_allowed : sequence of str
+        Datasets this notebook supports (default: both and ``"both"``).
+    profiles : sequence of str
+        Profiles this notebook supports.
+    checks : mapping, optional
+        ``{name: keyword arguments of check_param}`` for notebook-specific parameters in
+        ``extra``; e.g. ``{"alpha": {"kind": "float", "low": 0, "high": 1}}``.
+    show : bool
+        Display the banner and provenance table (IPython) or print them (plain Python).
+    **extra
+        The notebook's own parameters, recorded in the provenance and ``ctx.extra``.
+
+    Returns
+    -------
+    NotebookContext
+
+    Raises
+    ------
+    ParameterError
+        For any invalid value, naming the parameter, the value and the allowed values.
+    """
+    if not isinstance(notebook, str) or not notebook:
+        raise ParameterError(f"setup(notebook=...) needs the notebook name such as '01_data', got {notebook!r}")
+    dataset = check_param("dataset", dataset, kind="str", choices=tuple(datasets_allowed))
+    datasets = list(_BOTH) if dataset == "both" else [dataset]
+    source = _check_source(source)
+    n = check_param("n", n, kind="int", low=1, allow_none=True)
+    seed = check_param("seed", seed, kind="int", low=0)
+    profile = check_param("profile", profile, kind="str", choices=tuple(profiles))
+    if not isinstance(device, str):
+        raise _fail("device", device, "'auto', 'cpu', 'cuda' or 'cuda:N'")
+    from personax.utils import resolve_device
+
+    try:
+        resolved = resolve_device(device)
+    except (ValueError, RuntimeError) as exc:
+        raise ParameterError(f"parameter device={device!r} is invalid: {exc}") from exc
+
+    checks = dict(checks or {})
+    unknown_checks = sorted(set(checks) - set(extra))
+    if unknown_checks:
+        raise ParameterError(
+            f"setup(checks=...) names {unknown_checks}, which were not passed as parameters; "
+            f"pass them as keyword arguments too (got {sorted(extra)})"
+        )
+    validated_extra = {name: check_param(name, value, **checks[name]) if name in checks else value
+                       for name, value in extra.items()}
+
+    params = {"dataset": dataset, "source": source, "n": n, "seed": seed, "device": device,
+              "profile": profile, **validated_extra}
+    record = _provenance.collect(params, notebook=notebook, device=device)
+    ctx = NotebookContext(notebook=notebook, dataset=dataset, datasets=datasets, source=source, n=n,
+                          seed=seed, device=resolved, device_requested=device, profile=profile,
+                          extra=validated_extra, provenance=record)
+    target = os.environ.get(_provenance.PROVENANCE_ENV)
+    if target:
+        _provenance.write(record, target)
+    if show:
+        _show(ctx)
+    return ctx
+
+
+def sample_banner(ctx: NotebookContext) -> str:
+    """Markdown banner for pages built on the shipped synthetic sample."""
+    names = " and ".join(ctx.datasets)
+    first = ctx.datasets[0]
+    return (
+        f"> **Synthetic sample — not the released PersonaX data.** The numbers and figures on this page "
+        f"come from the synthetic sample of {names} shipped with the `personax` package: data generated by a "
+        f"documented structural causal model with *planted* dependences and a planted latent graph, so the "
+        f"methods can be checked against a known truth. They say nothing about real people.\n>\n"
+        f"> To rerun this page on the real data, accept the dataset terms on Hugging Face "
+        f"(`Persona-X/{first}`), run `huggingface-cli login`, then "
+        f"`personax run {ctx.notebook} -p source hf -p dataset {first}` "
+        f"(or `make book SOURCE=hf DATASET={first}` for the whole book); "
+        f"a downloaded copy works with `-p source /path/to/folder`."
+    )
+
+
+def provenance_rows(ctx: NotebookContext) -> list[tuple[str, str]]:
+    """(field, value) rows of the compact provenance table."""
+    rec = ctx.provenance
+    git = rec.get("git", {})
+    commit = git.get("commit")
+    commit_text = "not a git checkout" if commit is None else commit[:10] + (" (uncommitted changes)" if git.get("dirty") else "")
+    dev = rec.get("device", {})
+    device_text = str(dev.get("resolved") or ctx.device) + (f" ({dev['gpu']})" if dev.get("gpu") else "")
+    if ctx.device_requested != ctx.device:
+        device_text += f" (requested {ctx.device_requested!r})"
+    pkgs = rec.get("packages", {})
+    rows = [
+        ("notebook", ctx.notebook),
+        ("dataset", ", ".join(ctx.datasets)),
+        ("source", ctx.source + (" (synthetic)" if ctx.is_sample else "")),
+        ("profile", ctx.profile),
+        ("n", "default" if ctx.n is None else str(ctx.n)),
+        ("seed", str(ctx.seed)),
+        ("device", device_text),
+    ]
+    if rec.get("parameters"):
+        own = {k: v for k, v in rec["parameters"].items() if k in ctx.extra}
+        if own:
+            rows.append(("other parameters", ", ".join(f"{k}={v!r}" for k, v in own.items())))
+    rows += [
+        ("git commit", commit_text),
+        ("versions", f"personax {pkgs.get('personax')}, python {rec.get('python')}, torch {pkgs.get('torch')}, "
+                     f"numpy {pkgs.get('numpy')}, pandas {pkgs.get('pandas')}"),
+        ("run at (UTC)", str(rec.get("time_utc"))),
+    ]
+    return rows
+
+
+def _markdown_table(rows: list[tuple[str, str]]) -> str:
+    def esc(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| run | |", "|---|---|"] + [f"| {esc(k)} | `{esc(v)}` |" for k, v in rows]
+    return "\n".join(lines)
+
+
+def _show(ctx: NotebookContext) -> None:
+    table = _markdown_table(provenance_rows(ctx))
+    banner = sample_banner(ctx) if ctx.is_sample else None
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # plain Python without IPython: print instead
+        get_ipython = None  # type: ignore[assignment]
+    if get_ipython is not None and get_ipython() is not None:
+        if banner:
+            display(Markdown(banner))
+        display(Markdown(table))
+        return
+    if banner:
+        print(banner.replace("> ", "").replace(">\n", "\n"))
+    for key, value in provenance_rows(ctx):
+        print(f"{key:>16}: {value}")
