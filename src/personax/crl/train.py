@@ -1,0 +1,515 @@
+"""Training of the CRL model: splits, minibatch Adam, early stopping, checkpoints, run records.
+
+``fit(views, latent_dims, n_shared, seed, ...)`` is the public entry point (re-exported
+as ``personax.crl.fit``).  Protocol:
+
+* rows are split once into train / validation / test with ``config.split_seed``
+  (the same rows for every model seed);
+* vector inputs are standardised per feature with training-split statistics;
+* minibatch Adam on the training rows, shuffled by a seeded ``torch.Generator``; the
+  model is initialised inside ``torch.random.fork_rng`` with ``manual_seed(seed)``, so
+  no global random state leaks in or out and CPU runs are bit-for-bit reproducible;
+* after every epoch the loss is evaluated on the validation rows; the best validation
+  epoch is kept (early stopping with ``patience``).  The test rows are never used for
+  any choice: they exist for the evaluation metrics (official-code defect 9);
+* with ``checkpoint_dir`` the full training state (weights, optimiser, shuffling RNG,
+  best state, history) is written every ``checkpoint_every`` epochs; calling ``fit``
+  again with the same folder resumes and gives the same weights as an uninterrupted run;
+* the result :class:`CRLFit` carries the encoder (``encode``), the learned adjacency,
+  the per-epoch history and a run record (config, seed, git commit, versions, timings,
+  device, metrics).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from personax.crl.model import CRLConfig, CRLModel, LatentLayout
+from personax.utils import make_rng, progress, resolve_device
+
+#: Training-budget presets.  ``ci``: seconds (tests, CI notebooks); ``quick``: the book's
+#: default on a 2-core CPU; ``paper``: the full protocol (GPU advised).
+PROFILES: dict[str, dict] = {
+    "ci": {"max_epochs": 25, "patience": 10},
+    "quick": {"max_epochs": 150, "patience": 25},
+    "paper": {"max_epochs": 1000, "patience": 60},
+}
+
+_CKPT = "checkpoint.pt"
+
+
+# ----------------------------------------------------------------------------- inputs
+def _as_views(views: Mapping[str, object]) -> dict[str, list[np.ndarray]]:
+    """Validate ``views`` into ``{modality: [float32 arrays]}`` with aligned rows."""
+    if not isinstance(views, Mapping) or len(views) == 0:
+        raise ValueError("views must be a non-empty dict {modality: [array, ...]} "
+                         "(e.g. {'face': [X1, X2, X3], 'text': [Xg, Xm, Xl]})")
+    out: dict[str, list[np.ndarray]] = {}
+    n = None
+    for m, arrs in views.items():
+        if isinstance(arrs, (np.ndarray, torch.Tensor, pd.DataFrame)):
+            arrs = [arrs]
+        arrs = list(arrs)
+        if not arrs:
+            raise ValueError(f"views[{m!r}] is empty: give at least one measurement array")
+        conv = []
+        for k, a in enumerate(arrs):
+            a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+            if a.ndim not in (2, 4):
+                raise ValueError(f"views[{m!r}][{k}] has shape {a.shape}: use (n, d) vectors or (n, C, H, W) images")
+            a = a.astype(np.float32, copy=False)
+            if not np.all(np.isfinite(a)):
+                bad = int((~np.isfinite(a)).sum())
+                raise ValueError(f"views[{m!r}][{k}] contains {bad} NaN/inf values: impute or drop those rows first")
+            if n is None:
+                n = a.shape[0]
+            elif a.shape[0] != n:
+                raise ValueError(f"views[{m!r}][{k}] has {a.shape[0]} rows but earlier arrays have {n}: "
+                                 "rows must be aligned (one row per person) in every measurement")
+            conv.append(a)
+        out[str(m)] = conv
+    return out
+
+
+def _shapes(views: Mapping[str, list[np.ndarray]]) -> dict[str, list[tuple[int, ...]]]:
+    return {m: [a.shape[1:] for a in arrs] for m, arrs in views.items()}
+
+
+def make_split(n: int, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0) -> dict[str, np.ndarray]:
+    """Seeded random split of ``range(n)`` into sorted ``train`` / ``val`` / ``test`` index arrays."""
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ValueError(f"val_fraction={val_fraction}, test_fraction={test_fraction}: each in [0, 1) and sum < 1")
+    perm = make_rng(seed).permutation(n)
+    n_val, n_test = int(round(n * val_fraction)), int(round(n * test_fraction))
+    if val_fraction > 0 and n_val < 2:
+        raise ValueError(f"n={n} rows leave {n_val} validation rows; need at least 2 (more data or larger val_fraction)")
+    n_train = n - n_val - n_test
+    if n_train < 8:
+        raise ValueError(f"n={n} rows leave only {n_train} training rows; need at least 8")
+    return {"train": np.sort(perm[:n_train]), "val": np.sort(perm[n_train:n_train + n_val]),
+            "test": np.sort(perm[n_train + n_val:])}
+
+
+class _Scaler:
+    """Per-feature standardisation of vector measurements (images are left as they are)."""
+
+    def __init__(self, views: dict[str, list[np.ndarray]], rows: np.ndarray, enabled: bool):
+        self.stats: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        if not enabled:
+            return
+        for m, arrs in views.items():
+            for k, a in enumerate(arrs):
+                if a.ndim == 2:
+                    mu = a[rows].mean(0)
+                    sd = a[rows].std(0)
+                    sd = np.where(sd > 1e-8, sd, 1.0).astype(np.float32)
+                    self.stats[(m, k)] = (mu.astype(np.float32), sd)
+
+    def __call__(self, views: dict[str, list[np.ndarray]]) -> dict[str, list[np.ndarray]]:
+        out = {}
+        for m, arrs in views.items():
+            out[m] = [((a - self.stats[(m, k)][0]) / self.stats[(m, k)][1]) if (m, k) in self.stats else a
+                      for k, a in enumerate(arrs)]
+        return out
+
+
+def _flat(views: dict[str, list[np.ndarray]], modalities: Sequence[str]) -> list[np.ndarray]:
+    return [a for m in modalities for a in views[m]]
+
+
+# ----------------------------------------------------------------------------- result
+@dataclass
+class CRLFit:
+    """A trained CRL model and everything needed to use and report it.
+
+    Attributes
+    ----------
+    model : CRLModel
+        The trained network (best validation epoch), in eval mode, on ``device``.
+    layout : LatentLayout
+        Latent names and blocks (``layout.names``: ``S1.., Z1_1.., Z2_1..``).
+    config : CRLConfig
+    seed : int
+    device : str
+    history : pandas.DataFrame
+        One row per epoch: ``epoch``, ``train_loss``, ``train_rec``, ``train_ind``,
+        ``train_sp``, ``train_cons``, ``val_loss``, ``val_rec``, ``val_ind``, ``val_sp``,
+        ``val_cons`` (``*_dag`` with ``order="learned"``), ``lr``, ``seconds`` (cumulative
+        training time), plus whatever a ``callback`` returned.
+    record : dict
+        Run record: config, seed, git commit, versions, device, timings, split sizes,
+        best epoch and final losses.
+    split : dict of numpy arrays
+        ``train`` / ``val`` / ``test`` row indices.
+    """
+
+    model: CRLModel
+    layout: LatentLayout
+    config: CRLConfig
+    seed: int
+    device: str
+    history: pd.DataFrame
+    record: dict
+    split: dict
+    _scaler: _Scaler = field(repr=False, default=None)
+    _shapes: dict = field(repr=False, default=None)
+
+    @property
+    def names(self) -> list[str]:
+        return self.layout.names
+
+    def encode(self, views: Mapping[str, object], batch_size: int = 2048) -> pd.DataFrame:
+        """Latents ``[S.., Z1_.., Z2_..]`` for every row of ``views`` (same structure as in training).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per input row (index 0..n-1), columns ``layout.names``.
+        """
+        v = _as_views(views)
+        if list(v) != list(self.layout.modalities) or _shapes(v) != self._shapes:
+            raise ValueError(f"views have modalities/shapes {_shapes(v)} but the model was trained on "
+                             f"{self._shapes}; pass the same modalities, measurements and widths")
+        flat = _flat(self._scaler(v), self.layout.modalities)
+        n = flat[0].shape[0]
+        self.model.eval()
+        outs = []
+        with torch.no_grad():
+            for start in range(0, n, batch_size):
+                xs = [torch.as_tensor(a[start:start + batch_size], device=self.device) for a in flat]
+                outs.append(self.model.encode(xs)["latent"].cpu().numpy())
+        return pd.DataFrame(np.concatenate(outs).astype(np.float64), columns=self.layout.names)
+
+    @property
+    def adjacency(self) -> pd.DataFrame:
+        """Learned weighted adjacency (``adjacency.loc[parent, child]``, masked, signed)."""
+        W = self.model.prior.weights().detach().cpu().numpy().astype(np.float64)
+        return pd.DataFrame(W, index=self.layout.names, columns=self.layout.names)
+
+    def graph(self, threshold: float | None = None) -> pd.DataFrame:
+        """0/1 adjacency: ``|A[parent, child]| > threshold`` (default ``config.edge_threshold``)."""
+        t = self.config.edge_threshold if threshold is None else float(threshold)
+        return (self.adjacency.abs() > t).astype(int)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write model weights, config, layout, scaler, history and record to one file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"state": self.model.state_dict(), "config": self.config.to_dict(),
+                    "layout": (self.layout.modalities, self.layout.dims, self.layout.n_shared),
+                    "shapes": self._shapes, "scaler": self._scaler.stats, "seed": self.seed,
+                    "history": self.history.to_dict("list"), "record": self.record,
+                    "split": self.split}, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "auto") -> "CRLFit":
+        """Load a fit written by :meth:`save`."""
+        blob = torch.load(Path(path), map_location="cpu", weights_only=False)
+        cfg = CRLConfig(**blob["config"])
+        layout = LatentLayout(*blob["layout"])
+        dev = resolve_device(device)
+        model = CRLModel(blob["shapes"], layout, cfg)
+        model.load_state_dict(blob["state"])
+        model.to(dev).eval()
+        scaler = _Scaler({}, np.array([]), False)
+        scaler.stats = blob["scaler"]
+        return cls(model, layout, cfg, blob["seed"], dev, pd.DataFrame(blob["history"]), blob["record"],
+                   blob["split"], scaler, blob["shapes"])
+
+
+# ----------------------------------------------------------------------------- helpers
+def _git_commit() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _versions() -> dict:
+    import scipy
+    import sklearn
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "pandas": pd.__version__, "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
+
+
+def _fingerprint(flat: Sequence[np.ndarray]) -> str:
+    h = hashlib.sha1()
+    for a in flat:
+        h.update(str(a.shape).encode())
+        h.update(np.ascontiguousarray(a[: min(len(a), 64)]).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _resolve_config(config: CRLConfig | Mapping | None, profile: str | None) -> CRLConfig:
+    if config is None:
+        cfg = CRLConfig()
+    elif isinstance(config, CRLConfig):
+        cfg = config
+    elif isinstance(config, Mapping):
+        cfg = CRLConfig().replace(**dict(config))
+    else:
+        raise TypeError(f"config must be a CRLConfig, a dict of its fields or None, got {type(config).__name__}")
+    if profile is not None:
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}: use one of {sorted(PROFILES)}")
+        # a profile sets the training budget only where the caller's config left the default
+        base = CRLConfig()
+        changes = {k: v for k, v in PROFILES[profile].items() if getattr(cfg, k) == getattr(base, k)}
+        cfg = cfg.replace(**changes)
+    return cfg
+
+
+def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:
+    perm = torch.randperm(n, generator=gen)
+    bs = n if batch_size in (0, None) or batch_size >= n else batch_size
+    out = [perm[i:i + bs] for i in range(0, n, bs)]
+    # drop a trailing batch of < 2 rows (BatchNorm needs two rows); the rows are
+    # reshuffled next epoch, so nothing is lost systematically
+    if len(out) > 1 and len(out[-1]) < 2:
+        out = out[:-1]
+    return out
+
+
+@torch.no_grad()
+def _evaluate(model: CRLModel, xs: list[torch.Tensor], batch_size: int) -> dict:
+    model.eval()
+    n = xs[0].shape[0]
+    tot: dict[str, float] = {}
+    bs = n if not batch_size else max(batch_size, 256)
+    for start in range(0, n, bs):
+        part = [x[start:start + bs] for x in xs]
+        out = model(part)
+        w = part[0].shape[0] / n
+        for k, v in out.items():
+            tot[k] = tot.get(k, 0.0) + float(v) * w
+    return tot
+
+
+@torch.no_grad()
+def _refresh_batchnorm(model: CRLModel, xs: list[torch.Tensor], batch_size: int) -> None:
+    """Recompute BatchNorm running statistics as exact averages over the training rows."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average
+    model.train()
+    n = xs[0].shape[0]
+    bs = n if not batch_size else max(batch_size, 256)
+    for start in range(0, n, bs):
+        if n - start < 2:
+            break
+        model.encode([x[start:start + bs] for x in xs])
+    for bn in bns:
+        bn.momentum = 0.1
+    model.eval()
+
+
+# ----------------------------------------------------------------------------- fit
+def fit(views: Mapping[str, object], latent_dims: Mapping[str, int], n_shared: int = 3, seed: int = 0,
+        device: str = "auto", profile: str | None = "quick", config: CRLConfig | Mapping | None = None,
+        checkpoint_dir: str | os.PathLike | None = None, val_fraction: float = 0.1,
+        test_fraction: float = 0.1, callback: Callable[[int, "CRLFit"], Mapping | None] | None = None,
+        progress_bar: bool | None = None) -> CRLFit:
+    """Fit the multimodal multi-measurement CRL model.
+
+    Parameters
+    ----------
+    views : dict modality -> list of arrays
+        Row-aligned measurements, ``(n, d)`` vectors or ``(n, C, H, W)`` images, e.g.
+        ``{"face": [X1, X2, X3], "text": [X_chatgpt, X_gemini, X_llama]}``.  The order of
+        the modalities defines the blocks: first = ``Z1``, second = ``Z2``, ...
+    latent_dims : dict modality -> int
+        Latent dimension of each modality (same keys as ``views``).
+    n_shared : int
+        Number of shared latents ``S``.
+    seed : int
+        Seed of initialisation and minibatch order (the split uses ``config.split_seed``).
+    device : str
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+    profile : {"ci", "quick", "paper"} or None
+        Training budget preset (``max_epochs``, ``patience``), applied to fields the
+        ``config`` leaves at their defaults.
+    config : CRLConfig, dict or None
+        Model/training settings (see :class:`personax.crl.model.CRLConfig`).
+    checkpoint_dir : path or None
+        Folder for checkpoints; an existing checkpoint of the same run is resumed.
+    val_fraction, test_fraction : float
+        Fractions of rows held out for early stopping and for evaluation.
+    callback : callable(epoch, fit) -> dict or None, optional
+        Called after every epoch with a provisional :class:`CRLFit` (current weights); a
+        returned dict is added to that epoch's history row (monitoring only — it never
+        influences training or model selection).  An exception raised by the callback
+        stops training (the last checkpoint stays on disk for resuming).
+    progress_bar : bool or None
+        Show a progress bar (default: unless :func:`personax.utils.quiet`).
+
+    Returns
+    -------
+    CRLFit
+    """
+    t_start = time.perf_counter()
+    v = _as_views(views)
+    modalities = tuple(v)
+    if set(latent_dims) != set(modalities):
+        raise ValueError(f"latent_dims keys {sorted(latent_dims)} must match views keys {list(modalities)}")
+    dims = tuple(int(latent_dims[m]) for m in modalities)
+    if any(d < 1 for d in dims) or int(n_shared) < 0:
+        raise ValueError(f"latent_dims must be >= 1 and n_shared >= 0, got {dict(latent_dims)}, {n_shared}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = int(seed)
+    cfg = _resolve_config(config, profile)
+    dev = resolve_device(device)
+    layout = LatentLayout(modalities, dims, int(n_shared))
+    n = next(iter(v.values()))[0].shape[0]
+    split = make_split(n, val_fraction, test_fraction, cfg.split_seed)
+    scaler = _Scaler(v, split["train"], cfg.standardize)
+    flat = _flat(scaler(v), modalities)
+    shapes = _shapes(v)
+    x_train = [torch.as_tensor(a[split["train"]], device=dev) for a in flat]
+    x_val = [torch.as_tensor(a[split["val"]], device=dev) for a in flat] if len(split["val"]) else None
+
+    with torch.random.fork_rng(devices=[] if dev == "cpu" else None):
+        torch.manual_seed(seed)
+        model = CRLModel(shapes, layout, cfg).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+
+    run_id = {"config": cfg.to_dict(), "seed": seed, "layout": [list(modalities), list(dims), int(n_shared)],
+              "data": _fingerprint(flat), "split": [len(split[k]) for k in ("train", "val", "test")]}
+    history: list[dict] = []
+    start_epoch, best_val, best_epoch, bad, best_state, train_seconds = 0, float("inf"), -1, 0, None, 0.0
+    ckpt_path = Path(checkpoint_dir) / _CKPT if checkpoint_dir is not None else None
+    resumed_from = None
+    if ckpt_path is not None and ckpt_path.exists():
+        blob = torch.load(ckpt_path, map_location=dev, weights_only=False)
+        if blob["run_id"] != run_id:
+            raise ValueError(f"checkpoint {ckpt_path} belongs to a different run (config, seed, layout or data "
+                             "differ); use another checkpoint_dir or delete it to start afresh")
+        model.load_state_dict(blob["model"])
+        opt.load_state_dict(blob["opt"])
+        gen.set_state(blob["gen"])
+        start_epoch, best_val, best_epoch, bad = blob["epoch"], blob["best_val"], blob["best_epoch"], blob["bad"]
+        best_state, history, train_seconds = blob["best_state"], blob["history"], blob["seconds"]
+        resumed_from = start_epoch
+
+    def snapshot(state=None) -> CRLFit:
+        return CRLFit(model, layout, cfg, seed, dev, pd.DataFrame(history), {}, split, scaler, shapes)
+
+    def save_ckpt(epoch: int) -> None:
+        ckpt_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save({"run_id": run_id, "model": model.state_dict(), "opt": opt.state_dict(),
+                    "gen": gen.get_state(), "epoch": epoch, "best_val": best_val, "best_epoch": best_epoch,
+                    "bad": bad, "best_state": best_state, "history": history, "seconds": train_seconds}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    stopped_early = False
+    if bad >= cfg.patience:
+        stopped_early = True
+    epochs = range(start_epoch, cfg.max_epochs)
+    bar = progress(epochs, desc=f"CRL seed {seed}", total=cfg.max_epochs - start_epoch,
+                   disable=None if progress_bar is None else not progress_bar)
+    n_train = x_train[0].shape[0]
+    for epoch in bar:
+        if stopped_early:
+            break
+        t0 = time.perf_counter()
+        model.train()
+        sums: dict[str, float] = {}
+        for idx in _batches(n_train, cfg.batch_size, gen):
+            xb = [x[idx.to(dev)] for x in x_train]
+            out = model(xb)
+            opt.zero_grad(set_to_none=True)
+            out["loss"].backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            for k, val in out.items():
+                sums[k] = sums.get(k, 0.0) + float(val.detach()) * len(idx)
+        row = {"epoch": epoch + 1}
+        row.update({f"train_{k}": val / n_train for k, val in sums.items()})
+        train_seconds += time.perf_counter() - t0
+        if x_val is not None:
+            ev = _evaluate(model, x_val, cfg.batch_size)
+            row.update({f"val_{k}": val for k, val in ev.items()})
+            score = ev["loss"]
+        else:
+            score = row["train_loss"]
+        if not np.isfinite(score):
+            raise FloatingPointError(f"loss became {score} at epoch {epoch + 1} (seed {seed}); lower config.lr "
+                                     f"(now {cfg.lr}) or the loss weights")
+        if score < best_val - cfg.min_delta:
+            best_val, best_epoch, bad = score, epoch + 1, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad += 1
+        row["lr"] = cfg.lr
+        row["seconds"] = train_seconds
+        history.append(row)
+        if bad >= cfg.patience:
+            stopped_early = True
+        if ckpt_path is not None and ((epoch + 1) % cfg.checkpoint_every == 0 or stopped_early):
+            save_ckpt(epoch + 1)
+        if callback is not None:
+            extra = callback(epoch + 1, snapshot())
+            if extra:
+                history[-1].update(dict(extra))
+        if stopped_early:
+            break
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    _refresh_batchnorm(model, x_train, cfg.batch_size)
+    final_val = _evaluate(model, x_val, cfg.batch_size) if x_val is not None else {}
+    hist = pd.DataFrame(history)
+    record = {
+        "model": "personax.crl (multimodal multi-measurement CRL)",
+        "config": cfg.to_dict(), "seed": seed, "profile": profile, "device": dev,
+        "git_commit": _git_commit(), "versions": _versions(),
+        "layout": {"modalities": list(modalities), "latent_dims": dict(zip(modalities, dims)),
+                   "n_shared": int(n_shared), "names": layout.names},
+        "measurements": {m: len(v[m]) for m in modalities},
+        "n_rows": int(n), "split_sizes": {k: int(len(s)) for k, s in split.items()},
+        "epochs_run": int(len(history)), "best_epoch": int(best_epoch), "stopped_early": bool(stopped_early),
+        "resumed_from_epoch": resumed_from,
+        "timings": {"train_seconds": float(train_seconds), "total_seconds": float(time.perf_counter() - t_start)},
+        "metrics": {f"val_{k}_best": float(val) for k, val in final_val.items()},
+        "n_parameters": int(sum(p.numel() for p in model.parameters())),
+        "data_fingerprint": run_id["data"],
+    }
+    return CRLFit(model, layout, cfg, seed, dev, hist, record, split, scaler, shapes)
+
+
+def fit_seeds(views: Mapping[str, object], latent_dims: Mapping[str, int], seeds: Sequence[int] = (0, 1, 2),
+              checkpoint_dir: str | os.PathLike | None = None, **kwargs) -> list[CRLFit]:
+    """Fit one model per seed (same data and split); checkpoints go to ``checkpoint_dir/seed_<s>``.
+
+    Returns
+    -------
+    list of CRLFit, in the order of ``seeds``.
+    """
+    seeds = list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be a non-empty list of distinct ints, got {seeds}")
+    out = []
+    for s in seeds:
+        ck = Path(checkpoint_dir) / f"seed_{s}" if checkpoint_dir is not None else None
+        out.append(fit(views, latent_dims, seed=s, checkpoint_dir=ck, **kwargs))
+    return out
