@@ -1,0 +1,212 @@
+"""Append-only JSONL ledger of trait-inference requests and replies.
+
+One line per answered (or finally failed) request, written with ``flush`` + ``fsync`` so
+that a line is on disk before the next request is counted as done.  A line holds:
+
+``schema``          ledger schema version (:data:`LEDGER_SCHEMA`)
+``key``             SHA-256 of the request identity (person, llm label, backend, model,
+                    prompt id + hash, sampling parameters, repeat): a rerun skips keys
+                    already present with a final status
+``person_id, llm, backend, model, model_reported, prompt_id, prompt_version, prompt_hash,
+params, repeat``    what was asked
+``raw_text``        the reply exactly as received (None when there was none)
+``scores, reasons, descriptions, status, detail``  the parse (see :mod:`~personax.traits.parser`)
+``error, attempts, latency_s, finish_reason, usage, extra, simulated``  how it went
+``started_utc, finished_utc``  ISO-8601 UTC times
+
+Secrets never reach the ledger: backends do not return headers or keys, and
+:func:`append` refuses a record whose params contain key-like fields.
+
+Crash safety: a run killed with ``kill -9`` can leave at most a truncated last line (no
+trailing newline).  :meth:`Ledger.open` detects it, cuts it off (it was never counted as
+done) and resumes.  A corrupt line in the middle of the file is not guessed around: it
+raises an error naming the line.  Requests that were in flight when a run was killed
+got no recorded reply and are sent again on resume (at most ``max_concurrency`` of them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+LEDGER_SCHEMA = "personax.traits.ledger/1"
+#: statuses that count as done (a rerun does not send them again)
+FINAL_STATUSES = frozenset({"ok", "partial", "refused", "invalid"})
+_SECRET_HINTS = ("api_key", "apikey", "authorization", "token", "secret", "password")
+
+
+def utc_now() -> str:
+    """Current UTC time, ISO-8601 with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def request_key(person_id: str, llm: str, backend: str, model: str, prompt_id: str, prompt_hash: str,
+                params: dict[str, Any], repeat: int) -> str:
+    """Stable identity of one request (hex SHA-256)."""
+    ident = json.dumps([str(person_id), llm, backend, model, prompt_id, prompt_hash,
+                        params, int(repeat)], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(ident.encode("utf-8")).hexdigest()
+
+
+def _check_no_secrets(obj: Any, path: str = "") -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if any(h in str(k).lower() for h in _SECRET_HINTS) and not str(k).lower().endswith("_env"):
+                raise ValueError(f"refusing to write a ledger field {path + str(k)!r} that looks like a secret; "
+                                 "pass credentials through environment variables only")
+            _check_no_secrets(v, f"{path}{k}.")
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+@dataclass
+class LedgerState:
+    """What :meth:`Ledger.open` found.
+
+    Attributes
+    ----------
+    records : list of dict
+        Every intact line, in file order.
+    done : set of str
+        Keys with a final status (skipped by a rerun).
+    truncated_bytes : int
+        Size of the partial last line that was cut off (0 if none).
+    """
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    done: set[str] = field(default_factory=set)
+    truncated_bytes: int = 0
+
+
+class Ledger:
+    """An append-only JSONL ledger (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; parent folders are created.
+    retry_errors : bool
+        If True (default), lines with status ``error`` (no reply after all retries) are
+        not counted as done, so a rerun asks again.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, retry_errors: bool = True):
+        self.path = Path(path)
+        self.retry_errors = retry_errors
+        self._lock = threading.Lock()
+        self.state = LedgerState()
+        self._fh = None
+
+    # -- reading ---------------------------------------------------------------------
+    @staticmethod
+    def read(path: str | os.PathLike) -> list[dict[str, Any]]:
+        """All intact records of a ledger (a truncated last line is ignored, with a warning)."""
+        return list(_iter_records(Path(path), repair=False)[0])
+
+    def open(self) -> "Ledger":
+        """Read the existing file (repairing a truncated last line) and open it for appending."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        records, truncated = _iter_records(self.path, repair=True)
+        done = set()
+        for rec in records:
+            if rec.get("status") in FINAL_STATUSES or (not self.retry_errors and rec.get("status") == "error"):
+                done.add(rec["key"])
+        self.state = LedgerState(records=list(records), done=done, truncated_bytes=truncated)
+        self._fh = open(self.path, "a", encoding="utf-8")
+        return self
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> "Ledger":
+        return self.open() if self._fh is None else self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def is_done(self, key: str) -> bool:
+        return key in self.state.done
+
+    # -- writing ---------------------------------------------------------------------
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one record as one line, then flush and fsync before returning."""
+        if self._fh is None:
+            raise RuntimeError("ledger is not open: use `with Ledger(path) as led:` or call .open()")
+        for required in ("key", "person_id", "status"):
+            if required not in record:
+                raise ValueError(f"ledger record lacks {required!r}")
+        _check_no_secrets(record.get("params", {}), "params.")
+        rec = {"schema": LEDGER_SCHEMA, **_json_safe(record)}
+        line = json.dumps(rec, ensure_ascii=False, allow_nan=False, sort_keys=False)
+        if "\n" in line:  # json.dumps escapes newlines; a raw one would break the format
+            raise AssertionError("JSON line contains a newline")
+        with self._lock:
+            self._fh.write(line + "\n")
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self.state.records.append(rec)
+            if rec["status"] in FINAL_STATUSES or (not self.retry_errors and rec["status"] == "error"):
+                self.state.done.add(rec["key"])
+
+
+def _iter_records(path: Path, repair: bool) -> tuple[list[dict[str, Any]], int]:
+    if not path.exists():
+        return [], 0
+    data = path.read_bytes()
+    records: list[dict[str, Any]] = []
+    lines = data.split(b"\n")
+    complete, tail = lines[:-1], lines[-1]  # tail is b"" when the file ends with a newline
+    for i, raw in enumerate(complete, start=1):
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: line {i} is not valid JSON ({exc}); the ledger is corrupt in the middle, "
+                             "which a crash cannot cause. Inspect or move the file; it is never rewritten "
+                             "automatically") from exc
+        if not isinstance(rec, dict) or "key" not in rec or "status" not in rec:
+            raise ValueError(f"{path}: line {i} is not a ledger record (needs 'key' and 'status')")
+        if rec.get("schema") != LEDGER_SCHEMA:
+            raise ValueError(f"{path}: line {i} has schema {rec.get('schema')!r}, expected {LEDGER_SCHEMA!r}; "
+                             "use a new ledger path for this version")
+        records.append(rec)
+    truncated = 0
+    if tail:
+        # No trailing newline: the last write was cut short (kill -9 mid-write).  The
+        # record was never counted as done, so dropping it loses nothing.
+        truncated = len(tail)
+        warnings.warn(f"{path}: dropping a truncated last line ({truncated} bytes) left by an interrupted run",
+                      RuntimeWarning, stacklevel=3)
+        if repair:
+            with open(path, "r+b") as fh:
+                fh.truncate(len(data) - truncated)
+                fh.flush()
+                os.fsync(fh.fileno())
+    return records, truncated
+
+
+def iter_ledger(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """Iterate over the intact records of a ledger file."""
+    yield from Ledger.read(path)
+
+
+__all__ = ["Ledger", "LedgerState", "LEDGER_SCHEMA", "FINAL_STATUSES", "request_key", "iter_ledger", "utc_now"]
