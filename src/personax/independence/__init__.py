@@ -1,0 +1,34 @@
+"""Level I: the five unconditional independence tests (KCI, RCIT, HSIC, χ², G²).
+
+Public API
+----------
+``test(name, x, y, backend="fast", device="auto", seed=0, **options)`` → :class:`TestResult`
+    One test on two arrays (registry: :data:`TESTS`).
+``battery(frame, traits=None, attributes=None, tests=..., alpha=0.05, ...)`` → DataFrame
+    Every trait × attribute × test, with Benjamini–Hochberg adjustment per test.
+
+Backends: ``"fast"`` (default, the project's torch implementation, exact low-rank forms
+for few-valued variables, bounded memory, CPU or GPU) and ``"reference"`` (causal-learn,
+hyppo, pingouin).  Submodules: ``result`` (record, error), ``prepare`` (cleaning rules),
+``kernels`` (exact kernel moments), ``nulls`` (Gamma / HBE), ``fast``, ``reference``,
+``registry``, ``battery``, ``bh``, ``cache``, ``cli``.
+"""
+
+from __future__ import annotations
+
+from personax.independence.registry import TESTS, available_tests, get_spec, test
+from personax.independence.result import IndependenceTestError, TestResult
+
+__all__ = ["TESTS", "TestResult", "IndependenceTestError", "available_tests", "get_spec", "test",
+           "battery", "benjamini_hochberg"]
+
+
+def __getattr__(name: str):
+    # battery pulls in pandas and the data schema: import on first use
+    if name == "battery":
+        from personax.independence.battery import battery
+        return battery
+    if name == "benjamini_hochberg":
+        from personax.independence.bh import benjamini_hochberg
+        return benjamini_hochberg
+    raise AttributeError(f"module 'personax.independence' has no attribute {name!r}")

@@ -1,0 +1,163 @@
+"""The ``reference`` backend: the well-kept libraries, called as documented.
+
+* **KCI** — causal-learn ``KCI_UInd()`` with its defaults (what ``CIT(data, "kci")`` runs
+  for an empty conditioning set); dense n×n matrices, ≈ 8 s and ≈ 3 GB at n ≈ 9,000.
+* **RCIT** — causal-learn ``RIT()`` (what ``CIT(data, "rcit")`` runs for an empty
+  conditioning set).  It draws from NumPy's *global* RNG, so the call is wrapped in
+  :func:`seeded_global_numpy`, which saves the global state, seeds it with ``seed``, and
+  restores it afterwards: results are reproducible and the caller's global stream is left
+  untouched (not thread-safe, like the library itself).  Its Lindsay–Pilla–Basak call
+  (momentchi2 ``lpb4``) uses ``np.math``, removed in NumPy 2, so the library's own
+  ``except`` branch evaluates the Hall–Buckley–Eagleson approximation instead; the fast
+  backend therefore uses HBE too.
+* **HSIC** — the authors' Gamma-HSIC (``conditional-independence`` ``hsic_test``, not
+  installable here) re-implemented densely from its formula (``official-code.md`` §2.3)
+  in float64, plus hyppo's ``Hsic().test(x, y, auto=True)`` (median-heuristic Gaussian
+  kernel, chi-square null approximation, ``workers=1``) reported in
+  ``details["hyppo_pvalue"]``.  hyppo's kernel and null differ from the Gamma test, so it
+  is compared by decisions, not p-values.
+* **χ² / G²** — causal-learn ``CIT(data, "chisq" | "gsq")`` for the p-value, with
+  pingouin ``chi2_independence(correction=False)`` ("pearson" and "log-likelihood" rows)
+  supplying the statistic and a cross-check p-value in ``details``.
+
+Inputs arrive cleaned by :mod:`personax.independence.prepare` (same rows as ``fast``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from typing import Iterator
+
+import numpy as np
+from scipy import stats
+
+from personax.independence.fast import prepare_hsic
+from personax.independence.result import IndependenceTestError, TestResult
+
+BACKEND = "reference"
+
+
+@contextlib.contextmanager
+def seeded_global_numpy(seed: int) -> Iterator[None]:
+    """Seed NumPy's global RNG for the duration of the block, then restore its previous state."""
+    state = np.random.get_state()
+    np.random.seed(int(seed))
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def kci(x: np.ndarray, y: np.ndarray) -> TestResult:
+    """causal-learn unconditional KCI with library defaults (Gamma approximation)."""
+    from causallearn.utils.KCI.KCI import KCI_UInd
+
+    p, stat = KCI_UInd().compute_pvalue(x.copy(), y.copy())
+    if not np.isfinite(p):
+        raise IndependenceTestError(f"causal-learn KCI returned p={p!r} (degenerate kernel)")
+    return TestResult("kci", stat, p, "causal-learn KCI_UInd (defaults: Gaussian, empirical width, Gamma)",
+                      BACKEND, x.shape[0], {"library": "causal-learn"})
+
+
+def rcit(x: np.ndarray, y: np.ndarray, *, seed: int = 0) -> TestResult:
+    """causal-learn RIT (unconditional RCIT) under a seeded, restored global NumPy RNG."""
+    from causallearn.utils.RCIT.RCIT import RIT
+
+    with seeded_global_numpy(seed), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p, stat = RIT().compute_pvalue(x.copy(), y.copy())
+    if not np.isfinite(p):
+        raise IndependenceTestError(f"causal-learn RCIT returned p={p!r}")
+    return TestResult("rcit", stat, p, "causal-learn RIT (5 random Fourier features; lpd4 -> HBE fallback)",
+                      BACKEND, x.shape[0], {"library": "causal-learn", "seed": int(seed),
+                                            "warnings": [str(w.message) for w in caught]})
+
+
+def gamma_hsic_dense(x: np.ndarray, y: np.ndarray, *, standardize: bool = True,
+                     sigma: float = 1 / np.sqrt(2)) -> tuple[float, float, float, float]:
+    """Dense Gamma-HSIC (formula of ``official-code.md`` §2.3), float64; returns (stat, p, mean, var)."""
+    n = x.shape[0]
+    px, c = prepare_hsic(x, standardize=standardize, sigma=sigma)
+    py, _ = prepare_hsic(y, standardize=standardize, sigma=sigma)
+
+    def gram(a: np.ndarray) -> np.ndarray:
+        sq = ((a[:, None, :] - a[None, :, :]) ** 2).sum(-1)
+        return np.exp(-c * sq)
+
+    kx, ky = gram(px), gram(py)
+    mux = (kx.sum() - np.trace(kx)) / (n * (n - 1))
+    muy = (ky.sum() - np.trace(ky)) / (n * (n - 1))
+    def centre(k: np.ndarray) -> np.ndarray:  # HKH by row/column means, O(n^2), in place
+        r = k.mean(axis=0)
+        k -= r[None, :]
+        k -= r[:, None]
+        k += r.mean()
+        return k
+
+    kxc, kyc = centre(kx), centre(ky)
+    prod = kxc * kyc
+    stat = prod.sum() / n ** 2
+    mean = (1.0 + mux * muy - mux - muy) / n
+    coef = 2.0 * (n - 4) * (n - 5) / (n * (n - 1) * (n - 2) * (n - 3))
+    b = prod ** 2
+    var = coef * (b.sum() - np.trace(b)) / n ** 2
+    p = float(stats.gamma.sf(stat, mean ** 2 / var, scale=var / mean))
+    return float(stat), p, float(mean), float(var)
+
+
+def hsic(x: np.ndarray, y: np.ndarray, *, standardize: bool = True, sigma: float = 1 / np.sqrt(2),
+         hyppo: bool = True, seed: int = 0) -> TestResult:
+    """Dense Gamma-HSIC p-value, with hyppo's chi-square-approximation HSIC as a cross-check."""
+    n = x.shape[0]
+    if n < 6:
+        raise IndependenceTestError(f"Gamma-HSIC needs n >= 6 (its variance has a factor (n-4)(n-5)), got n={n}")
+    stat, p, mean, var = gamma_hsic_dense(x, y, standardize=standardize, sigma=sigma)
+    details = {"null_mean": mean, "null_var": var, "standardize": standardize, "sigma": sigma,
+               "library": "dense numpy Gamma-HSIC (conditional-independence formula)"}
+    if hyppo:
+        from hyppo.independence import Hsic
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            hstat, hp = Hsic().test(x, y, workers=1, auto=True, random_state=int(seed))
+        details.update({"hyppo_statistic": float(hstat), "hyppo_pvalue": float(hp)})
+    mode = "standardised" if standardize else "raw units (parity mode)"
+    return TestResult("hsic", stat, p, f"Gamma-HSIC dense reference ({mode}) + hyppo Hsic cross-check",
+                      BACKEND, n, details)
+
+
+def _contingency(name: str, x: np.ndarray, y: np.ndarray, *, max_levels: int = 500) -> TestResult:
+    import pandas as pd
+    import pingouin
+    from causallearn.utils.cit import CIT
+
+    if x.shape[1] != 1 or y.shape[1] != 1:
+        raise IndependenceTestError("the reference chi2/g2 take 1-D variables; use backend='fast' for (n, d) data")
+    for label, v in (("x", x), ("y", y)):
+        k = np.unique(v).size
+        if k > max_levels:
+            raise IndependenceTestError(
+                f"{label} has {k} distinct values (> max_levels={max_levels}): chi2/g2 need discrete data")
+    data = np.column_stack([x[:, 0], y[:, 0]])
+    p = float(CIT(data, "chisq" if name == "chi2" else "gsq")(0, 1))
+    frame = pd.DataFrame({"x": x[:, 0], "y": y[:, 0]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, _, table = pingouin.chi2_independence(frame, "x", "y", correction=False)
+    row = table.loc[table["test"] == ("pearson" if name == "chi2" else "log-likelihood")].iloc[0]
+    return TestResult(name, float(row["chi2"]), p, f"causal-learn {'chisq' if name == 'chi2' else 'gsq'} "
+                      "+ pingouin chi2_independence cross-check", BACKEND, x.shape[0],
+                      {"dof": float(row["dof"]), "pingouin_pvalue": float(row["pval"]),
+                       "pingouin_statistic": float(row["chi2"]), "library": "causal-learn",
+                       "warnings": [str(w.message) for w in caught]})
+
+
+def chi2(x: np.ndarray, y: np.ndarray, *, max_levels: int = 500) -> TestResult:
+    """causal-learn Pearson χ² with a pingouin cross-check."""
+    return _contingency("chi2", x, y, max_levels=max_levels)
+
+
+def g2(x: np.ndarray, y: np.ndarray, *, max_levels: int = 500) -> TestResult:
+    """causal-learn G² with a pingouin (log-likelihood) cross-check."""
+    return _contingency("g2", x, y, max_levels=max_levels)

@@ -1,0 +1,68 @@
+"""The result record shared by every independence test, and the error they raise.
+
+Every test in :mod:`personax.independence` (whatever its backend) returns one
+:class:`TestResult`; every refusal to compute a p-value (constant column, too few
+rows, all-NaN pair, too many levels for a contingency table, ...) raises
+:class:`IndependenceTestError`, whose message names the problem and the fix.  The
+battery turns such errors into ``pvalue = NaN`` plus the message, never ``p = 0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+
+class IndependenceTestError(ValueError):
+    """A test could not produce a p-value for this input (message says why and how to fix it)."""
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """Outcome of one unconditional independence test X ⫫ Y.
+
+    Attributes
+    ----------
+    test : str
+        Registry name: ``"kci"``, ``"rcit"``, ``"hsic"``, ``"chi2"`` or ``"g2"``.
+    statistic : float
+        The test statistic on the test's own scale (KCI: V = Σ K̃x∘K̃y; HSIC: the biased
+        HSIC estimate (1/n²)Σ K̃x∘K̃y; RCIT: n‖Ĉov(fx, fy)‖²_F; χ²: Pearson X²; G²: 2ΣO ln(O/E)).
+    pvalue : float
+        p-value in [0, 1] under H0: X ⫫ Y.
+    method : str
+        Human-readable description (kernel, null approximation, library).
+    backend : str
+        ``"fast"`` or ``"reference"``.
+    n : int
+        Rows used after listwise deletion of missing values in either variable.
+    details : Mapping[str, Any]
+        Test-specific extras (null moments, degrees of freedom, bandwidths, ...), read-only.
+    """
+
+    __test__ = False  # not a pytest test class despite the name
+
+    test: str
+    statistic: float
+    pvalue: float
+    method: str
+    backend: str
+    n: int
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "statistic", float(self.statistic))
+        object.__setattr__(self, "pvalue", float(self.pvalue))
+        object.__setattr__(self, "n", int(self.n))
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+    def reject(self, alpha: float = 0.05) -> bool:
+        """Decision at level ``alpha``: True means "dependent" (p < alpha)."""
+        return self.pvalue < alpha
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-dict form (JSON friendly when the details are)."""
+        return {"test": self.test, "statistic": self.statistic, "pvalue": self.pvalue,
+                "method": self.method, "backend": self.backend, "n": self.n,
+                "details": dict(self.details)}
