@@ -1,0 +1,461 @@
+"""Agreement between LLM raters and consistency across prompt formats.
+
+The paper reports no inter-rater statistic between its three LLMs (paper.md §2.7, tag U):
+the tables computed here are new work of this companion.
+
+* :func:`krippendorff_alpha` -- Krippendorff's alpha (nominal, ordinal, interval, ratio),
+  implemented from the coincidence-matrix definition (Krippendorff 2011, "Computing
+  Krippendorff's Alpha-Reliability"); tolerates missing values.
+* :func:`icc` -- ICC(A,1), ICC(C,1), ICC(C,k) (McGraw & Wong 1996) from
+  ``pingouin.intraclass_corr``, wrapped in this project's column schema (pingouin 0.7
+  renamed its columns; we never expose them).
+* :func:`pairwise_spearman` -- Spearman correlation of every pair of raters.
+* :func:`agreement_table` -- all of the above per trait with seeded percentile-bootstrap
+  CIs (units = persons are resampled).  The bootstrap uses closed forms in which every
+  statistic is a function of per-person sums, so one weight matrix (persons' resample
+  counts) gives all replicates at once; tests check the closed forms against pingouin
+  and scipy.
+* :func:`format_consistency` -- the prompt-format consistency table laid out like the
+  paper's (per LLM x pair of formats).  The paper's cell metric is unlabelled; this
+  project uses the **mean absolute score difference** between the two formats.
+
+Score 0 means "insufficient information": it is not a point on the rating scale, so all
+agreement statistics treat it as missing (``zero_as_missing=True``).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from personax.data.schema import LLMS, TRAITS
+from personax.utils import make_rng
+
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+ICC_MEASURES = ("ICC(A,1)", "ICC(C,1)", "ICC(C,k)")
+
+#: the paper's consistency-table columns (§2.7), in its order
+PAPER_PAIRS: tuple[tuple[str, str], ...] = (
+    ("number-l5-inc", "text-l5-inc"), ("number-l5-dec", "text-l5-inc"), ("number-l5-inc", "number-l5-dec"),
+    ("number-l3-inc", "text-l3-inc"), ("number-l3-dec", "text-l3-inc"), ("number-l3-inc", "number-l3-dec"),
+)
+
+
+# ----------------------------------------------------------------------------------------
+# Krippendorff's alpha
+# ----------------------------------------------------------------------------------------
+def _as_units_by_raters(data) -> np.ndarray:
+    arr = data.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan) if isinstance(data, pd.DataFrame) \
+        else np.asarray(data, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"expected a 2-d (units x raters) array, got shape {arr.shape}")
+    return arr
+
+
+def _value_counts(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, counts): counts[u, c] = how many raters gave unit u the value values[c]."""
+    finite = np.isfinite(arr)
+    values = np.unique(arr[finite])
+    counts = np.zeros((arr.shape[0], values.size))
+    if values.size:
+        idx = np.searchsorted(values, np.where(finite, arr, values[0]))
+        for r in range(arr.shape[1]):
+            np.add.at(counts, (np.arange(arr.shape[0])[finite[:, r]], idx[finite[:, r], r]), 1.0)
+    return values, counts
+
+
+def _unit_coincidences(counts: np.ndarray) -> np.ndarray:
+    """Per-unit coincidence contributions (U, V, V); units with < 2 values contribute 0."""
+    m = counts.sum(axis=1)
+    ok = m >= 2
+    outer = counts[:, :, None] * counts[:, None, :]
+    outer[:, np.arange(counts.shape[1]), np.arange(counts.shape[1])] -= counts
+    contrib = np.zeros_like(outer)
+    contrib[ok] = outer[ok] / (m[ok] - 1.0)[:, None, None]
+    return contrib
+
+
+def _delta2(values: np.ndarray, n_c: np.ndarray, level: str) -> np.ndarray:
+    """Squared difference metric; ``n_c`` (..., V) marginals are needed for ordinal."""
+    v = values
+    if level == "nominal":
+        d = 1.0 - np.eye(v.size)
+        return np.broadcast_to(d, n_c.shape[:-1] + d.shape)
+    if level == "interval":
+        d = (v[:, None] - v[None, :]) ** 2
+        return np.broadcast_to(d, n_c.shape[:-1] + d.shape)
+    if level == "ratio":
+        s = v[:, None] + v[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(s == 0, 0.0, ((v[:, None] - v[None, :]) / s) ** 2)
+        return np.broadcast_to(d, n_c.shape[:-1] + d.shape)
+    if level == "ordinal":
+        # delta_ck = sum_{g=c..k} n_g - (n_c + n_k)/2, squared (c <= k; symmetric)
+        cum = np.cumsum(n_c, axis=-1)
+        lo = np.minimum.outer(np.arange(v.size), np.arange(v.size))
+        hi = np.maximum.outer(np.arange(v.size), np.arange(v.size))
+        before_lo = np.take(np.concatenate([np.zeros(n_c.shape[:-1] + (1,)), cum], axis=-1), lo, axis=-1)
+        upto_hi = np.take(cum, hi, axis=-1)
+        span = upto_hi - before_lo
+        d = span - (n_c[..., :, None] + n_c[..., None, :]) / 2.0
+        d = d ** 2
+        d[..., np.arange(v.size), np.arange(v.size)] = 0.0
+        return d
+    raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+
+
+def _alpha_from_coincidence(o: np.ndarray, values: np.ndarray, level: str) -> np.ndarray:
+    """alpha for coincidence matrices o (..., V, V)."""
+    n_c = o.sum(axis=-1)
+    n = n_c.sum(axis=-1)
+    d2 = _delta2(values, n_c, level)
+    observed = (o * d2).sum(axis=(-2, -1))
+    expected = (n_c[..., :, None] * n_c[..., None, :] * d2).sum(axis=(-2, -1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = 1.0 - (n - 1.0) * observed / expected
+    return np.where(expected > 0, alpha, np.nan)
+
+
+def krippendorff_alpha(data, level: str = "interval") -> float:
+    """Krippendorff's alpha of a units x raters table (NaN = missing).
+
+    Parameters
+    ----------
+    data : array-like or DataFrame, shape (n_units, n_raters)
+        One row per unit (person), one column per rater (LLM); NaN/NA where a rater gave
+        no value. Units with fewer than two values are not pairable and are ignored.
+    level : {"nominal", "ordinal", "interval", "ratio"}
+        Metric of the values.
+
+    Returns
+    -------
+    float
+        alpha (1 = perfect agreement, 0 = chance level, < 0 = systematic disagreement);
+        NaN when there is no variation at all (expected disagreement 0).
+
+    Notes
+    -----
+    Coincidences ``o_ck = sum_u (n_uc n_uk - [c = k] n_uc) / (m_u - 1)``, marginals
+    ``n_c``, ``alpha = 1 - (n - 1) sum o_ck d2_ck / sum n_c n_k d2_ck`` with the metric
+    ``d2`` of ``level`` (Krippendorff 2011).
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    arr = _as_units_by_raters(data)
+    values, counts = _value_counts(arr)
+    if values.size == 0:
+        return float("nan")
+    o = _unit_coincidences(counts).sum(axis=0)
+    return float(_alpha_from_coincidence(o, values, level))
+
+
+# ----------------------------------------------------------------------------------------
+# ICC and Spearman: point estimates via pingouin/scipy, closed forms for the bootstrap
+# ----------------------------------------------------------------------------------------
+def icc(data) -> pd.DataFrame:
+    """ICC(A,1), ICC(C,1) and ICC(C,k) of a units x raters table via pingouin.
+
+    Rows with any missing rating are dropped (two-way ANOVA needs complete rows).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``measure`` (ICC(A,1) two-way absolute agreement single rater; ICC(C,1)
+        two-way consistency single rater; ICC(C,k) consistency of the mean of k raters),
+        ``estimate``, ``ci_low``, ``ci_high`` (pingouin's F-distribution 95% CI),
+        ``F``, ``pval``, ``n_units``, ``n_raters``.
+    """
+    import pingouin as pg
+
+    arr = _as_units_by_raters(data)
+    full = arr[np.isfinite(arr).all(axis=1)]
+    k = arr.shape[1]
+    if full.shape[0] < 3 or k < 2:
+        return pd.DataFrame({"measure": list(ICC_MEASURES), "estimate": np.nan, "ci_low": np.nan,
+                             "ci_high": np.nan, "F": np.nan, "pval": np.nan, "n_units": full.shape[0],
+                             "n_raters": k})
+    long = pd.DataFrame(full).reset_index().melt(id_vars="index", var_name="rater", value_name="rating")
+    res = pg.intraclass_corr(long, targets="index", raters="rater", ratings="rating")
+    # pingouin >= 0.7 names the types McGraw-Wong style and the CI column "CI95"; older
+    # releases used "ICC2"/"ICC3"/"ICC3k" and "CI95%".  Map both into our schema.
+    ci_col = "CI95" if "CI95" in res.columns else "CI95%"
+    p_col = "pval" if "pval" in res.columns else "p-val"
+    legacy = {"ICC2": "ICC(A,1)", "ICC3": "ICC(C,1)", "ICC3k": "ICC(C,k)"}
+    res = res.assign(measure=res["Type"].map(lambda t: legacy.get(t, t)))
+    rows = []
+    for m in ICC_MEASURES:
+        r = res.loc[res["measure"] == m].iloc[0]
+        lo, hi = r[ci_col]
+        rows.append({"measure": m, "estimate": float(r["ICC"]), "ci_low": float(lo), "ci_high": float(hi),
+                     "F": float(r["F"]), "pval": float(r[p_col]), "n_units": full.shape[0], "n_raters": k})
+    return pd.DataFrame(rows)
+
+
+def _icc_weighted(y: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
+    """ICCs of complete rows ``y`` (U, k) for resample-count weights ``w`` (B, U)."""
+    k = y.shape[1]
+    n = w.sum(axis=1)
+    rs = y.sum(axis=1)
+    tot = w @ rs
+    gm = tot / (n * k)
+    ss_t = w @ (y ** 2).sum(axis=1) - n * k * gm ** 2
+    ss_r = w @ (rs ** 2) / k - n * k * gm ** 2
+    colmeans = (w @ y) / n[:, None]
+    ss_c = n * (colmeans ** 2).sum(axis=1) - n * k * gm ** 2
+    ss_e = ss_t - ss_r - ss_c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        msr = ss_r / (n - 1)
+        msc = ss_c / (k - 1)
+        mse = ss_e / ((n - 1) * (k - 1))
+        return {"ICC(A,1)": (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n),
+                "ICC(C,1)": (msr - mse) / (msr + (k - 1) * mse),
+                "ICC(C,k)": (msr - mse) / msr}
+
+
+def _spearman_weighted(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Spearman rho (average ranks for ties) for resample weights ``w`` (B, U) of discrete x, y."""
+    xv, xi = np.unique(x, return_inverse=True)
+    yv, yi = np.unique(y, return_inverse=True)
+    p, q = xv.size, yv.size
+    if p * q > 4096:
+        raise ValueError("the bootstrap Spearman path is for discrete scores (<= 64 distinct values per rater)")
+    cell = xi * q + yi
+    onehot = np.zeros((x.size, p * q))
+    onehot[np.arange(x.size), cell] = 1.0
+    joint = (w @ onehot).reshape(-1, p, q)
+    n = joint.sum(axis=(1, 2))
+    rx, ry = joint.sum(axis=2), joint.sum(axis=1)
+    # midrank of a category = count below + (count + 1) / 2
+    mrx = np.cumsum(rx, axis=1) - rx + (rx + 1) / 2
+    mry = np.cumsum(ry, axis=1) - ry + (ry + 1) / 2
+    mx = (rx * mrx).sum(1) / n
+    my = (ry * mry).sum(1) / n
+    cov = np.einsum("bij,bi,bj->b", joint, mrx, mry) / n - mx * my
+    vx = (rx * mrx ** 2).sum(1) / n - mx ** 2
+    vy = (ry * mry ** 2).sum(1) / n - my ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return cov / np.sqrt(vx * vy)
+
+
+def pairwise_spearman(data, raters: Sequence[str] | None = None) -> pd.DataFrame:
+    """Spearman correlation of each pair of raters on the units both rated.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``rater_a, rater_b, rho, pval, n_units`` (scipy.stats.spearmanr).
+    """
+    from scipy.stats import spearmanr
+
+    arr = _as_units_by_raters(data)
+    names = list(raters) if raters is not None else (list(data.columns) if isinstance(data, pd.DataFrame)
+                                                     else [f"r{i}" for i in range(arr.shape[1])])
+    rows = []
+    for a, b in combinations(range(arr.shape[1]), 2):
+        ok = np.isfinite(arr[:, a]) & np.isfinite(arr[:, b])
+        if ok.sum() >= 3 and np.ptp(arr[ok, a]) > 0 and np.ptp(arr[ok, b]) > 0:
+            res = spearmanr(arr[ok, a], arr[ok, b])
+            rho, p = float(res.statistic), float(res.pvalue)
+        else:
+            rho, p = float("nan"), float("nan")
+        rows.append({"rater_a": names[a], "rater_b": names[b], "rho": rho, "pval": p, "n_units": int(ok.sum())})
+    return pd.DataFrame(rows)
+
+
+def _bootstrap_weights(n_units: int, n_boot: int, rng: np.random.Generator) -> Iterable[np.ndarray]:
+    """Resample counts (chunk, n_units), in chunks to bound memory."""
+    chunk = max(1, min(n_boot, 2_000_000 // max(n_units, 1)))
+    done = 0
+    while done < n_boot:
+        b = min(chunk, n_boot - done)
+        idx = rng.integers(0, n_units, size=(b, n_units))
+        w = np.zeros((b, n_units))
+        np.add.at(w, (np.repeat(np.arange(b), n_units), idx.ravel()), 1.0)
+        done += b
+        yield w
+
+
+def agreement_table(scores: pd.DataFrame, llms: Sequence[str] = LLMS, traits: Sequence[str] = TRAITS, *,
+                    zero_as_missing: bool = True, n_boot: int = 1000, ci: float = 0.95,
+                    seed: int | np.random.Generator = 0) -> pd.DataFrame:
+    """Inter-LLM agreement per trait with percentile-bootstrap CIs.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per person with columns ``{llm}_{trait}`` (the data layer's schema, e.g.
+        ``load("celebpersona").frame`` or :func:`personax.traits.run.wide_scores`).
+    llms, traits : sequence of str
+        Raters and traits to use.
+    zero_as_missing : bool
+        Treat 0 ("insufficient information") as missing (default; it is not on the scale).
+    n_boot : int
+        Bootstrap replicates (persons resampled with replacement); 0 skips the CIs.
+    ci : float
+        Confidence level of the percentile intervals.
+    seed : int or Generator
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    DataFrame
+        One row per (trait, measure). Columns: ``trait``, ``measure`` (``alpha_ordinal``,
+        ``alpha_interval``, ``ICC(A,1)``, ``ICC(C,1)``, ``ICC(C,k)``,
+        ``spearman_{a}_{b}``), ``estimate``, ``ci_low``, ``ci_high`` (bootstrap
+        percentile), ``n_units`` (persons used: pairable for alpha, complete rows for
+        ICC, pair-complete for Spearman), ``n_boot``, ``estimate_source`` (``project``
+        for alpha, ``pingouin`` for ICC, ``scipy`` for Spearman).
+    """
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must be in (0, 1), got {ci}")
+    if n_boot < 0:
+        raise ValueError(f"n_boot must be >= 0, got {n_boot}")
+    rng = make_rng(seed)
+    lo_q, hi_q = 100 * (1 - ci) / 2, 100 * (1 + ci) / 2
+    rows = []
+    for trait in traits:
+        cols = [f"{l}_{trait}" for l in llms]
+        missing = [c for c in cols if c not in scores.columns]
+        if missing:
+            raise KeyError(f"agreement_table: columns {missing} are missing; expected {{llm}}_{{trait}} columns "
+                           f"for llms={list(llms)}")
+        arr = _as_units_by_raters(scores[cols])
+        if zero_as_missing:
+            arr = np.where(arr == 0, np.nan, arr)
+        values, counts = _value_counts(arr)
+        contrib = _unit_coincidences(counts).reshape(arr.shape[0], -1)
+        pairable = int((counts.sum(1) >= 2).sum())
+        complete = np.isfinite(arr).all(axis=1)
+        icc_pt = icc(arr)
+        sp_pt = pairwise_spearman(arr, raters=list(llms))
+        point = {f"alpha_{lv}": krippendorff_alpha(arr, lv) for lv in ("ordinal", "interval")}
+        n_units = {"alpha_ordinal": pairable, "alpha_interval": pairable}
+        source = {"alpha_ordinal": "project", "alpha_interval": "project"}
+        for _, r in icc_pt.iterrows():
+            point[r["measure"]] = r["estimate"]
+            n_units[r["measure"]] = int(r["n_units"])
+            source[r["measure"]] = "pingouin"
+        pairs = list(combinations(range(len(llms)), 2))
+        for (a, b), (_, r) in zip(pairs, sp_pt.iterrows()):
+            name = f"spearman_{llms[a]}_{llms[b]}"
+            point[name] = r["rho"]
+            n_units[name] = int(r["n_units"])
+            source[name] = "scipy"
+        boots: dict[str, list[np.ndarray]] = {m: [] for m in point}
+        if n_boot > 0 and values.size > 0:
+            for w in _bootstrap_weights(arr.shape[0], n_boot, rng):
+                o = (w @ contrib).reshape(-1, values.size, values.size)
+                boots["alpha_ordinal"].append(_alpha_from_coincidence(o, values, "ordinal"))
+                boots["alpha_interval"].append(_alpha_from_coincidence(o, values, "interval"))
+                if complete.sum() >= 3:
+                    for m, v in _icc_weighted(arr[complete], w[:, complete]).items():
+                        boots[m].append(v)
+                for a, b in pairs:
+                    ok = np.isfinite(arr[:, a]) & np.isfinite(arr[:, b])
+                    if ok.sum() >= 3:
+                        boots[f"spearman_{llms[a]}_{llms[b]}"].append(
+                            _spearman_weighted(arr[ok, a], arr[ok, b], w[:, ok]))
+        for m, est in point.items():
+            reps = np.concatenate(boots[m]) if boots[m] else np.array([])
+            reps = reps[np.isfinite(reps)]
+            lo, hi = (np.percentile(reps, [lo_q, hi_q]) if reps.size >= 10 else (np.nan, np.nan))
+            rows.append({"trait": trait, "measure": m, "estimate": float(est), "ci_low": float(lo),
+                         "ci_high": float(hi), "n_units": n_units[m], "n_boot": int(reps.size),
+                         "estimate_source": source[m]})
+    return pd.DataFrame(rows)
+
+
+def agreement_summary(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Pivot :func:`agreement_table` to trait x measure cells ``"est [lo, hi]"`` (strings, for display)."""
+    cell = table.apply(lambda r: f"{r.estimate:.{digits}f} [{r.ci_low:.{digits}f}, {r.ci_high:.{digits}f}]", axis=1)
+    out = table.assign(cell=cell).pivot(index="trait", columns="measure", values="cell")
+    order = [m for m in table["measure"].unique()]
+    traits = [t for t in table["trait"].unique()]
+    return out.loc[traits, order]
+
+
+# ----------------------------------------------------------------------------------------
+# Prompt-format consistency (paper §2.7)
+# ----------------------------------------------------------------------------------------
+def _short(fid: str) -> str:
+    kind, lv, order = fid.split("-")
+    return f"{kind[0].upper()}-{lv.upper()}-{order.capitalize()}"
+
+
+def format_consistency(tidy: pd.DataFrame, pairs: Sequence[tuple[str, str]] = PAPER_PAIRS, *,
+                       drop_zeros: bool = True) -> pd.DataFrame:
+    """Prompt-format consistency table: mean absolute score difference per LLM x pair of formats.
+
+    The layout follows the paper's table (§2.7): rows = LLMs plus an ``Avg.`` row, columns
+    = format pairs ``⟨N-L5-Inc, T-L5-Inc⟩`` ... plus an ``Avg.`` column; lower = more
+    consistent.  The paper does not label its metric; this one is the mean over persons,
+    traits and repeats of ``|score(format 1) - score(format 2)|`` on the numeric scale
+    (Text answers mapped to 1..L), using only (person, trait, repeat) cells where both
+    formats gave a valid score (and, with ``drop_zeros``, neither said "insufficient
+    information").
+
+    Parameters
+    ----------
+    tidy : DataFrame
+        From :func:`personax.traits.run.run_inference` over several prompt formats.
+    pairs : sequence of (format id, format id)
+        Defaults to the paper's six pairs.
+    drop_zeros : bool
+        Exclude cells where either format answered 0.
+
+    Returns
+    -------
+    DataFrame
+        Float cells (NaN where a pair has no common valid cell); ``attrs["n_cells"]`` is
+        a same-shaped DataFrame of the number of cells behind each value.
+    """
+    need = {"person_id", "llm", "prompt_id", "repeat", "trait", "score"}
+    if not need <= set(tidy.columns):
+        raise KeyError(f"format_consistency needs columns {sorted(need)}; got {list(tidy.columns)}")
+    key = ["llm", "person_id", "trait", "repeat"]
+    llms = list(dict.fromkeys(tidy["llm"]))
+    labels = [f"⟨{_short(a)}, {_short(b)}⟩" for a, b in pairs]
+    vals = pd.DataFrame(np.nan, index=llms, columns=labels)
+    ncell = pd.DataFrame(0, index=llms, columns=labels)
+    for (fa, fb), lab in zip(pairs, labels):
+        a = tidy.loc[tidy["prompt_id"] == fa, key + ["score"]]
+        b = tidy.loc[tidy["prompt_id"] == fb, key + ["score"]]
+        m = a.merge(b, on=key, suffixes=("_a", "_b"))
+        ok = m["score_a"].notna() & m["score_b"].notna()
+        if drop_zeros:
+            ok &= (m["score_a"] != 0) & (m["score_b"] != 0)
+        m = m[ok]
+        diff = (m["score_a"] - m["score_b"]).abs().groupby(m["llm"])
+        for llm, s in diff:
+            vals.loc[llm, lab] = s.mean()
+            ncell.loc[llm, lab] = s.size
+    vals["Avg."] = vals[labels].mean(axis=1)
+    vals.loc["Avg."] = vals.mean(axis=0)
+    ncell["Avg."] = ncell[labels].sum(axis=1)
+    ncell.loc["Avg."] = ncell.sum(axis=0)
+    vals.attrs["n_cells"] = ncell
+    vals.attrs["metric"] = "mean absolute score difference (project choice; the paper's metric is unlabelled)"
+    return vals
+
+
+def format_stability(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Average over persons and traits of the standard deviation across repeats (the
+    paper's "Avg. of Standard Deviation" box plots), per LLM x prompt format.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``llm, prompt_id, mean_sd, n_cells`` (cells with >= 2 valid non-zero repeats).
+    """
+    v = tidy[tidy["score"].notna() & (tidy["score"] != 0)]
+    sd = v.groupby(["llm", "prompt_id", "person_id", "trait"])["score"].agg(["std", "count"])
+    sd = sd[sd["count"] >= 2]
+    out = sd.groupby(["llm", "prompt_id"])["std"].agg(mean_sd="mean", n_cells="count").reset_index()
+    return out
+
+
+__all__ = ["krippendorff_alpha", "icc", "pairwise_spearman", "agreement_table", "agreement_summary",
+           "format_consistency", "format_stability", "PAPER_PAIRS", "LEVELS", "ICC_MEASURES"]
