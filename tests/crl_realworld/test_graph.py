@@ -1,0 +1,191 @@
+"""Tests of the latent-graph step: PC with kernel CI tests, background knowledge, stability."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import binomtest
+
+from personax.crl.graph import (
+    ProjectCIT,
+    align_latents,
+    compare_graphs,
+    dag_to_cpdag,
+    edge_stability,
+    edges_to_adjacency,
+    graph_edges_from_adjacency,
+    latent_block,
+    pc_graph,
+)
+
+
+def planted_collider(n: int, seed: int) -> pd.DataFrame:
+    """Nonlinear S1 → Z1_1 → Z2_1 ← Z1_2 (a chain into a collider)."""
+    rng = np.random.default_rng(seed)
+    s1 = rng.normal(size=n)
+    z11 = 1.5 * np.tanh(s1) + 0.5 * rng.normal(size=n)
+    z12 = rng.normal(size=n)
+    z21 = np.sin(z11) + 0.5 * z12 ** 2 + 0.4 * rng.normal(size=n)
+    return pd.DataFrame({"S1": s1, "Z1_1": z11, "Z1_2": z12, "Z2_1": z21})
+
+
+def planted_dag(nodes, edges) -> pd.DataFrame:
+    A = pd.DataFrame(0, index=nodes, columns=nodes)
+    for s, t in edges:
+        A.loc[s, t] = 1
+    return A
+
+
+TRUE_EDGES = [("S1", "Z1_1"), ("Z1_1", "Z2_1"), ("Z1_2", "Z2_1")]
+
+
+def edge_set(g):
+    return {(r.source, r.target, r.type) for r in g.edges.itertuples()}
+
+
+@pytest.mark.parametrize("test", ["kci", "rcit"])
+def test_pc_recovers_planted_collider(test):
+    df = planted_collider(600, seed=1)
+    g = pc_graph(df, alpha=0.05, test=test, seed=0, max_n=None)
+    assert edge_set(g) == {(s, t, "directed") for s, t in TRUE_EDGES}
+    # the collider Z1_1 → Z2_1 ← Z1_2 is oriented, as the adjacency (row = parent) shows
+    assert g.adjacency.loc["Z1_1", "Z2_1"] == 1 and g.adjacency.loc["Z2_1", "Z1_1"] == 0
+    assert g.adjacency.loc["Z1_2", "Z2_1"] == 1 and g.adjacency.loc["Z2_1", "Z1_2"] == 0
+    scores = compare_graphs(g.adjacency, planted_dag(list(df.columns), TRUE_EDGES))
+    assert scores["shd_cpdag"] == 0 and scores["skeleton_f1"] == 1.0 and scores["arrow_recall"] == 1.0
+    # every executed test is logged with names, and the log matches the run parameters
+    assert len(g.tests) == g.params["n_tests"] > 0
+    assert set(g.tests["x"]) <= set(df.columns)
+    assert g.params["n_rows"] == 600 and g.params["test"] == test
+
+
+def test_background_forbids_edges_into_shared_even_when_data_suggest_them():
+    # Data generated with S1 as a collider child of two Z latents: plain PC orients Z → S1.
+    rng = np.random.default_rng(0)
+    n = 350
+    z11, z21 = rng.normal(size=n), rng.normal(size=n)
+    s1 = z11 + z21 + 0.5 * rng.normal(size=n)
+    z12 = np.tanh(s1) + 0.3 * rng.normal(size=n)
+    df = pd.DataFrame({"S1": s1, "Z1_1": z11, "Z2_1": z21, "Z1_2": z12})
+    plain = pc_graph(df, test="kci", background=None)
+    assert ("Z1_1", "S1", "directed") in edge_set(plain) and ("Z2_1", "S1", "directed") in edge_set(plain)
+    for test in ("kci", "fisherz"):
+        g = pc_graph(df, test=test, background="shared")
+        into_shared = g.edges[(g.edges["target_block"] == "shared") & (g.edges["source_block"] != "shared")]
+        assert into_shared.empty, into_shared
+        assert g.adjacency.loc[["Z1_1", "Z2_1", "Z1_2"], "S1"].sum() == 0
+        # the adjacencies themselves are kept, oriented out of S1
+        assert {("S1", "Z1_1"), ("S1", "Z2_1")} <= {(s, t) for s, t, _ in edge_set(g)}
+
+
+def test_ci_wrapper_is_calibrated_and_powerful():
+    """ProjectCIT's conditional KCI: type-I error near alpha under X ⫫ Y | Z, power under dependence."""
+    alpha, reps, n = 0.05, 60, 150
+    rejections, hits = 0, 0
+    for r in range(reps):
+        rng = np.random.default_rng(1000 + r)
+        z = rng.normal(size=n)
+        x = np.sin(z) + 0.5 * rng.normal(size=n)
+        y = z ** 2 + 0.5 * rng.normal(size=n)
+        cit = ProjectCIT(np.column_stack([x, y, z]), test="kci", seed=r)
+        rejections += cit(0, 1, [2]) < alpha
+        y_dep = y + 1.0 * x
+        cit = ProjectCIT(np.column_stack([x, y_dep, z]), test="kci", seed=r)
+        hits += cit(0, 1, [2]) < alpha
+    # two-sided binomial tolerance around alpha at the 0.001 level
+    assert binomtest(rejections, reps, alpha).pvalue > 0.001, rejections
+    assert hits / reps > 0.8, hits
+
+
+def test_rcit_deterministic_and_global_rng_untouched():
+    df = planted_collider(400, seed=3)
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    g1 = pc_graph(df, test="rcit", seed=7)
+    assert np.array_equal(np.random.get_state()[1], before), "global NumPy RNG state was changed"
+    g2 = pc_graph(df, test="rcit", seed=7)
+    pd.testing.assert_frame_equal(g1.tests.drop(columns="seconds"), g2.tests.drop(columns="seconds"))
+    pd.testing.assert_frame_equal(g1.edges, g2.edges)
+
+
+def test_subsample_uses_max_n_rows_and_is_seeded():
+    df = planted_collider(900, seed=4)
+    a = pc_graph(df, test="fisherz", max_n=300, seed=1)
+    b = pc_graph(df, test="fisherz", max_n=300, seed=1)
+    assert a.params["n_rows"] == 300 and a.params["n_total"] == 900
+    pd.testing.assert_frame_equal(a.tests.drop(columns="seconds"), b.tests.drop(columns="seconds"))
+
+
+def test_edge_stability_deterministic_under_seed_and_consistent():
+    tables = [planted_collider(600, seed=5), planted_collider(600, seed=6)]
+    s1 = edge_stability(tables, n_boot=3, alpha=0.05, seed=11, test="rcit", max_n=300)
+    s2 = edge_stability(tables, n_boot=3, alpha=0.05, seed=11, test="rcit", max_n=300)
+    pd.testing.assert_frame_equal(s1, s2)
+    assert list(s1.columns) == ["source", "target", "freq_directed", "freq_reverse", "freq_undirected",
+                                "freq_any", "n_runs"]
+    assert (s1["n_runs"] == 6).all()
+    total = s1["freq_directed"] + s1["freq_reverse"] + s1["freq_undirected"]
+    np.testing.assert_allclose(total, s1["freq_any"])
+    assert (s1["freq_any"] <= 1).all() and (s1["freq_directed"] >= s1["freq_reverse"]).all()
+    # the planted edges are the most stable ones
+    top = {frozenset((r.source, r.target)) for r in s1.head(3).itertuples()}
+    assert top == {frozenset(e) for e in TRUE_EDGES}
+    freq = {(r.source, r.target): r.freq_directed for r in s1.itertuples()}
+    assert freq[("Z1_1", "Z2_1")] >= 0.5 and freq[("Z1_2", "Z2_1")] >= 0.5
+
+
+def test_edge_stability_aligns_permuted_seeds():
+    base = planted_collider(500, seed=8)
+    # a second "seed" whose face latents come out swapped and monotonically transformed
+    other = base.rename(columns={"Z1_1": "Z1_2", "Z1_2": "Z1_1"})[list(base.columns)].copy()
+    other["Z1_1"] = np.exp(other["Z1_1"] / 3)
+    aligned, matching = align_latents(base, other)
+    assert dict(zip(matching["other"], matching["reference"]))["Z1_2"] == "Z1_1"
+    assert (matching["abs_spearman"] > 0.99).all()
+    stab = edge_stability([base, other], n_boot=0, test="fisherz", max_n=None, seed=0)
+    pairs = {frozenset((r.source, r.target)): r.freq_any for r in stab.itertuples()}
+    assert pairs[frozenset(("S1", "Z1_1"))] == 1.0
+
+
+def test_compare_graphs_counts_errors():
+    nodes = ["S1", "Z1_1", "Z1_2", "Z2_1"]
+    truth = planted_dag(nodes, TRUE_EDGES)
+    perfect = compare_graphs(truth, truth)
+    assert perfect["shd_dag"] == 0 and perfect["skeleton_precision"] == 1 and perfect["arrow_precision"] == 1
+    missing = compare_graphs(planted_dag(nodes, TRUE_EDGES[:2]), truth)
+    assert missing["skeleton_recall"] == pytest.approx(2 / 3) and missing["shd_dag"] == 1
+    reversed_ = compare_graphs(planted_dag(nodes, [("S1", "Z1_1"), ("Z2_1", "Z1_1"), ("Z1_2", "Z2_1")]), truth)
+    assert reversed_["skeleton_f1"] == 1 and reversed_["arrow_precision"] == pytest.approx(2 / 3)
+    # the background-refined CPDAG of the truth is fully oriented here (S1 → Z1_1 by knowledge)
+    cp = dag_to_cpdag(truth, background="shared")
+    pd.testing.assert_frame_equal(cp, truth)
+    plain = dag_to_cpdag(truth)
+    assert plain.loc["S1", "Z1_1"] == plain.loc["Z1_1", "S1"] == 1
+
+
+def test_adjacency_round_trip():
+    edges = pd.DataFrame({"source": ["S1", "Z1_1"], "target": ["Z1_1", "Z2_1"], "type": ["directed", "undirected"]})
+    A = edges_to_adjacency(edges, ["S1", "Z1_1", "Z2_1"])
+    assert A.loc["S1", "Z1_1"] == 1 and A.loc["Z1_1", "S1"] == 0
+    assert A.loc["Z1_1", "Z2_1"] == A.loc["Z2_1", "Z1_1"] == 1
+    back = graph_edges_from_adjacency(A)
+    assert set(map(tuple, back[["source", "target", "type"]].to_numpy())) == {
+        ("S1", "Z1_1", "directed"), ("Z1_1", "Z2_1", "undirected")}
+
+
+def test_bad_input_errors_name_the_problem():
+    df = planted_collider(100, seed=0)
+    with pytest.raises(ValueError, match="alpha"):
+        pc_graph(df, alpha=1.5)
+    with pytest.raises(ValueError, match="test="):
+        pc_graph(df, test="pearson")
+    bad = df.copy()
+    bad.loc[3, "Z1_1"] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        pc_graph(bad)
+    with pytest.raises(ValueError, match="S<k>"):
+        latent_block("X3")
+    const = df.assign(Z1_2=1.0)
+    with pytest.raises(ValueError, match="constant"):
+        pc_graph(const)
