@@ -355,26 +355,31 @@ def provenance_rows(ctx: NotebookContext) -> list[tuple[str, str]]:
     return rows
 
 
-def _markdown_table(rows: list[tuple[str, str]]) -> str:
-    def esc(text: str) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
+def provenance_html(ctx: NotebookContext) -> str:
+    """Compact HTML provenance table: a one-line summary that unfolds into all rows."""
+    from html import escape
 
-    lines = ["| run | |", "|---|---|"] + [f"| {esc(k)} | `{esc(v)}` |" for k, v in rows]
-    return "\n".join(lines)
+    rows = provenance_rows(ctx)
+    values = dict(rows)
+    summary = (f"Run: {', '.join(ctx.datasets)} · source {ctx.source if not ctx.is_sample else 'sample (synthetic)'}"
+               f" · profile {ctx.profile} · seed {ctx.seed} · {values['device']} · commit {values['git commit']}")
+    body = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th>"
+                   f"<td><code>{escape(str(v))}</code></td></tr>" for k, v in rows)
+    return (f"<details class='personax-provenance'><summary>{escape(summary)}</summary>"
+            f"<table>{body}</table></details>")
 
 
 def _show(ctx: NotebookContext) -> None:
-    table = _markdown_table(provenance_rows(ctx))
     banner = sample_banner(ctx) if ctx.is_sample else None
     try:
         from IPython import get_ipython
-        from IPython.display import Markdown, display
+        from IPython.display import HTML, Markdown, display
     except ImportError:  # plain Python without IPython: print instead
         get_ipython = None  # type: ignore[assignment]
     if get_ipython is not None and get_ipython() is not None:
         if banner:
             display(Markdown(banner))
-        display(Markdown(table))
+        display(HTML(provenance_html(ctx)))
         return
     if banner:
         print(banner.replace("> ", "").replace(">\n", "\n"))

@@ -1,0 +1,444 @@
+#!/usr/bin/env python3
+"""Check the rendered book in headless Chromium: every page loads, offline, without errors.
+
+For every HTML page of ``_build/html`` (run this under ``scripts/offline.sh``):
+
+* static checks on the HTML Sphinx wrote: no ``script``/``link``/``img``/``iframe``/...
+  loads a remote (http/https) resource (plain ``<a href>`` hyperlinks are fine); notebook
+  pages contain at least one figure in a cell output; no error output (traceback blocks,
+  ``output_error``, stderr blocks that carry a traceback or ``...Error:``); CSS under
+  ``_static`` imports nothing remote;
+* browser checks (``chromium --headless --dump-dom``): the page loads (non-empty DOM with a
+  title, or is a redirect to an existing page), MathJax rendered (``mjx-container``) on
+  every page with math, no remote resource appears in the DOM after JavaScript ran, and
+  Chromium's network log shows no request initiated by the page;
+* screenshots of the intro and of the first notebook page, and a report
+  (``report.md`` + ``report.json``) in the output folder.
+
+Exit status: 0 when every page passes, 1 otherwise, 2 for usage errors (no pages, no
+Chromium without ``--no-browser``).
+
+Usage::
+
+    scripts/offline.sh .venv/bin/python scripts/check_book.py --html _build/html --out build/book_check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+# Attributes through which a tag *loads* something (as opposed to a hyperlink).
+RESOURCE_ATTRS = {
+    "script": ("src",),
+    "img": ("src", "srcset"),
+    "iframe": ("src",),
+    "frame": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "source": ("src", "srcset"),
+    "track": ("src",),
+    "input": ("src",),
+}
+# <link rel=...> values that fetch the target.
+LOADING_LINK_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon", "preload", "prefetch",
+                     "modulepreload", "manifest", "dns-prefetch", "preconnect", "mask-icon", "import"}
+REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
+CSS_REMOTE = re.compile(r"(@import\s+(url\()?\s*['\"]?\s*(https?:)?//|url\(\s*['\"]?\s*(https?:)?//)", re.IGNORECASE)
+ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|^\s*\w*(Error|Exception)\b.*:", re.MULTILINE)
+FIGURE_SRC = re.compile(r"(\.(png|jpe?g|svg|gif|webp)(\?.*)?$)|^data:image/", re.IGNORECASE)
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+@dataclass
+class PageFacts:
+    """What one HTML document contains (from the file, or from the DOM after JavaScript)."""
+
+    title: str = ""
+    redirect: str | None = None
+    is_notebook: bool = False
+    figures: int = 0
+    has_math: bool = False
+    mathjax_rendered: bool = False
+    remote_resources: list[str] = field(default_factory=list)
+    error_outputs: list[str] = field(default_factory=list)
+    stderr_outputs: list[str] = field(default_factory=list)
+    size: int = 0
+
+
+class _PageParser(HTMLParser):
+    """Collects :class:`PageFacts` in one pass over a document."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.facts = PageFacts()
+        self._in_title = False
+        self._div_stack: list[str] = []  # role of each open div: "output", "error", "stderr", ""
+        self._capture: list[str] | None = None
+        self._capture_kind = ""
+        self._capture_depth = 0
+        self._in_style = False
+        self._style: list[str] = []
+
+    # -- helpers
+    def _output_depth(self) -> bool:
+        return "output" in self._div_stack
+
+    def handle_starttag(self, tag, attrs):
+        a = {k.lower(): (v or "") for k, v in attrs}
+        classes = set(a.get("class", "").split())
+        if tag == "title":
+            self._in_title = True
+        elif tag == "meta" and a.get("http-equiv", "").lower() == "refresh":
+            match = re.search(r"url\s*=\s*(.+)$", a.get("content", ""), re.IGNORECASE)
+            if match:
+                self.facts.redirect = match.group(1).strip().strip("'\"")
+        elif tag == "style":
+            self._in_style = True
+        if tag == "mjx-container":
+            self.facts.mathjax_rendered = True
+        if "math" in classes and tag in ("span", "div"):
+            self.facts.has_math = True
+        if tag == "div":
+            role = ""
+            if "cell" in classes and "docutils" in classes:
+                self.facts.is_notebook = True
+            if "cell_output" in classes:
+                role = "output"
+                self.facts.is_notebook = True
+            if "traceback" in classes or "output_error" in classes or "error" in classes and "output" in classes:
+                role = "error"
+            elif "stderr" in classes or "output_stderr" in classes:
+                role = "stderr"
+            self._div_stack.append(role)
+            if role in ("error", "stderr") and self._capture is None:
+                self._capture, self._capture_kind, self._capture_depth = [], role, len(self._div_stack)
+        # remote resources
+        for attr in RESOURCE_ATTRS.get(tag, ()):
+            value = a.get(attr, "")
+            urls = [part.strip().split(" ")[0] for part in value.split(",")] if attr == "srcset" else [value]
+            for url in urls:
+                if url and REMOTE.match(url):
+                    self.facts.remote_resources.append(f"<{tag} {attr}={url}>")
+        if tag == "link":
+            rels = set(a.get("rel", "").lower().split())
+            href = a.get("href", "")
+            if rels & LOADING_LINK_RELS and REMOTE.match(href):
+                self.facts.remote_resources.append(f"<link rel={a.get('rel')} href={href}>")
+        if tag == "img" and self._output_depth() and FIGURE_SRC.search(a.get("src", "")):
+            self.facts.figures += 1
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag == "div":  # <div/> is not valid HTML, but never leave the stack unbalanced
+            self._close_div()
+
+    def _close_div(self):
+        if self._capture is not None and len(self._div_stack) == self._capture_depth:
+            text = "".join(self._capture).strip()
+            (self.facts.error_outputs if self._capture_kind == "error" else self.facts.stderr_outputs).append(text)
+            self._capture = None
+        if self._div_stack:
+            self._div_stack.pop()
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_title = False
+        elif tag == "style":
+            self._in_style = False
+            css = "".join(self._style)
+            self._style = []
+            for match in CSS_REMOTE.finditer(css):
+                self.facts.remote_resources.append(f"<style> {match.group(0)}")
+        elif tag == "div":
+            self._close_div()
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.facts.title += data
+        if self._in_style:
+            self._style.append(data)
+        if self._capture is not None:
+            self._capture.append(data)
+
+
+def parse_page(html: str) -> PageFacts:
+    """Facts about one HTML document (see :class:`PageFacts`)."""
+    parser = _PageParser()
+    parser.feed(html)
+    parser.close()
+    facts = parser.facts
+    facts.title = " ".join(facts.title.split())
+    facts.size = len(html)
+    # stderr blocks that carry a traceback or an exception are errors, others are warnings
+    for text in list(facts.stderr_outputs):
+        if ERROR_TEXT.search(text):
+            facts.error_outputs.append(text)
+    return facts
+
+
+def static_problems(facts: PageFacts, *, require_figures: bool = True) -> list[str]:
+    """Problems visible in the HTML file itself."""
+    problems = []
+    if facts.redirect is None and not facts.title:
+        problems.append("no <title>")
+    problems += [f"remote resource {r}" for r in facts.remote_resources]
+    problems += [f"error output: {_first_line(t)}" for t in facts.error_outputs]
+    if facts.is_notebook and require_figures and facts.figures == 0:
+        problems.append("notebook page without any figure (no image output in a cell)")
+    return problems
+
+
+def dom_problems(dom: str, static: PageFacts) -> list[str]:
+    """Problems in the DOM Chromium produced after running the page's JavaScript."""
+    if not dom.strip():
+        return ["page did not load (empty DOM)"]
+    facts = parse_page(dom)
+    problems = []
+    if static.redirect is None and not facts.title:
+        problems.append("no <title> after load")
+    if static.has_math and not facts.mathjax_rendered:
+        problems.append("math on the page but MathJax did not render it (no mjx-container)")
+    problems += [f"remote resource in DOM {r}" for r in facts.remote_resources if r not in static.remote_resources]
+    return problems
+
+
+def page_requests(netlog: Path) -> list[str]:
+    """http(s) URLs the *page* asked for, from a Chromium ``--log-net-log`` file.
+
+    Chromium's own background services (component updater, time sync) also appear in the
+    log; they have no initiating origin (``"not an origin"``) and are ignored, since they
+    are browser behaviour, not the book's.
+    """
+    if not netlog.exists():
+        return []
+    text = netlog.read_text(encoding="utf-8", errors="replace").rstrip()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        # Chromium may leave the trailing "]}" off when killed at the time budget
+        try:
+            data = json.loads(text.rstrip(",") + "]}")
+        except json.JSONDecodeError:
+            return [f"unreadable net log {netlog}"]
+    names = {v: k for k, v in data.get("constants", {}).get("logEventTypes", {}).items()}
+    urls = []
+    for event in data.get("events", []):
+        params = event.get("params") or {}
+        url = params.get("url", "")
+        if names.get(event.get("type")) != "URL_REQUEST_START_JOB" or not REMOTE.match(url):
+            continue
+        if params.get("initiator", "not an origin") == "not an origin":
+            continue
+        urls.append(url)
+    return sorted(set(urls))
+
+
+def find_chromium(explicit: str | None = None) -> str | None:
+    """Path of a Chromium/Chrome binary (``--chromium``, ``$CHROMIUM``, then ``PATH``)."""
+    for name in (explicit, os.environ.get("CHROMIUM"), *CHROMIUM_NAMES):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def chromium_args(chromium: str, profile_dir: str) -> list[str]:
+    """Flags for a quiet, sandbox-free (root in CI), network-shy headless Chromium."""
+    return [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-default-apps", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
+            f"--user-data-dir={profile_dir}", "--window-size=1280,1000", "--virtual-time-budget=8000"]
+
+
+def run_chromium(chromium: str, url: str, *, dump_dom: bool = True, screenshot: Path | None = None,
+                 netlog: Path | None = None, timeout: float = 60) -> str:
+    """Load ``url`` headless; return the DOM (``--dump-dom``) or write a screenshot."""
+    with tempfile.TemporaryDirectory(prefix="personax-chromium-") as profile:
+        cmd = chromium_args(chromium, profile)
+        if netlog is not None:
+            cmd.append(f"--log-net-log={netlog}")
+        if screenshot is not None:
+            cmd += [f"--screenshot={screenshot}", "--window-size=1280,1600"]
+        elif dump_dom:
+            cmd.append("--dump-dom")
+        cmd.append(url)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return ""
+        return proc.stdout
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    interesting = [line for line in lines if ERROR_TEXT.search(line)]
+    return (interesting or lines or [""])[-1].strip()[:200]
+
+
+def list_pages(html_dir: Path) -> list[Path]:
+    """HTML pages of the build (not the theme's static files or the copied sources)."""
+    skip = {"_static", "_sources", "_images", ".doctrees", "_downloads"}
+    return sorted(p for p in html_dir.rglob("*.html") if not (set(p.relative_to(html_dir).parts[:-1]) & skip))
+
+
+@dataclass
+class PageResult:
+    page: str
+    title: str
+    notebook: bool
+    figures: int
+    math: bool
+    mathjax: bool | None
+    remote: int
+    errors: int
+    stderr_warnings: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_css(html_dir: Path) -> list[str]:
+    """Remote ``@import``/``url()`` in the CSS that ships with the book."""
+    problems = []
+    for css in sorted((html_dir / "_static").rglob("*.css")) if (html_dir / "_static").exists() else []:
+        for match in CSS_REMOTE.finditer(css.read_text(encoding="utf-8", errors="replace")):
+            problems.append(f"{css.relative_to(html_dir)}: remote {match.group(0)}")
+    return problems
+
+
+def check_book(html_dir: Path, out_dir: Path, *, chromium: str | None, require_figures: bool = True,
+               allow_no_figures: tuple[str, ...] = (), echo: bool = True) -> tuple[list[PageResult], list[str]]:
+    """Check every page; return per-page results and book-wide problems."""
+    pages = list_pages(html_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results: list[PageResult] = []
+    global_problems = check_css(html_dir)
+    netlog_dir = Path(tempfile.mkdtemp(prefix="personax-netlog-"))
+    for index, page in enumerate(pages):
+        rel = page.relative_to(html_dir).as_posix()
+        facts = parse_page(page.read_text(encoding="utf-8", errors="replace"))
+        needs_figures = require_figures and not any(re.search(p, rel) for p in allow_no_figures)
+        problems = static_problems(facts, require_figures=needs_figures)
+        if facts.redirect is not None:
+            target = (page.parent / unquote(urlparse(facts.redirect).path)).resolve()
+            if not target.exists():
+                problems.append(f"redirects to a missing page {facts.redirect}")
+        mathjax = None
+        if chromium:
+            netlog = netlog_dir / f"{index}.json"
+            dom = run_chromium(chromium, page.resolve().as_uri(), netlog=netlog)
+            problems += dom_problems(dom, facts)
+            mathjax = parse_page(dom).mathjax_rendered if dom else False
+            problems += [f"page requested {url}" for url in page_requests(netlog)]
+        results.append(PageResult(page=rel, title=facts.title, notebook=facts.is_notebook, figures=facts.figures,
+                                  math=facts.has_math, mathjax=mathjax, remote=len(facts.remote_resources),
+                                  errors=len(facts.error_outputs),
+                                  stderr_warnings=len(facts.stderr_outputs) - sum(
+                                      1 for t in facts.stderr_outputs if ERROR_TEXT.search(t)),
+                                  problems=problems))
+        if echo:
+            status = "ok" if not problems else "FAIL: " + "; ".join(problems)
+            print(f"[check_book] {rel}: {status}", flush=True)
+    shutil.rmtree(netlog_dir, ignore_errors=True)
+    return results, global_problems
+
+
+def take_screenshots(html_dir: Path, out_dir: Path, chromium: str, results: list[PageResult]) -> list[Path]:
+    """Screenshots of the intro (first non-redirect page) and the first notebook page."""
+    shots = []
+    intro = next((r for r in results if r.page.endswith("intro.html")), None)
+    notebook = next((r for r in results if r.notebook), None)
+    for label, result in (("intro", intro), ("notebook", notebook)):
+        if result is None:
+            continue
+        target = out_dir / f"screenshot_{label}.png"
+        run_chromium(chromium, (html_dir / result.page).resolve().as_uri(), dump_dom=False, screenshot=target)
+        if target.exists():
+            shots.append(target)
+    return shots
+
+
+def write_report(out_dir: Path, results: list[PageResult], global_problems: list[str], shots: list[Path],
+                 browser: bool, wall_s: float) -> Path:
+    """``report.md`` (human) and ``report.json`` (machine) in ``out_dir``."""
+    ok = all(r.ok for r in results) and not global_problems
+    lines = [
+        "# Book check",
+        "",
+        f"Result: **{'PASS' if ok else 'FAIL'}** — {len(results)} pages, "
+        f"{sum(r.notebook for r in results)} notebook pages, {sum(r.figures for r in results)} figures, "
+        f"browser checks {'on' if browser else 'OFF (--no-browser)'}, {wall_s:.1f} s.",
+        "",
+        "| page | title | notebook | figures | math | MathJax | remote | errors | stderr (warnings) | problems |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(f"| {r.page} | {r.title[:50]} | {'yes' if r.notebook else ''} | {r.figures} | "
+                     f"{'yes' if r.math else ''} | {'' if r.mathjax is None else ('yes' if r.mathjax else 'no')} | "
+                     f"{r.remote} | {r.errors} | {r.stderr_warnings} | {'; '.join(r.problems) or 'ok'} |")
+    if global_problems:
+        lines += ["", "Book-wide problems:", ""] + [f"- {p}" for p in global_problems]
+    if shots:
+        lines += ["", "Screenshots: " + ", ".join(s.name for s in shots)]
+    report = out_dir / "report.md"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out_dir / "report.json").write_text(json.dumps({
+        "ok": ok, "browser": browser, "wall_s": round(wall_s, 2), "global_problems": global_problems,
+        "pages": [asdict(r) | {"ok": r.ok} for r in results], "screenshots": [str(s) for s in shots],
+    }, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--html", type=Path, default=Path("_build/html"), help="built book (default _build/html)")
+    parser.add_argument("--out", type=Path, default=Path("build/book_check"),
+                        help="report and screenshots folder (default build/book_check)")
+    parser.add_argument("--chromium", default=None, help="Chromium binary (default: chromium on PATH)")
+    parser.add_argument("--no-browser", action="store_true", help="static HTML checks only (weaker; prints a warning)")
+    parser.add_argument("--allow-no-figures", action="append", default=[], metavar="REGEX",
+                        help="notebook pages (path regex) allowed to have no figure")
+    args = parser.parse_args(argv)
+
+    t0 = time.perf_counter()
+    if not args.html.is_dir() or not list_pages(args.html):
+        print(f"[check_book] error: no HTML pages under {args.html}; build the book first (make book)", file=sys.stderr)
+        return 2
+    chromium = None
+    if not args.no_browser:
+        chromium = find_chromium(args.chromium)
+        if chromium is None:
+            print("[check_book] error: no Chromium found (apt-get install -y chromium), or pass --no-browser",
+                  file=sys.stderr)
+            return 2
+    else:
+        print("[check_book] WARNING: --no-browser: pages are not loaded, MathJax and requests are not checked",
+              file=sys.stderr)
+    results, global_problems = check_book(args.html, args.out, chromium=chromium,
+                                          allow_no_figures=tuple(args.allow_no_figures))
+    shots = take_screenshots(args.html, args.out, chromium, results) if chromium else []
+    report = write_report(args.out, results, global_problems, shots, chromium is not None, time.perf_counter() - t0)
+    for problem in global_problems:
+        print(f"[check_book] FAIL: {problem}")
+    failed = [r for r in results if not r.ok]
+    print(f"[check_book] {len(results) - len(failed)}/{len(results)} pages ok; report: {report}")
+    return 1 if failed or global_problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""``personax run`` and ``personax book``: execute notebooks with papermill, render the book.
+
+Examples
+--------
+``personax run 01_data -p dataset athlepersona -p n 500``
+    execute one notebook from ``notebooks/01_data.py`` into ``book/executed/01_data.ipynb``
+``personax run --all --profile ci``
+    execute every notebook at the ``ci`` profile
+``personax book --profile quick``
+    execute every notebook, then ``jupyter-book build . -W -n --keep-going``
+
+Values after ``-p NAME`` are YAML scalars (``500`` → int, ``null`` → None).  A single
+notebook rejects parameters it does not declare; ``--all`` and ``book`` give each
+notebook only the parameters it declares (see :mod:`personax.runner`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+_PROFILES = ("ci", "quick", "paper")
+
+
+def _add_param_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                        help="override a parameter of the notebook(s); VALUE is parsed as YAML "
+                             "(e.g. -p n 500 -p source hf -p n null). Repeatable.")
+    parser.add_argument("--profile", choices=_PROFILES, default=None,
+                        help="execution profile: ci (seconds), quick (default of the notebooks), paper (full, GPU advised)")
+    parser.add_argument("--timeout", type=int, default=None, metavar="SECONDS",
+                        help="per-cell time limit (default 1800 s; 0 for none)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="book checkout holding _toc.yml and notebooks/ (default: this source checkout, "
+                             "else the current directory)")
+
+
+def register(subparsers) -> None:
+    """Add the ``run`` and ``book`` subcommands to the ``personax`` parser."""
+    run = subparsers.add_parser(
+        "run", help="execute notebook(s) with papermill into book/executed/",
+        description="Execute a notebook from its jupytext source notebooks/NN_name.py with papermill "
+                    "(kernel python3) into book/executed/ (never onto notebooks/*.ipynb), recording provenance "
+                    "in NN_name.provenance.json and the notebook metadata.",
+    )
+    run.add_argument("notebook", nargs="?", help="notebook name (01_data, 01) or path to a .py/.ipynb notebook")
+    run.add_argument("--all", action="store_true", help="execute every notebooks/NN_*.py in order")
+    run.add_argument("--out", type=Path, default=None, help="output folder (default book/executed)")
+    run.add_argument("--stop-on-error", action="store_true", help="with --all: stop at the first failing notebook")
+    _add_param_options(run)
+    run.set_defaults(func=_cmd_run)
+
+    book = subparsers.add_parser(
+        "book", help="execute every notebook and render the Jupyter Book (_build/html)",
+        description="Execute every notebook (papermill, default profile quick) into book/executed/, then "
+                    "render the book with `jupyter-book build . -W -n --keep-going`. Exits non-zero if any "
+                    "notebook or the build fails.",
+    )
+    book.add_argument("--no-execute", action="store_true",
+                      help="render the notebooks already in book/executed/ without re-running them")
+    _add_param_options(book)
+    book.set_defaults(func=_cmd_book)
+
+
+def _timeout(args) -> int | None:
+    from personax.runner import DEFAULT_CELL_TIMEOUT
+
+    if args.timeout is None:
+        return DEFAULT_CELL_TIMEOUT
+    return None if args.timeout <= 0 else args.timeout
+
+
+def _report(results) -> int:
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        print(f"error: {r.name} failed: {r.error}\n       executed notebook with the traceback: {r.output}",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _cmd_run(args) -> int:
+    from personax import runner
+
+    try:
+        params = runner.parse_overrides(args.parameter)
+        if args.profile:
+            params["profile"] = args.profile
+        if args.all == bool(args.notebook):
+            print("error: give either a NOTEBOOK or --all", file=sys.stderr)
+            return 2
+        if args.all:
+            results = runner.run_all(params, out_dir=args.out, root=args.root, timeout=_timeout(args),
+                                     stop_on_error=args.stop_on_error)
+        else:
+            result = runner.run_notebook(args.notebook, params, out_dir=args.out, root=args.root,
+                                         timeout=_timeout(args))
+            print(f"[personax] {result.name}: {'ok' if result.ok else 'FAILED'} in {result.wall_s:.1f} s -> "
+                  f"{result.output} (provenance: {result.provenance_path})")
+            results = [result]
+    except runner.RunnerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return _report(results)
+
+
+def _cmd_book(args) -> int:
+    from personax import runner
+
+    try:
+        params = runner.parse_overrides(args.parameter)
+        profile = args.profile or params.pop("profile", None) or "quick"
+        status = 0
+        if not args.no_execute:
+            t0 = time.perf_counter()
+            results = runner.run_all(params, profile=profile, root=args.root, timeout=_timeout(args))
+            status = _report(results)
+            print(f"[personax] executed {len(results)} notebook(s) in {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        index = runner.build_book(args.root)
+        print(f"[personax] book built in {time.perf_counter() - t0:.1f} s")
+    except runner.RunnerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"[personax] open {index}  (file://{index})")
+    return status
