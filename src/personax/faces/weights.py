@@ -1,0 +1,511 @@
+"""Where deepface's model weights live, which files each model needs, and how to get them.
+
+deepface (0.0.103) downloads weights at run time into ``$DEEPFACE_HOME/.deepface/weights``
+(default home: the user's ``~``).  On an offline machine that download fails late and
+noisily, and by default it writes into the user's home.  This module makes the weights
+folder explicit and checks the files *before* deepface is asked to build a model:
+
+* :func:`resolve_home` picks the deepface home: the ``weights_dir`` argument, else
+  ``$DEEPFACE_HOME``, else the project cache (``personax.utils.cache_dir("deepface")``),
+  never ``~`` by accident.
+* :data:`REGISTRY` maps every supported model (embedding models, attribute models,
+  detectors) to the weight files deepface's own code asks for, with the URLs deepface
+  downloads them from (checked against the installed deepface source in the tests).
+* :func:`require` fails at once with :class:`MissingWeightsError` naming the file, the
+  folder to put it in and the ``personax faces fetch-weights MODEL`` command.
+* :func:`link_dlib_weights` makes the Dlib embedding and detector work offline by
+  linking the two dlib files shipped in the ``face-recognition-models`` wheel.
+* :func:`fetch_weights` downloads (and decompresses) a model's files for users with a
+  network; :func:`weights_status` lists what is present or missing.
+
+Only deepface's **pytorch** backend engine is supported (it is the one deepface picks
+with the pinned requirements: torch present, no tensorflow); :func:`deepface_env` enforces
+it, because the weight file names differ between engines.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import importlib.util
+import os
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import pandas as pd
+
+from personax.utils import cache_dir
+
+__all__ = [
+    "WeightFile",
+    "ModelWeights",
+    "REGISTRY",
+    "MissingWeightsError",
+    "resolve_home",
+    "weights_folder",
+    "deepface_env",
+    "lookup",
+    "missing_files",
+    "require",
+    "link_dlib_weights",
+    "weights_status",
+    "fetch_weights",
+]
+
+#: Backend engine whose file names the registry lists (see module docstring).
+BACKEND_ENGINE = "pytorch"
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One weight file deepface loads from its weights folder.
+
+    Attributes
+    ----------
+    name : str
+        File name (relative to the weights folder) deepface looks for.
+    urls : tuple of str
+        Download sources in order (deepface's own ``WEIGHTS_URL`` list).
+    compress : {None, "bz2"}
+        Compression of the download (dlib files come ``.bz2``-compressed).
+    module : str
+        deepface module whose code names this file (used by the tests to check the
+        registry against the installed deepface).
+    url_attr : str or None
+        Name of the URL constant in ``module`` (``None`` when the URL is built inline).
+    """
+
+    name: str
+    urls: tuple[str, ...]
+    compress: str | None = None
+    module: str = ""
+    url_attr: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelWeights:
+    """The weight files of one deepface model.
+
+    Attributes
+    ----------
+    name : str
+        Model name as deepface spells it (``"Dlib"``, ``"Emotion"``, ``"opencv"``).
+    task : {"embedding", "attribute", "detector"}
+        What the model does.
+    files : tuple of WeightFile
+        Files that must be present in the weights folder.
+    output_dim : int or None
+        Embedding size (embedding models only).
+    system_paths : tuple of str
+        Folders searched before the weights folder (OpenCV's own ``cv2/data`` for the Haar
+        cascades), mirroring deepface's lookup order.
+    bundled : str or None
+        Name of the pip package that ships the files (linked offline), if any.
+    needs : tuple of str
+        Python packages the model needs besides deepface.
+    """
+
+    name: str
+    task: str
+    files: tuple[WeightFile, ...]
+    output_dim: int | None = None
+    system_paths: tuple[str, ...] = field(default_factory=tuple)
+    bundled: str | None = None
+    needs: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _gh_hf(file_name: str) -> tuple[str, ...]:
+    # deepface 0.0.103 hosts every pytorch weight file on its GitHub release, with a
+    # Hugging Face mirror as the backup source (the WEIGHTS_URL lists in its modules).
+    return (
+        f"https://github.com/serengil/deepface_models/releases/download/v1.0/{file_name}",
+        f"https://huggingface.co/serengil/deepface/resolve/main/{file_name}",
+    )
+
+
+def _torch_file(file_name: str, module: str, url_attr: str = "WEIGHTS_URL") -> WeightFile:
+    return WeightFile(file_name, _gh_hf(file_name), None, module, url_attr)
+
+
+_FR = "deepface.models.facial_recognition"
+_DEM = "deepface.models.demography.pytorch"
+_DET = "deepface.models.face_detection"
+
+_DLIB_RECOGNITION = WeightFile(
+    "dlib_face_recognition_resnet_model_v1.dat",
+    ("https://dlib.net/files/dlib_face_recognition_resnet_model_v1.dat.bz2",),
+    "bz2", f"{_FR}.dlib.Dlib", "WEIGHT_URL")
+_DLIB_SHAPE5 = WeightFile(
+    "shape_predictor_5_face_landmarks.dat",
+    ("https://dlib.net/files/shape_predictor_5_face_landmarks.dat.bz2",),
+    "bz2", f"{_DET}.Dlib", "WEIGHTS_URL")
+_HAAR = "https://github.com/opencv/opencv/raw/4.9.0/data/haarcascades/{}"
+
+_models: list[ModelWeights] = [
+    # --- embedding models (deepface "facial_recognition" task, pytorch engine) ---
+    ModelWeights("VGG-Face", "embedding", (_torch_file("vgg_face_weights.pth", f"{_FR}.pytorch.VGGFace"),), 4096),
+    ModelWeights("Facenet", "embedding", (_torch_file("facenet_weights.pth", f"{_FR}.pytorch.Facenet", "FACENET128_WEIGHTS"),), 128),
+    ModelWeights("Facenet512", "embedding", (_torch_file("facenet512_weights.pth", f"{_FR}.pytorch.Facenet", "FACENET512_WEIGHTS"),), 512),
+    ModelWeights("OpenFace", "embedding", (_torch_file("openface_weights.pth", f"{_FR}.pytorch.OpenFace"),), 128),
+    ModelWeights("DeepFace", "embedding", (_torch_file("VGGFace2_DeepFace_weights_val-0.9034.pth", f"{_FR}.pytorch.FbDeepFace"),), 4096),
+    ModelWeights("DeepID", "embedding", (_torch_file("deepid_weights.pth", f"{_FR}.pytorch.DeepID"),), 160),
+    ModelWeights("ArcFace", "embedding", (_torch_file("arcface_weights.pth", f"{_FR}.pytorch.ArcFace"),), 512),
+    ModelWeights("GhostFaceNet", "embedding", (_torch_file("ghostfacenet_v1.pth", f"{_FR}.pytorch.GhostFaceNet"),), 512),
+    ModelWeights("SFace", "embedding", (WeightFile(
+        "face_recognition_sface_2021dec.onnx",
+        ("https://github.com/opencv/opencv_zoo/raw/main/models/face_recognition_sface/face_recognition_sface_2021dec.onnx",),
+        None, f"{_FR}.onnx.SFace", "WEIGHTS_URL"),), 128, needs=("onnxruntime",)),
+    ModelWeights("Dlib", "embedding", (_DLIB_RECOGNITION,), 128, bundled="face-recognition-models",
+                 needs=("dlib",)),
+    # --- attribute models (deepface "facial_attribute" task); keys are analyze() actions ---
+    ModelWeights("Emotion", "attribute", (_torch_file("facial_expression_model_weights.pth", f"{_DEM}.Emotion"),)),
+    ModelWeights("Age", "attribute", (_torch_file("age_model_weights.pth", f"{_DEM}.Age"),)),
+    ModelWeights("Gender", "attribute", (_torch_file("gender_model_weights.pth", f"{_DEM}.Gender"),)),
+    ModelWeights("Race", "attribute", (_torch_file("race_model_single_batch.pth", f"{_DEM}.Race"),)),
+    # --- detectors ---
+    ModelWeights("skip", "detector", ()),
+    ModelWeights("opencv", "detector", (
+        WeightFile("haarcascade_frontalface_default.xml", (_HAAR.format("haarcascade_frontalface_default.xml"),),
+                   None, f"{_DET}.OpenCv", None),
+        WeightFile("haarcascade_eye.xml", (_HAAR.format("haarcascade_eye.xml"),), None, f"{_DET}.OpenCv", None),
+    ), system_paths=("cv2/data",)),
+    ModelWeights("dlib", "detector", (_DLIB_SHAPE5,), bundled="face-recognition-models", needs=("dlib",)),
+    ModelWeights("ssd", "detector", (
+        WeightFile("deploy.prototxt",
+                   ("https://github.com/opencv/opencv/raw/3.4.0/samples/dnn/face_detector/deploy.prototxt",),
+                   None, f"{_DET}.Ssd", "MODEL_URL"),
+        WeightFile("res10_300x300_ssd_iter_140000.caffemodel",
+                   ("https://github.com/opencv/opencv_3rdparty/raw/dnn_samples_face_detector_20170830/"
+                    "res10_300x300_ssd_iter_140000.caffemodel",),
+                   None, f"{_DET}.Ssd", "WEIGHTS_URL"),
+    )),
+    ModelWeights("yunet", "detector", (WeightFile(
+        "face_detection_yunet_2023mar.onnx",
+        ("https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/face_detection_yunet_2023mar.onnx",),
+        None, f"{_DET}.YuNet", "WEIGHTS_URL"),)),
+    ModelWeights("centerface", "detector", (WeightFile(
+        "centerface.onnx", ("https://github.com/Star-Clouds/CenterFace/raw/master/models/onnx/centerface.onnx",),
+        None, f"{_DET}.CenterFace", "WEIGHTS_URL"),), needs=("onnxruntime",)),
+]
+
+#: Supported models by name (deepface spelling).  Detectors deepface also offers but that
+#: need packages outside the pinned set (retinaface/mtcnn: tensorflow; yolo*: ultralytics;
+#: mediapipe: model files it does not ship; fastmtcnn: facenet-pytorch) are not listed.
+REGISTRY: dict[str, ModelWeights] = {m.name: m for m in _models}
+
+#: analyze() action name -> registry name of its attribute model
+ATTRIBUTE_MODELS = {"emotion": "Emotion", "age": "Age", "gender": "Gender", "race": "Race"}
+
+#: detectors deepface knows that this project cannot run, and why
+UNSUPPORTED_DETECTORS = {
+    "retinaface": "needs tensorflow (not in the pinned set: it would switch deepface to its TF engine)",
+    "mtcnn": "needs tensorflow (not in the pinned set)",
+    "fastmtcnn": "needs facenet-pytorch, which pins an old torch",
+    "mediapipe": "the mediapipe wheel ships no face models",
+    **{f"yolo{v}": "needs ultralytics (not in the pinned set)" for v in
+       ("v8n", "v8m", "v8l", "v11n", "v11s", "v11m", "v11l", "v12n", "v12s", "v12m", "v12l")},
+}
+
+
+class MissingWeightsError(FileNotFoundError):
+    """A model's weight file is not in the weights folder (raised before any download)."""
+
+
+def resolve_home(weights_dir: str | os.PathLike | None = None) -> Path:
+    """Return the deepface home folder (the one that holds ``.deepface/weights``).
+
+    Parameters
+    ----------
+    weights_dir : path-like, optional
+        Either a deepface home (weights in ``<weights_dir>/.deepface/weights``) or the
+        weights folder itself (a path ending in ``.deepface/weights``).  When omitted:
+        ``$DEEPFACE_HOME`` if set, else ``personax.utils.cache_dir("deepface")`` — never
+        the user's home folder by accident.
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute deepface home; its ``.deepface/weights`` folder is created.
+    """
+    if weights_dir is not None:
+        path = Path(weights_dir).expanduser().resolve()
+        if path.name == "weights" and path.parent.name == ".deepface":
+            path = path.parent.parent
+    elif os.environ.get("DEEPFACE_HOME"):
+        path = Path(os.environ["DEEPFACE_HOME"]).expanduser().resolve()
+    else:
+        path = cache_dir("deepface").resolve()
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"weights_dir {str(path)!r} is a file; pass a folder (the deepface home)")
+    (path / ".deepface" / "weights").mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def weights_folder(weights_dir: str | os.PathLike | None = None) -> Path:
+    """The folder deepface reads weight files from: ``resolve_home(weights_dir)/.deepface/weights``."""
+    return resolve_home(weights_dir) / ".deepface" / "weights"
+
+
+@contextlib.contextmanager
+def deepface_env(weights_dir: str | os.PathLike | None = None) -> Iterator[Path]:
+    """Point deepface at the resolved home for the duration of the block.
+
+    deepface reads ``$DEEPFACE_HOME`` on every weight lookup (and creates the folder on
+    import), so the variable is set *before* deepface is imported and restored after.
+    The backend engine is pinned to pytorch (``DEEPFACE_BACKEND_ENGINE``) because the
+    registry lists the pytorch file names; a conflicting user setting is an error.
+
+    Yields
+    ------
+    pathlib.Path
+        The deepface home in use.
+    """
+    home = resolve_home(weights_dir)
+    engine = os.environ.get("DEEPFACE_BACKEND_ENGINE")
+    if engine and engine.strip().lower() != BACKEND_ENGINE:
+        raise ValueError(
+            f"DEEPFACE_BACKEND_ENGINE={engine!r} is set, but personax.faces supports deepface's "
+            f"{BACKEND_ENGINE!r} engine only (its weight file names are the ones checked here). "
+            "Unset the variable or set it to 'pytorch'.")
+    saved = {k: os.environ.get(k) for k in ("DEEPFACE_HOME", "DEEPFACE_BACKEND_ENGINE")}
+    os.environ["DEEPFACE_HOME"] = str(home)
+    os.environ["DEEPFACE_BACKEND_ENGINE"] = BACKEND_ENGINE
+    try:
+        yield home
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def lookup(name: str, task: str | None = None) -> ModelWeights:
+    """Registry entry for ``name`` (case-insensitive), with a helpful error if unknown.
+
+    Parameters
+    ----------
+    name : str
+        Model, attribute action (``"emotion"``) or detector name.
+    task : {"embedding", "attribute", "detector"}, optional
+        Restrict the lookup to one task.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"model name must be a string, got {name!r}")
+    key = ATTRIBUTE_MODELS.get(name.lower(), name)
+    matches = [m for m in REGISTRY.values() if m.name.lower() == key.lower() and (task is None or m.task == task)]
+    if matches:
+        return matches[0]
+    if task in (None, "detector") and name.lower() in UNSUPPORTED_DETECTORS:
+        raise ValueError(f"detector {name!r} is not supported here: {UNSUPPORTED_DETECTORS[name.lower()]}. "
+                         f"Use one of {sorted(m.name for m in _models if m.task == 'detector')}.")
+    choices = sorted(m.name for m in _models if task is None or m.task == task)
+    what = f"{task} model" if task else "model"
+    raise ValueError(f"unknown {what} {name!r}; choose one of {choices}")
+
+
+def _system_file(spec: ModelWeights, file: WeightFile) -> Path | None:
+    # Haar cascades ship inside opencv 4.x (cv2/data); deepface looks there first.
+    for rel in spec.system_paths:
+        if rel.startswith("cv2/"):
+            found = importlib.util.find_spec("cv2")
+            if found is None or not found.submodule_search_locations:
+                continue
+            for loc in found.submodule_search_locations:
+                candidate = Path(loc) / rel.split("/", 1)[1] / file.name
+                if candidate.is_file():
+                    return candidate
+    return None
+
+
+def _bundled_folder(package: str) -> Path | None:
+    # Locate the package's files WITHOUT importing it: face_recognition_models' __init__
+    # imports pkg_resources, which setuptools >= 81 no longer provides.
+    spec = importlib.util.find_spec(package.replace("-", "_"))
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for loc in spec.submodule_search_locations:
+        folder = Path(loc) / "models"
+        if folder.is_dir():
+            return folder
+    return None
+
+
+def link_dlib_weights(weights_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Link the dlib weight files shipped in ``face-recognition-models`` into the weights folder.
+
+    Makes the ``Dlib`` embedding and the ``dlib`` detector work offline.  Existing files are
+    left alone.  Falls back to copying when the file system refuses symbolic links.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files now present in the weights folder (linked or already there).
+
+    Raises
+    ------
+    MissingWeightsError
+        If ``face-recognition-models`` is not installed.
+    """
+    folder = weights_folder(weights_dir)
+    source = _bundled_folder("face_recognition_models")
+    present = []
+    for file in (_DLIB_RECOGNITION, _DLIB_SHAPE5):
+        target = folder / file.name
+        if target.is_file():
+            present.append(target)
+            continue
+        if source is None or not (source / file.name).is_file():
+            raise MissingWeightsError(
+                f"cannot link {file.name}: the 'face-recognition-models' package (which ships it) is not "
+                f"installed. Install it (`pip install face-recognition-models==0.3.0`) or run "
+                f"`personax faces fetch-weights Dlib --weights-dir {resolve_home(weights_dir)}`.")
+        if target.is_symlink():  # a dangling link from a moved environment
+            target.unlink()
+        try:
+            target.symlink_to(source / file.name)
+        except OSError:
+            shutil.copyfile(source / file.name, target)
+        present.append(target)
+    return present
+
+
+def missing_files(name: str, weights_dir: str | os.PathLike | None = None, task: str | None = None) -> list[Path]:
+    """Paths (in the weights folder) of ``name``'s files that are absent; empty if all present."""
+    spec = lookup(name, task)
+    folder = weights_folder(weights_dir)
+    return [folder / f.name for f in spec.files
+            if not (folder / f.name).is_file() and _system_file(spec, f) is None]
+
+
+def require(name: str, weights_dir: str | os.PathLike | None = None, task: str | None = None) -> ModelWeights:
+    """Check that ``name``'s weights are present, linking bundled dlib files first.
+
+    Raises
+    ------
+    MissingWeightsError
+        Naming each missing file, the folder to put it in and the fetch command, before
+        deepface gets a chance to start a download.
+    ModuleNotFoundError
+        If a Python package the model needs is absent.
+    """
+    spec = lookup(name, task)
+    for package in spec.needs:
+        if importlib.util.find_spec(package) is None:
+            raise ModuleNotFoundError(f"model {spec.name!r} needs the Python package {package!r}; "
+                                      f"install it (see requirements.txt)", name=package)
+    if spec.bundled and missing_files(name, weights_dir, task):
+        link_dlib_weights(weights_dir)
+    missing = missing_files(name, weights_dir, task)
+    if missing:
+        folder = missing[0].parent
+        files = ", ".join(p.name for p in missing)
+        raise MissingWeightsError(
+            f"{spec.task} model {spec.name!r} needs weight file(s) {files} in {folder} (not found, and "
+            f"personax never downloads during extraction). With a network run "
+            f"`personax faces fetch-weights {spec.name} --weights-dir {folder.parent.parent}`, or copy the "
+            f"file(s) there by hand (sources: {', '.join(u for f in spec.files for u in f.urls[:1])}).")
+    return spec
+
+
+def weights_status(weights_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """One row per (model, file) saying whether it is present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``model`` (str), ``task`` (str), ``file`` (str), ``present`` (bool),
+        ``location`` (str: where it was found, or where it must go), ``offline_source``
+        (str: the pip package that ships it, or ``""``).
+    """
+    folder = weights_folder(weights_dir)
+    rows = []
+    for spec in REGISTRY.values():
+        for f in spec.files:
+            system = _system_file(spec, f)
+            local = folder / f.name
+            present = local.is_file() or system is not None
+            rows.append({"model": spec.name, "task": spec.task, "file": f.name, "present": present,
+                         "location": str(system if (system and not local.is_file()) else local),
+                         "offline_source": spec.bundled or ("opencv" if spec.system_paths else "")})
+    return pd.DataFrame(rows, columns=["model", "task", "file", "present", "location", "offline_source"])
+
+
+def _download(url: str, target: Path, timeout: float) -> None:
+    # Download into a temporary file next to the target, so that an interrupted transfer
+    # never leaves a truncated file that a later run would mistake for the weights.
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (user-requested URL)
+        status = getattr(response, "status", 200)
+        if status and status >= 400:
+            raise OSError(f"{url} answered HTTP {status}")
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
+            shutil.copyfileobj(response, tmp)
+            tmp_path = Path(tmp.name)
+    os.replace(tmp_path, target)
+
+
+def fetch_weights(name: str, weights_dir: str | os.PathLike | None = None, *,
+                  urls: Sequence[str] | None = None, force: bool = False, timeout: float = 60.0) -> list[Path]:
+    """Download a model's weight files into the weights folder (needs a network).
+
+    Parameters
+    ----------
+    name : str
+        Registry name (``"ArcFace"``, ``"Emotion"``/``"emotion"``, ``"ssd"``, ...).
+    weights_dir : path-like, optional
+        Deepface home or weights folder (see :func:`resolve_home`).
+    urls : sequence of str, optional
+        Override the source URL of each file (same order as the registry's files); useful
+        for a mirror, a ``file://`` path or a local server.
+    force : bool
+        Download even if the file is present.
+    timeout : float
+        Seconds per connection attempt.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The weight files now in the weights folder.
+
+    Raises
+    ------
+    ConnectionError
+        When every source of a file fails (offline machine); the message lists the
+        sources tried and where to put a manually downloaded file.
+    """
+    spec = lookup(name)
+    folder = weights_folder(weights_dir)
+    if urls is not None and len(urls) != len(spec.files):
+        raise ValueError(f"{spec.name} has {len(spec.files)} weight file(s) "
+                         f"({[f.name for f in spec.files]}); got {len(urls)} url(s)")
+    done = []
+    for i, f in enumerate(spec.files):
+        target = folder / f.name
+        if (target.is_file() or _system_file(spec, f) is not None) and not force:
+            done.append(target if target.is_file() else _system_file(spec, f))
+            continue
+        sources = [urls[i]] if urls is not None else list(f.urls)
+        errors = []
+        for url in sources:
+            download_to = target.with_name(target.name + ".bz2") if f.compress == "bz2" else target
+            try:
+                _download(url, download_to, timeout)
+            except (OSError, ValueError) as exc:  # URLError is an OSError
+                errors.append(f"{url}: {exc}")
+                continue
+            if f.compress == "bz2":
+                with bz2.open(download_to, "rb") as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                download_to.unlink()
+            break
+        else:
+            raise ConnectionError(
+                f"could not download {f.name} for {spec.name!r} from any source ({'; '.join(errors)}). "
+                f"Without a network, download it elsewhere and copy it to {target}"
+                + (" (decompress the .bz2 first)" if f.compress else "") + ".")
+        done.append(target)
+    return done
