@@ -11,7 +11,7 @@ information, median after dropping zeros; paper.md §2.4-2.7) with any model a u
 ``run``        :func:`run_inference` over people x backends x formats -> tidy DataFrame
 ``agreement``  Krippendorff's alpha, ICC, pairwise Spearman with bootstrap CIs, and the
                prompt-format consistency table
-``embed``      text embeddings of descriptions (MiniLM offline default; gte-Qwen2 optional)
+``embeddings`` :func:`embed`, text embeddings of descriptions (MiniLM offline default; gte-Qwen2 optional)
 
 Heavy submodules are imported lazily.
 """
@@ -32,7 +32,7 @@ _EXPORTS = {
     "krippendorff_alpha": "personax.traits.agreement", "icc": "personax.traits.agreement",
     "agreement_table": "personax.traits.agreement", "format_consistency": "personax.traits.agreement",
     "pairwise_spearman": "personax.traits.agreement",
-    "embed": "personax.traits.embed", "cosine_similarity": "personax.traits.embed",
+    "embed": "personax.traits.embeddings", "cosine_similarity": "personax.traits.embeddings",
     "load_example_people": "personax.traits.examples",
     "median_drop_zeros": "personax.data.aggregate",
 }
