@@ -1,0 +1,144 @@
+"""``personax data …`` subcommands: generate synthetic data (or the shipped sample),
+validate a table against the schema, and print dataset info.
+
+Heavy imports (pandas, pyarrow, scipy) happen inside the handlers so ``personax --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+_DATASETS = ("celebpersona", "athlepersona")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from exc
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
+    return v
+
+
+def register(subparsers) -> None:
+    """Add ``data generate|validate|info`` to the top-level ``personax`` parser."""
+    p = subparsers.add_parser("data", help="generate, validate and describe PersonaX data",
+                              description="PersonaX data layer: synthetic world, shipped sample, validation.")
+    sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+
+    g = sub.add_parser("generate", help="draw a synthetic dataset (or rewrite the shipped sample)",
+                       description="Draw from the synthetic PersonaX world (planted truth included). "
+                                   "--sample rewrites data/sample/ and its MANIFEST.json.")
+    g.add_argument("--dataset", choices=_DATASETS + ("both",), default="both")
+    g.add_argument("--n", type=_positive_int, default=None, help="rows (default: the release size)")
+    g.add_argument("--seed", type=_nonneg_int, default=0)
+    g.add_argument("--face-dim", type=_positive_int, default=1024)
+    g.add_argument("--text-dim", type=_positive_int, default=3584)
+    g.add_argument("--n-face", type=_positive_int, default=None, help="face measurements (default 3 Celeb / 1 Athle)")
+    g.add_argument("--out", default=None, help="output folder (default: ./synthetic, or data/sample with --sample)")
+    g.add_argument("--sample", action="store_true",
+                   help="rewrite the shipped sample with its fixed parameters (ignores --n/--seed/dims)")
+    g.set_defaults(func=_cmd_generate)
+
+    v = sub.add_parser("validate", help="check a Parquet/CSV file or folder against the schema",
+                       description="Map the columns (alias table) and validate values; exit 1 with the "
+                                   "problems listed if the table does not fit the schema.")
+    v.add_argument("path")
+    v.add_argument("--dataset", choices=_DATASETS, required=True)
+    v.set_defaults(func=_cmd_validate)
+
+    i = sub.add_parser("info", help="sizes, columns, embeddings and provenance of a dataset",
+                       description="Load a dataset and print a JSON summary.")
+    i.add_argument("--dataset", choices=_DATASETS + ("both",), default="both")
+    i.add_argument("--source", default="sample", help="sample | hf | synthetic | PATH")
+    i.add_argument("--revision", default=None)
+    i.set_defaults(func=_cmd_info)
+
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def _datasets(arg: str) -> list[str]:
+    return list(_DATASETS) if arg == "both" else [arg]
+
+
+def _cmd_generate(args) -> int:
+    from pathlib import Path
+
+    from personax.data import io
+
+    if args.sample:
+        folder = Path(args.out) if args.out else io.sample_dir()
+        manifest = io.write_sample(folder, datasets=None if args.dataset == "both" else [args.dataset])
+        print(f"wrote the shipped sample to {folder}")
+        for name, digest in manifest["files"].items():
+            print(f"  {name}  sha256 {digest[:16]}…")
+        return 0
+    from personax.data.synthetic import generate
+
+    folder = Path(args.out or "synthetic")
+    for ds in _datasets(args.dataset):
+        data = generate(ds, n=args.n, seed=args.seed, face_dim=args.face_dim, text_dim=args.text_dim,
+                        n_face=args.n_face)
+        files = io.write_dataset(data, folder)
+        print(f"{ds}: {len(data)} rows → {', '.join(str(f) for f in files)}")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from personax.data import io
+    from personax.data.validate import ValidationError
+
+    try:
+        data = io.load(args.dataset, source=args.path)
+    except (ValidationError, io.ColumnMappingError, io.DataAccessError) as exc:
+        print(f"INVALID: {exc}", file=sys.stderr)
+        return 1
+    print(f"OK: {args.path} is a valid {args.dataset} table ({len(data)} rows, "
+          f"embeddings {', '.join(f'{k}:{v.shape[1]}' for k, v in data.embeddings.items())})")
+    for note in data.info.get("notes", []):
+        print(f"  note: {note}")
+    return 0
+
+
+def summary(data) -> dict:
+    """A JSON-serialisable summary of a loaded dataset (used by ``personax data info``)."""
+    frame = data.frame
+    return {
+        "dataset": data.dataset, "n": len(data), "info": {k: v for k, v in data.info.items() if k != "column_map"},
+        "columns": len(frame.columns),
+        "missing_fraction": {c: round(float(frame[c].isna().mean()), 4) for c in frame.columns if frame[c].isna().any()},
+        "embeddings": {k: list(v.shape) for k, v in data.embeddings.items()},
+        "planted_truth": None if data.truth is None else {
+            "dependent_pairs": len(data.truth.dependent_pairs),
+            "independent_pairs": len(data.truth.independent_pairs),
+            "latent_edges": int(data.truth.dag.to_numpy().sum())},
+    }
+
+
+def _cmd_info(args) -> int:
+    from personax.data import io
+
+    out = []
+    for ds in _datasets(args.dataset):
+        try:
+            data = io.load(ds, source=args.source, revision=args.revision)
+        except io.DataAccessError as exc:
+            print(f"{ds}: {exc}", file=sys.stderr)
+            return 1
+        out.append(summary(data))
+    print(json.dumps(out, indent=1, default=str))
+    return 0
