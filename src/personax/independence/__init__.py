@@ -11,7 +11,7 @@ Backends: ``"fast"`` (default, the project's torch implementation, exact low-ran
 for few-valued variables, bounded memory, CPU or GPU) and ``"reference"`` (causal-learn,
 hyppo, pingouin).  Submodules: ``result`` (record, error), ``prepare`` (cleaning rules),
 ``kernels`` (exact kernel moments), ``nulls`` (Gamma / HBE), ``fast``, ``reference``,
-``registry``, ``battery``, ``bh``, ``cache``, ``cli``.
+``registry``, ``grid`` (the battery), ``bh``, ``cache``, ``summary``, ``cli``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = ["TESTS", "TestResult", "IndependenceTestError", "available_tests", "g
 def __getattr__(name: str):
     # battery pulls in pandas and the data schema: import on first use
     if name == "battery":
-        from personax.independence.battery import battery
+        from personax.independence.grid import battery
         return battery
     if name == "benjamini_hochberg":
         from personax.independence.bh import benjamini_hochberg

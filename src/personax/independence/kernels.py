@@ -134,6 +134,10 @@ def moments_continuous_vs_grouped(x: np.ndarray, cx: float, partners: list[tuple
                                   device: str) -> list[PairMoments]:
     """Strategy 2: one blockwise pass over Kx serves every grouped partner on the same rows.
 
+    The rows are first sorted by the first partner's groups, so that its group sums
+    K P₁ are sums over contiguous column slices (cheaper than a matmul with a one-hot
+    matrix); further partners use a matmul with their indicator matrix.
+
     Parameters
     ----------
     x : ndarray (n, d)
@@ -150,55 +154,73 @@ def moments_continuous_vs_grouped(x: np.ndarray, cx: float, partners: list[tuple
     list of PairMoments, one per partner (x first, partner second).
     """
     n, d = x.shape
-    X = torch.as_tensor(x, dtype=DTYPE, device=device)
+    order = np.argsort(partners[0][0].index, kind="stable")
+    X = torch.as_tensor(x[order], dtype=DTYPE, device=device)
+    idx = [torch.as_tensor(g.index[order], device=device) for g, _ in partners]
     sizes = [g.k for g, _ in partners]
-    offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-    K = int(offs[-1])
-    P = torch.zeros(n, K + 1, dtype=DTYPE, device=device)
+    k1 = sizes[0]
+    bounds = np.concatenate([[0], np.cumsum(partners[0][0].counts.astype(np.int64))]).tolist()
+    # indicator matrix of the other partners (matmul path)
+    offs = np.concatenate([[0], np.cumsum(sizes[1:])]).astype(int)
+    K_o = int(offs[-1])
     rows = torch.arange(n, device=device)
-    for (g, _), off in zip(partners, offs[:-1]):
-        P[rows, torch.as_tensor(g.index, device=device) + int(off)] = 1.0
-    P[:, K] = 1.0
-    KP = torch.empty(n, K + 1, dtype=DTYPE, device=device)
-    PtK2P = torch.zeros(K, K, dtype=DTYPE, device=device)
-    sum_k2 = torch.zeros((), dtype=DTYPE, device=device)
-    step = _block_rows(n, d)
+    Po = torch.zeros(n, K_o, dtype=DTYPE, device=device)
+    for j, off in enumerate(offs[:-1]):
+        Po[rows, idx[j + 1] + int(off)] = 1.0
+    KP1 = torch.empty(n, k1, dtype=DTYPE, device=device)
+    KPo = torch.empty(n, K_o, dtype=DTYPE, device=device)
+    K2P1 = torch.empty(n, k1, dtype=DTYPE, device=device)
+    PoK2Po = torch.zeros(K_o, K_o, dtype=DTYPE, device=device)
+    step = max(1, min(64, _block_rows(n, d)))
     for start in range(0, n, step):
         stop = min(n, start + step)
         kb = _sqdist(X[start:stop], X).mul_(-cx).exp_()
-        KP[start:stop] = kb @ P
+        KP1[start:stop] = torch.stack([kb[:, bounds[a]:bounds[a + 1]].sum(1) for a in range(k1)], 1)
+        if K_o:
+            KPo[start:stop] = kb @ Po
         kb.square_()
-        sum_k2 += kb.sum()
-        PtK2P += P[start:stop, :K].T @ (kb @ P[:, :K])
+        K2P1[start:stop] = torch.stack([kb[:, bounds[a]:bounds[a + 1]].sum(1) for a in range(k1)], 1)
+        if K_o:
+            PoK2Po += Po[start:stop].T @ (kb @ Po)
         del kb
-    k1 = KP[:, K]
-    s = k1.sum()
-    r = k1 / n
+    k1vec = KP1.sum(1)                          # row sums of Kx
+    s = k1vec.sum()
+    sum_k2 = K2P1.sum()
+    r = k1vec / n
     sbar = s / n ** 2
     a = -r + sbar / 2
     trace_x = float(n - s / n)
-    fro2_x = float(sum_k2 - 2.0 * (k1 @ k1) / n + s ** 2 / n ** 2)
+    fro2_x = float(sum_k2 - 2.0 * (k1vec @ k1vec) / n + s ** 2 / n ** 2)
     offsum_x = float(s - n)
     out = []
-    for (g, cy), off, k in zip(partners, offs[:-1], sizes):
+    for j, ((g, cy), k) in enumerate(zip(partners, sizes)):
         q = _grouped_kernel(g, cy, device)
-        idx = torch.as_tensor(g.index, device=device)
-        Pj = P[:, off:off + k]
-        KPj = KP[:, off:off + k]
+        gi = idx[j]
+        if j == 0:
+            KPj = KP1
+            PtK2P = torch.zeros(k, k, dtype=DTYPE, device=device).index_add_(0, gi, K2P1)
+        else:
+            off = int(offs[j - 1])
+            KPj = KPo[:, off:off + k]
+            PtK2P = PoK2Po[off:off + k, off:off + k]
+
+        def gsum(v: torch.Tensor) -> torch.Tensor:  # Pᵀv: sums of v over the partner's groups
+            return torch.zeros(k, dtype=DTYPE, device=device).index_add_(0, gi, v)
+
         m = q["m"]
-        pr = Pj.T @ r
-        G1 = Pj.T @ KPj - torch.outer(pr, m) - torch.outer(m, pr) + sbar * torch.outer(m, m)
+        pr = gsum(r)
+        PtKP = torch.zeros(k, k, dtype=DTYPE, device=device).index_add_(0, gi, KPj)
+        G1 = PtKP - torch.outer(pr, m) - torch.outer(m, pr) + sbar * torch.outer(m, m)
         Cy = q["C"]
         cross = (G1 * Cy).sum()
         D = Cy ** 2
-        t1 = (PtK2P[off:off + k, off:off + k] * D).sum()
-        pa = Pj.T @ a
-        pa2 = Pj.T @ (a ** 2)
-        t2 = 2.0 * (pa2 * (D @ m)).sum()
+        t1 = (PtK2P * D).sum()
+        pa = gsum(a)
+        t2 = 2.0 * (gsum(a ** 2) * (D @ m)).sum()
         t3 = 2.0 * (pa @ D @ pa)
         Q = KPj @ D
-        t4 = 4.0 * (a * Q.gather(1, idx[:, None]).squeeze(1)).sum()
-        diag = (torch.diagonal(D) * (Pj.T @ ((1.0 + 2.0 * a) ** 2))).sum()
+        t4 = 4.0 * (a * Q.gather(1, gi[:, None]).squeeze(1)).sum()
+        diag = (torch.diagonal(D) * gsum((1.0 + 2.0 * a) ** 2)).sum()
         out.append(PairMoments(
             n=n, cross=float(cross), sq_cross=float(t1 + t2 + t3 + t4 - diag),
             trace_x=trace_x, trace_y=float(q["trace"]), fro2_x=fro2_x, fro2_y=float(q["fro2"]),
