@@ -61,9 +61,9 @@ class AffineCoupling(nn.Module):
 
     def _scale_shift(self, xa: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raw, shift = self.net(xa).chunk(2, dim=-1)
-        # sigmoid(raw + 2) keeps the scale in (0, 1) ~ 0.88 at init (as in RealNVP
-        # implementations that favour stability); log-scale bounded below by the sigmoid.
-        log_scale = nn.functional.logsigmoid(raw + 2.0)
+        # soft-bounded log-scale in (-2, 2): can expand and contract (the official code's
+        # sigmoid(raw + 2) scale could only contract, and underflows for large |raw|)
+        log_scale = 2.0 * torch.tanh(raw / 2.0)
         return log_scale, shift
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

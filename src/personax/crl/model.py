@@ -16,11 +16,10 @@ Estimator (this module):
   codes ``z_m = mean_k z_m^(k)``, and a consistency loss ties the codes of the different
   measurements together: **every** measurement feeds the model (official-code defect 8).
 * decoders ``(s, z_m, eta_m^(k)) -> x_m^(k)``.
-* the latent causal prior (:class:`CausalPrior`) is a heteroscedastic location-scale model
-  ``eps_i = (z_i - mu_i) / sigma_i`` with ``(mu_i, log sigma_i) = h_i(A[:, i] * z)``: every
-  potential parent ``z_j`` enters ``h_i`` multiplied by the adjacency weight ``A[j, i]``,
-  and the first layer of ``h_i`` has unit-norm weight rows, so ``A[j, i]`` alone carries
-  the strength of the edge ``j -> i``.  Parent selection is therefore differentiable
+* the latent causal prior (:class:`CausalPrior`) is an additive-noise model
+  ``eps_i = (z_i - sum_j A[j, i] phi_ji(z_j)) / sigma_i`` with bounded per-edge networks
+  ``|phi_ji| <= 1``, so the adjacency weight ``A[j, i]`` alone carries the strength of the
+  edge ``j -> i``.  Parent selection is therefore differentiable
   (official-code defect 6 used a hard threshold mask, so ``A`` never learned), ``A``
   receives gradient from the likelihood, and the L1 term shrinks unused edges.
   Acyclicity: ``order="fixed"`` masks ``A`` to a strictly upper-triangular matrix in the
@@ -72,7 +71,7 @@ class CRLConfig:
     conv_channels : tuple of int
         Channels of the conv encoder used for image inputs ``(n, C, H, W)``.
     prior_hidden : int
-        Width of each latent's location-scale network ``h_i`` (paper code: 4).
+        Width of each per-edge network ``phi_ji`` of the causal prior (paper code: 4 per latent).
     flow : str
         ``"elementwise"`` (default: factorised, so the NLL rewards independent noises) or
         ``"realnvp"`` (affine couplings with permutations, as the paper describes).
@@ -311,16 +310,22 @@ class Decoder(nn.Module):
 class CausalPrior(nn.Module):
     """Latent causal prior with a differentiable, learnable adjacency.
 
-    ``eps_i = (z_i - mu_i(A[:, i] * z)) * exp(-log_sigma_i(A[:, i] * z))``; returns the
-    noises and ``log|d eps / d z|`` (the Jacobian is triangular in a causal order, its
-    diagonal is ``exp(-log_sigma_i)``).
+    Additive-noise model with bounded nonlinear parent effects::
+
+        eps_i = (z_i - sum_j A[j, i] * phi_ji(z_j)) * exp(-c_i),   |phi_ji| <= 1
+
+    ``phi_ji`` is a small per-edge network ending in ``tanh``, so ``|A[j, i]|`` bounds the
+    effect of ``z_j`` on ``z_i`` and the L1 penalty on ``A`` cannot be dodged by rescaling
+    the networks.  ``A`` receives gradient from the likelihood (through ``mu``).  The
+    Jacobian ``d eps / d z`` is triangular in a causal order with diagonal ``exp(-c_i)``,
+    so ``log|det| = -sum_i c_i`` exactly.
 
     Parameters
     ----------
     dim : int
         Number of latents D.
     hidden : int
-        Width of each per-latent network.
+        Width of each per-edge network ``phi_ji``.
     order : str
         ``"fixed"`` or ``"learned"`` (see :class:`CRLConfig`).
     init : float
@@ -336,26 +341,28 @@ class CausalPrior(nn.Module):
             mask = 1.0 - torch.eye(dim)
         self.register_buffer("mask", mask)
         self.A = nn.Parameter(torch.full((dim, dim), float(init)) * mask)
-        # per-latent networks, batched: W1[i, j, :] is latent i's first-layer row for input j
+        # per-edge networks, batched over (child i, parent j): 1 -> hidden -> 1
         self.W1 = nn.Parameter(torch.randn(dim, dim, hidden))
-        self.b1 = nn.Parameter(torch.zeros(dim, hidden))
-        self.W2 = nn.Parameter(torch.randn(dim, hidden, 2) * (0.1 / math.sqrt(hidden)))
-        self.b2 = nn.Parameter(torch.zeros(dim, 2))
+        self.b1 = nn.Parameter(torch.randn(dim, dim, hidden) * 0.5)
+        self.W2 = nn.Parameter(torch.randn(dim, dim, hidden) / math.sqrt(hidden))
+        self.b2 = nn.Parameter(torch.zeros(dim, dim))
+        self.log_scale = nn.Parameter(torch.zeros(dim))
 
     def weights(self) -> torch.Tensor:
         """Masked adjacency ``A ∘ mask`` (row = parent, column = child)."""
         return self.A * self.mask
 
+    def parent_effects(self, z: torch.Tensor) -> torch.Tensor:
+        """``phi[b, i, j] = phi_ji(z[b, j])`` in [-1, 1], shape (B, D_child, D_parent)."""
+        h = torch.tanh(z[:, None, :, None] * self.W1 + self.b1)          # (B, i, j, H)
+        return torch.tanh((h * self.W2).sum(-1) + self.b2)
+
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         W = self.weights()
-        x = z.unsqueeze(1) * W.t().unsqueeze(0)                     # x[b, i, j] = z_j * A[j, i]
-        W1 = self.W1 / self.W1.norm(dim=-1, keepdim=True).clamp_min(1e-8)
-        h = torch.tanh(torch.einsum("bij,ijh->bih", x, W1) + self.b1)
-        out = torch.einsum("bih,ihk->bik", h, self.W2) + self.b2
-        mu = out[..., 0]
-        log_sigma = 3.0 * torch.tanh(out[..., 1] / 3.0)             # bounded for stability
-        eps = (z - mu) * torch.exp(-log_sigma)
-        return eps, -log_sigma.sum(-1)
+        mu = (self.parent_effects(z) * W.t()).sum(-1)                    # sum_j A[j, i] phi_ji(z_j)
+        c = 3.0 * torch.tanh(self.log_scale / 3.0)                        # bounded for stability
+        eps = (z - mu) * torch.exp(-c)
+        return eps, (-c.sum()).expand(z.shape[0])
 
     def acyclicity(self) -> torch.Tensor:
         """NOTEARS ``h(A) = tr(exp(A∘A)) - D`` (zero iff the weighted graph is acyclic)."""

@@ -257,22 +257,16 @@ def _fingerprint(flat: Sequence[np.ndarray]) -> str:
 
 
 def _resolve_config(config: CRLConfig | Mapping | None, profile: str | None) -> CRLConfig:
-    if config is None:
-        cfg = CRLConfig()
-    elif isinstance(config, CRLConfig):
-        cfg = config
-    elif isinstance(config, Mapping):
-        cfg = CRLConfig().replace(**dict(config))
-    else:
+    if profile is not None and profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: use one of {sorted(PROFILES)}")
+    if isinstance(config, CRLConfig):
+        return config  # an explicit config object is used exactly as given
+    if config is not None and not isinstance(config, Mapping):
         raise TypeError(f"config must be a CRLConfig, a dict of its fields or None, got {type(config).__name__}")
-    if profile is not None:
-        if profile not in PROFILES:
-            raise ValueError(f"unknown profile {profile!r}: use one of {sorted(PROFILES)}")
-        # a profile sets the training budget only where the caller's config left the default
-        base = CRLConfig()
-        changes = {k: v for k, v in PROFILES[profile].items() if getattr(cfg, k) == getattr(base, k)}
-        cfg = cfg.replace(**changes)
-    return cfg
+    # profile budget first, then the caller's dict overrides it
+    changes = dict(PROFILES[profile]) if profile is not None else {}
+    changes.update(dict(config or {}))
+    return CRLConfig().replace(**changes)
 
 
 def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:
@@ -343,10 +337,11 @@ def fit(views: Mapping[str, object], latent_dims: Mapping[str, int], n_shared: i
     device : str
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
     profile : {"ci", "quick", "paper"} or None
-        Training budget preset (``max_epochs``, ``patience``), applied to fields the
-        ``config`` leaves at their defaults.
+        Training budget preset (``max_epochs``, ``patience``; see :data:`PROFILES`).
     config : CRLConfig, dict or None
-        Model/training settings (see :class:`personax.crl.model.CRLConfig`).
+        Model/training settings (see :class:`personax.crl.model.CRLConfig`).  A dict is
+        applied on top of the profile; a ``CRLConfig`` object is used exactly as given
+        (the profile is then ignored).
     checkpoint_dir : path or None
         Folder for checkpoints; an existing checkpoint of the same run is resumed.
     val_fraction, test_fraction : float

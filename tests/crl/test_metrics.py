@@ -1,0 +1,91 @@
+"""Metric sanity: truth scores 1, noise ~0, permuted/rescaled copies score 1, duplicates do not."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from personax.crl import metrics
+
+
+@pytest.fixture
+def z():
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(rng.standard_normal((600, 4)), columns=["S1", "Z1_1", "Z2_1", "Z2_2"])
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman"])
+def test_mcc_truth_noise_permutation_duplicate(z, method):
+    rng = np.random.default_rng(1)
+    assert metrics.mcc(z, z, method).score == pytest.approx(1.0)
+    noise = rng.standard_normal(z.shape)
+    assert metrics.mcc(noise, z, method).score < 0.15
+    perm = z.values[:, [2, 0, 3, 1]] * np.array([-3.0, 0.5, 2.0, -10.0]) + 7.0
+    res = metrics.mcc(perm, z, method)
+    assert res.score == pytest.approx(1.0)
+    assert res.assignment == {"S1": "hat_1", "Z1_1": "hat_3", "Z2_1": "hat_0", "Z2_2": "hat_2"}
+    dup = z.values.copy()
+    dup[:, 1] = dup[:, 0]  # one latent twice, another missing
+    assert metrics.mcc(dup, z, method).score < 0.8
+
+
+def test_spearman_mcc_invariant_to_monotone_maps(z):
+    warped = np.exp(z.values) ** 3
+    assert metrics.mcc(warped, z, "spearman").score == pytest.approx(1.0)
+    assert metrics.mcc(warped, z, "pearson").score < 0.9
+
+
+def test_mcc_out_of_sample_uses_fit_matching(z):
+    half = len(z) // 2
+    res = metrics.mcc(z.iloc[half:], z.iloc[half:], fit_on=(z.iloc[:half], z.iloc[:half]))
+    assert res.out_of_sample and res.score == pytest.approx(1.0)
+
+
+def test_mcc_errors(z):
+    with pytest.raises(ValueError, match="d_hat >= d_true"):
+        metrics.mcc(z.iloc[:, :2], z)
+    with pytest.raises(ValueError, match="aligned"):
+        metrics.mcc(z.iloc[:10], z)
+    with pytest.raises(ValueError, match="method"):
+        metrics.mcc(z, z, "kendall")
+
+
+def test_r2_kernel_and_linear(z):
+    rng = np.random.default_rng(2)
+    # an invertible nonlinear, component-wise map of the truth: kernel R^2 ~ 1
+    warped = np.tanh(z.values) + 0.2 * z.values
+    res = metrics.r2(warped, z, "kernel", seed=0)
+    assert res.score > 0.97 and res.n_fit + res.n_score == len(z)
+    assert metrics.r2(rng.standard_normal(z.shape), z, "kernel").score < 0.1
+    lin = metrics.r2(z.values @ rng.standard_normal((4, 4)), z, "linear")
+    assert lin.score == pytest.approx(1.0)
+    # fit on one split, score on another
+    res2 = metrics.r2(warped[:300], z.iloc[:300], z_hat_eval=warped[300:], z_true_eval=z.iloc[300:])
+    assert res2.n_score == 300 and res2.score > 0.95
+    assert set(res2.per_dim) == set(z.columns)
+
+
+def test_block_r2_diagonal_and_off_diagonal(z):
+    blocks = {"shared": ["S1"], "m1": ["Z1_1"], "m2": ["Z2_1", "Z2_2"]}
+    df = metrics.block_r2(z, z, blocks, blocks)
+    assert df.attrs["diagonal"] > 0.97
+    assert df.attrs["worst_off_diagonal"] < 0.1
+
+
+def test_graph_scores_shd_reversal_and_permutation():
+    names = ["a", "b", "c"]
+    true = pd.DataFrame([[0, 1, 0], [0, 0, 1], [0, 0, 0]], index=names, columns=names)
+    assert metrics.shd(true, true) == 0
+    rev = true.T
+    sc = metrics.graph_scores(rev, true)
+    assert sc.shd == 2 and sc.skeleton_shd == 0 and sc.precision == 0
+    extra = true.astype(float)
+    extra.loc["a", "c"] = 0.4
+    sc = metrics.graph_scores(extra, true, threshold=0.1)
+    assert sc.shd == 1 and sc.recall == 1 and sc.precision == pytest.approx(2 / 3)
+    assert metrics.graph_scores(extra, true, threshold=0.5).shd == 0
+    # learned latents in another order: perm maps true j -> learned perm[j]
+    perm = [2, 0, 1]
+    learned = np.zeros((3, 3))
+    learned[2, 0] = 1.0  # learned 2 (= true a) -> learned 0 (= true b)
+    learned[0, 1] = 1.0  # true b -> true c
+    assert metrics.graph_scores(learned, true, perm=perm).shd == 0
