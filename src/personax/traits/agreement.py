@@ -25,6 +25,7 @@ agreement statistics treat it as missing (``zero_as_missing=True``).
 
 from __future__ import annotations
 
+import warnings
 from itertools import combinations
 from typing import Iterable, Sequence
 
@@ -178,7 +179,10 @@ def icc(data) -> pd.DataFrame:
                              "ci_high": np.nan, "F": np.nan, "pval": np.nan, "n_units": full.shape[0],
                              "n_raters": k})
     long = pd.DataFrame(full).reset_index().melt(id_vars="index", var_name="rater", value_name="rating")
-    res = pg.intraclass_corr(long, targets="index", raters="rater", ratings="rating")
+    with warnings.catch_warnings():
+        # pingouin 0.7 calls DataFrame.dropna(inplace=True), deprecated in pandas 3.1 (harmless)
+        warnings.filterwarnings("ignore", message=".*inplace keyword.*", category=Warning)
+        res = pg.intraclass_corr(long, targets="index", raters="rater", ratings="rating")
     # pingouin >= 0.7 names the types McGraw-Wong style and the CI column "CI95"; older
     # releases used "ICC2"/"ICC3"/"ICC3k" and "CI95%".  Map both into our schema.
     ci_col = "CI95" if "CI95" in res.columns else "CI95%"
@@ -280,7 +284,8 @@ def _bootstrap_weights(n_units: int, n_boot: int, rng: np.random.Generator) -> I
 
 def agreement_table(scores: pd.DataFrame, llms: Sequence[str] = LLMS, traits: Sequence[str] = TRAITS, *,
                     zero_as_missing: bool = True, n_boot: int = 1000, ci: float = 0.95,
-                    seed: int | np.random.Generator = 0) -> pd.DataFrame:
+                    seed: int | np.random.Generator = 0,
+                    measures: Sequence[str] = ("alpha", "icc", "spearman")) -> pd.DataFrame:
     """Inter-LLM agreement per trait with percentile-bootstrap CIs.
 
     Parameters
@@ -298,6 +303,8 @@ def agreement_table(scores: pd.DataFrame, llms: Sequence[str] = LLMS, traits: Se
         Confidence level of the percentile intervals.
     seed : int or Generator
         Seeds the bootstrap.
+    measures : sequence of {"alpha", "icc", "spearman"}
+        Families of statistics to compute.
 
     Returns
     -------
@@ -313,6 +320,10 @@ def agreement_table(scores: pd.DataFrame, llms: Sequence[str] = LLMS, traits: Se
         raise ValueError(f"ci must be in (0, 1), got {ci}")
     if n_boot < 0:
         raise ValueError(f"n_boot must be >= 0, got {n_boot}")
+    bad = set(measures) - {"alpha", "icc", "spearman"}
+    if bad or not measures:
+        raise ValueError(f"measures must be a non-empty subset of ('alpha', 'icc', 'spearman'), got {measures!r}")
+    do_alpha, do_icc, do_sp = ("alpha" in measures), ("icc" in measures), ("spearman" in measures)
     rng = make_rng(seed)
     lo_q, hi_q = 100 * (1 - ci) / 2, 100 * (1 + ci) / 2
     rows = []
@@ -329,17 +340,21 @@ def agreement_table(scores: pd.DataFrame, llms: Sequence[str] = LLMS, traits: Se
         contrib = _unit_coincidences(counts).reshape(arr.shape[0], -1)
         pairable = int((counts.sum(1) >= 2).sum())
         complete = np.isfinite(arr).all(axis=1)
-        icc_pt = icc(arr)
-        sp_pt = pairwise_spearman(arr, raters=list(llms))
-        point = {f"alpha_{lv}": krippendorff_alpha(arr, lv) for lv in ("ordinal", "interval")}
-        n_units = {"alpha_ordinal": pairable, "alpha_interval": pairable}
-        source = {"alpha_ordinal": "project", "alpha_interval": "project"}
-        for _, r in icc_pt.iterrows():
+        icc_pt = icc(arr) if do_icc else icc(arr[:0])
+        sp_pt = pairwise_spearman(arr, raters=list(llms)) if do_sp else None
+        point: dict[str, float] = {}
+        n_units: dict[str, int] = {}
+        source: dict[str, str] = {}
+        if do_alpha:
+            point = {f"alpha_{lv}": krippendorff_alpha(arr, lv) for lv in ("ordinal", "interval")}
+            n_units = {"alpha_ordinal": pairable, "alpha_interval": pairable}
+            source = {"alpha_ordinal": "project", "alpha_interval": "project"}
+        for _, r in (icc_pt.iterrows() if do_icc else []):
             point[r["measure"]] = r["estimate"]
             n_units[r["measure"]] = int(r["n_units"])
             source[r["measure"]] = "pingouin"
         pairs = list(combinations(range(len(llms)), 2))
-        for (a, b), (_, r) in zip(pairs, sp_pt.iterrows()):
+        for (a, b), (_, r) in zip(pairs, sp_pt.iterrows() if do_sp else []):
             name = f"spearman_{llms[a]}_{llms[b]}"
             point[name] = r["rho"]
             n_units[name] = int(r["n_units"])
@@ -347,13 +362,14 @@ def agreement_table(scores: pd.DataFrame, llms: Sequence[str] = LLMS, traits: Se
         boots: dict[str, list[np.ndarray]] = {m: [] for m in point}
         if n_boot > 0 and values.size > 0:
             for w in _bootstrap_weights(arr.shape[0], n_boot, rng):
-                o = (w @ contrib).reshape(-1, values.size, values.size)
-                boots["alpha_ordinal"].append(_alpha_from_coincidence(o, values, "ordinal"))
-                boots["alpha_interval"].append(_alpha_from_coincidence(o, values, "interval"))
-                if complete.sum() >= 3:
+                if do_alpha:
+                    o = (w @ contrib).reshape(-1, values.size, values.size)
+                    boots["alpha_ordinal"].append(_alpha_from_coincidence(o, values, "ordinal"))
+                    boots["alpha_interval"].append(_alpha_from_coincidence(o, values, "interval"))
+                if do_icc and complete.sum() >= 3:
                     for m, v in _icc_weighted(arr[complete], w[:, complete]).items():
                         boots[m].append(v)
-                for a, b in pairs:
+                for a, b in (pairs if do_sp else []):
                     ok = np.isfinite(arr[:, a]) & np.isfinite(arr[:, b])
                     if ok.sum() >= 3:
                         boots[f"spearman_{llms[a]}_{llms[b]}"].append(

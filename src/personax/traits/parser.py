@@ -92,14 +92,14 @@ def strip_thinking(text: str) -> tuple[str, bool]:
     Returns the remaining text and whether an *unclosed* block swallowed the rest (a
     reply cut off while still reasoning), in which case the remainder is dropped.
     """
-    out = _THINK_RE.sub(" ", text)
+    out = _THINK_RE.sub("\n", text)
     # A closing tag without an opening one: some servers strip the opening tag.
     if re.search(r"</think>", out, re.IGNORECASE) and not _OPEN_THINK_RE.search(out):
         out = re.split(r"</think>", out, flags=re.IGNORECASE)[-1]
     m = _OPEN_THINK_RE.search(out)
     if m:
-        return out[: m.start()], True
-    return out, False
+        return out[: m.start()].strip(), True
+    return out.strip(), False
 
 
 def _json_candidates(text: str) -> list[str]:
@@ -135,14 +135,14 @@ class _Duplicate(dict):
 
 def _pairs_hook(pairs):
     d: dict = {}
-    dup = False
+    dups: list = []
     for k, v in pairs:
         if k in d and d[k] != v:
-            dup = True
+            dups.append(k)
         d[k] = v
-    if dup:
+    if dups:
         out = _Duplicate(d)
-        out.dup_keys = [k for k, _ in pairs]  # type: ignore[attr-defined]
+        out.dup_keys = dups  # type: ignore[attr-defined]
         return out
     return d
 
@@ -227,7 +227,7 @@ def _from_json(obj: dict, fmt: PromptFormat, answers: dict[str, int]):
 
 
 _LABEL_RE = re.compile(
-    r"(?im)^[\s>*_#\-\d.)]*\**\s*(" + "|".join(sorted({re.escape(a) for a in _TRAIT_ALIASES}, key=len, reverse=True))
+    r"(?i)\b(" + "|".join(sorted({re.escape(a) for a in _TRAIT_ALIASES}, key=len, reverse=True))
     + r")\s*\**\s*(?:\([A-Z]\))?\s*\**\s*(?:score|rating|level)?\s*[:=\-–—]\s*\**\s*([^\n,;]*)")
 
 
