@@ -170,28 +170,29 @@ def check_param(name: str, value: Any, *, kind: str | None = None, choices: Sequ
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "shape", None) == ():
         value = item()
+    shown = value  # messages show the value as given, not after int -> float conversion
     if kind == "bool" and not isinstance(value, bool):
-        raise _fail(name, value, "True or False")
+        raise _fail(name, shown, "True or False")
     if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-        raise _fail(name, value, "an integer" + _range_text(low, high, low_inclusive, high_inclusive))
+        raise _fail(name, shown, "an integer" + _range_text(low, high, low_inclusive, high_inclusive))
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _fail(name, value, "a number" + _range_text(low, high, low_inclusive, high_inclusive))
+            raise _fail(name, shown, "a number" + _range_text(low, high, low_inclusive, high_inclusive))
         value = float(value)
         if value != value:  # NaN never satisfies a range and is never a useful parameter
-            raise _fail(name, value, "a number (not NaN)")
+            raise _fail(name, shown, "a number (not NaN)")
     if kind == "str" and not isinstance(value, str):
-        raise _fail(name, value, "a string" + (f" in {_allowed_text(choices)}" if choices else ""))
+        raise _fail(name, shown, "a string" + (f" in {_allowed_text(choices)}" if choices else ""))
     if choices is not None and value not in choices:
-        raise _fail(name, value, _allowed_text(choices))
+        raise _fail(name, shown, _allowed_text(choices))
     if low is not None or high is not None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _fail(name, value, "a number" + _range_text(low, high, low_inclusive, high_inclusive))
+            raise _fail(name, shown, "a number" + _range_text(low, high, low_inclusive, high_inclusive))
         too_low = low is not None and (value < low or (value == low and not low_inclusive))
         too_high = high is not None and (value > high or (value == high and not high_inclusive))
         if too_low or too_high:
             what = {"int": "an integer", "float": "a number"}.get(kind or "", "a value")
-            raise _fail(name, value, what + _range_text(low, high, low_inclusive, high_inclusive)
+            raise _fail(name, shown, what + _range_text(low, high, low_inclusive, high_inclusive)
                         + (" or None" if allow_none else ""))
     return value
 

@@ -72,3 +72,15 @@ def make_book(root: Path, notebooks: dict[str, str] | None = None) -> Path:
 def tiny_book(tmp_path):
     """A temporary book checkout with one tiny notebook."""
     return make_book(tmp_path / "book_root")
+
+
+@pytest.fixture
+def book_factory():
+    """``make_book(root, {name: jupytext text})`` (tests cannot import conftest under importlib mode)."""
+    return make_book
+
+
+@pytest.fixture
+def tiny_notebook_text():
+    """The jupytext source of the tiny notebook."""
+    return TINY_NOTEBOOK

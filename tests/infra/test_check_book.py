@@ -1,0 +1,169 @@
+"""scripts/check_book.py: the HTML checks on small hand-written pages (and in Chromium when present)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+HEAD = "<html><head><title>{title}</title>{head}</head><body>{body}</body></html>"
+
+
+def page(body="", head="", title="A page"):
+    return HEAD.format(title=title, head=head, body=body)
+
+
+NOTEBOOK_CELL = ('<div class="cell docutils container"><div class="cell_output docutils container">'
+                 '{inner}</div></div>')
+FIGURE = '<img alt="_images/fig.png" src="../_images/fig.png" />'
+
+
+def test_clean_notebook_page_passes(check_book):
+    html = page(NOTEBOOK_CELL.format(inner=FIGURE) + '<a href="https://arxiv.org/abs/2509.11362">paper</a>',
+                head='<script src="../_static/mathjax/tex-mml-svg.js"></script>'
+                     '<link rel="stylesheet" href="../_static/styles/theme.css" />'
+                     '<link rel="canonical" href="https://example.org/page.html" />')
+    facts = check_book.parse_page(html)
+    assert facts.is_notebook and facts.figures == 1 and facts.title == "A page"
+    assert check_book.static_problems(facts) == []
+
+
+@pytest.mark.parametrize("head, body, expected", [
+    ('<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>', "", "<script src="),
+    ('<script src="//cdn.example.com/x.js"></script>', "", "<script src=//cdn"),
+    ('<link rel="stylesheet" href="http://fonts.googleapis.com/css" />', "", "<link rel=stylesheet"),
+    ('<link rel="preconnect" href="https://fonts.gstatic.com" />', "", "<link rel=preconnect"),
+    ("", '<img src="https://example.org/a.png" />', "<img src="),
+    ("", '<img src="a.png" srcset="a.png 1x, https://example.org/b.png 2x" />', "<img srcset="),
+    ("", '<iframe src="https://www.youtube.com/embed/x"></iframe>', "<iframe src="),
+    ('<style>@import url("https://fonts.googleapis.com/css2");</style>', "", "<style> @import"),
+])
+def test_remote_resources_are_flagged(check_book, head, body, expected):
+    facts = check_book.parse_page(page(body, head))
+    problems = check_book.static_problems(facts)
+    assert any(p.startswith("remote resource " + expected) for p in problems), problems
+
+
+def test_plain_hyperlinks_are_not_resources(check_book):
+    facts = check_book.parse_page(page('<a href="https://huggingface.co/Persona-X">data</a>'))
+    assert facts.remote_resources == []
+
+
+def test_notebook_page_without_figure_fails(check_book):
+    facts = check_book.parse_page(page(NOTEBOOK_CELL.format(inner="<pre>text only</pre>")))
+    assert facts.is_notebook and facts.figures == 0
+    assert "notebook page without any figure" in check_book.static_problems(facts)[0]
+    assert check_book.static_problems(facts, require_figures=False) == []
+
+
+def test_figure_outside_an_output_does_not_count(check_book):
+    facts = check_book.parse_page(page(FIGURE + NOTEBOOK_CELL.format(inner="<pre>x</pre>")))
+    assert facts.figures == 0
+
+
+def test_traceback_output_fails(check_book):
+    inner = ('<div class="output traceback highlight-ipythontb notranslate"><pre>'
+             '---------------------------------------------------------------------------\n'
+             'ValueError                                Traceback (most recent call last)\n'
+             'ValueError: boom</pre></div>' + FIGURE)
+    facts = check_book.parse_page(page(NOTEBOOK_CELL.format(inner=inner)))
+    problems = check_book.static_problems(facts)
+    assert problems == ["error output: ValueError: boom"]
+
+
+def test_stderr_warning_passes_but_stderr_traceback_fails(check_book):
+    warning = '<div class="output stderr highlight-myst-ansi notranslate"><pre>UserWarning: careful</pre></div>'
+    facts = check_book.parse_page(page(NOTEBOOK_CELL.format(inner=warning + FIGURE)))
+    assert facts.stderr_outputs == ["UserWarning: careful"] and facts.error_outputs == []
+    assert check_book.static_problems(facts) == []
+    crash = ('<div class="output stderr"><pre>Traceback (most recent call last):\n  File "x"\n'
+             'RuntimeError: kernel died</pre></div>')
+    facts = check_book.parse_page(page(NOTEBOOK_CELL.format(inner=crash + FIGURE)))
+    assert check_book.static_problems(facts) == ["error output: RuntimeError: kernel died"]
+
+
+def test_missing_title_and_redirects(check_book):
+    assert check_book.static_problems(check_book.parse_page(page(title=""))) == ["no <title>"]
+    redirect = check_book.parse_page('<meta http-equiv="Refresh" content="0; url=book/intro.html" />')
+    assert redirect.redirect == "book/intro.html" and check_book.static_problems(redirect) == []
+
+
+def test_math_detection_and_dom_checks(check_book):
+    static = check_book.parse_page(page('<span class="math notranslate nohighlight">\\(x^2\\)</span>'))
+    assert static.has_math
+    assert check_book.dom_problems("", static) == ["page did not load (empty DOM)"]
+    raw = page('<span class="math notranslate nohighlight">\\(x^2\\)</span>')
+    assert "MathJax did not render" in check_book.dom_problems(raw, static)[0]
+    rendered = page('<span class="math"><mjx-container jax="SVG"></mjx-container></span>'
+                    '<script src="https://injected.example/x.js"></script>')
+    assert check_book.dom_problems(rendered, static) == [
+        "remote resource in DOM <script src=https://injected.example/x.js>"]
+
+
+def test_page_requests_ignore_browser_background_traffic(check_book, tmp_path):
+    log = {"constants": {"logEventTypes": {"URL_REQUEST_START_JOB": 7, "OTHER": 1}},
+           "events": [
+               {"type": 7, "params": {"url": "https://update.googleapis.com/x", "initiator": "not an origin"}},
+               {"type": 7, "params": {"url": "https://cdn.example.com/mathjax.js", "initiator": "null"}},
+               {"type": 1, "params": {"url": "https://other.example.com/"}},
+               {"type": 7, "params": {"url": "file:///tmp/a.html", "initiator": "null"}},
+           ]}
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(log))
+    assert check_book.page_requests(path) == ["https://cdn.example.com/mathjax.js"]
+    # Chromium killed at its time budget leaves the JSON unterminated
+    path.write_text(json.dumps(log)[:-2] + ",")
+    assert check_book.page_requests(path) == ["https://cdn.example.com/mathjax.js"]
+
+
+def _site(tmp_path: Path, pages: dict[str, str]) -> Path:
+    html = tmp_path / "html"
+    for rel, text in pages.items():
+        target = html / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    (html / "_static").mkdir(exist_ok=True)
+    return html
+
+
+def test_main_static_only_writes_report_and_fails_on_problems(check_book, tmp_path, capsys):
+    html = _site(tmp_path, {
+        "index.html": '<meta http-equiv="Refresh" content="0; url=intro.html" />',
+        "intro.html": page("<p>intro</p>", title="Intro"),
+        "nb.html": page(NOTEBOOK_CELL.format(inner="<pre>no figure</pre>"), title="NB"),
+        "_static/theme.css": "body { background: url('https://example.org/bg.png'); }",
+    })
+    out = tmp_path / "report"
+    assert check_book.main(["--html", str(html), "--out", str(out), "--no-browser"]) == 1
+    report = json.loads((out / "report.json").read_text())
+    problems = {p["page"]: p["problems"] for p in report["pages"]}
+    assert problems["intro.html"] == [] and problems["index.html"] == []
+    assert "notebook page without any figure" in problems["nb.html"][0]
+    assert "_static/theme.css: remote" in report["global_problems"][0]
+    assert (out / "report.md").read_text().startswith("# Book check")
+    assert check_book.main(["--html", str(tmp_path / "nothing"), "--out", str(out), "--no-browser"]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium not installed (apt-get install -y chromium)")
+def test_chromium_renders_vendored_mathjax_offline(check_book, tmp_path):
+    html = _site(tmp_path, {
+        "intro.html": page('<p>Math: <span class="math notranslate nohighlight">\\(a^2+b^2=c^2\\)</span></p>',
+                           head='<script defer src="_static/mathjax/tex-mml-svg.js"></script>', title="Intro"),
+        "nomath.html": page("<p>plain</p>", title="Plain",
+                            head='<script src="https://cdn.example.invalid/x.js"></script>'),
+    })
+    shutil.copytree(REPO / "_static" / "mathjax", html / "_static" / "mathjax")
+    out = tmp_path / "out"
+    results, global_problems = check_book.check_book(html, out, chromium=check_book.find_chromium(), echo=False)
+    by_page = {r.page: r for r in results}
+    assert by_page["intro.html"].ok and by_page["intro.html"].mathjax is True
+    problems = by_page["nomath.html"].problems
+    assert any(p.startswith("remote resource <script") for p in problems)
+    assert any(p.startswith("page requested https://cdn.example.invalid/x.js") for p in problems), problems
+    shots = check_book.take_screenshots(html, out, check_book.find_chromium(), results)
+    assert [s.name for s in shots] == ["screenshot_intro.png"] and shots[0].stat().st_size > 1000

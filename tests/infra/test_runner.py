@@ -1,0 +1,164 @@
+"""The papermill runner: executes jupytext sources into a separate folder, with overrides and provenance."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import jupytext
+import nbformat
+import pytest
+
+from personax import runner
+from personax.runner import RunnerError
+
+
+def _outputs_text(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", "") if out.get("output_type") == "stream" else json.dumps(out.get("data", {})))
+    return "\n".join(parts)
+
+
+@pytest.mark.slow
+def test_run_notebook_with_override_writes_outputs_and_provenance(tiny_book, tmp_path, tiny_notebook_text):
+    out = tmp_path / "executed"
+    result = runner.run_notebook(tiny_book / "notebooks" / "01_tiny.py", {"n": 7, "scale": 2}, out_dir=out)
+    assert result.ok, result.error
+    assert result.output == out / "01_tiny.ipynb" and result.parameters == {"n": 7, "scale": 2}
+    nb = nbformat.read(str(result.output), as_version=4)
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    assert ["injected-parameters"] in tags, "papermill injects the override after the parameters cell"
+    text = _outputs_text(nb)
+    assert "n=7 scale=2" in text                      # the override reached the code
+    assert "image/png" in text                        # the figure survived (no Agg backend)
+    assert "Synthetic sample" in text                 # setup's banner on sample data
+    record = json.loads(result.provenance_path.read_text())
+    assert record["parameters"]["n"] == 7 and record["seed"] == 0
+    assert record["runner"]["status"] == "ok" and record["runner"]["recorded_by"].startswith("notebook.setup")
+    assert record["runner"]["parameters_injected"] == {"n": 7, "scale": 2}
+    assert nb.metadata["personax"]["provenance"]["runner"]["source_sha256"] == record["runner"]["source_sha256"]
+    # the source of truth is untouched and no paired .ipynb was written next to it
+    assert (tiny_book / "notebooks" / "01_tiny.py").read_text() == tiny_notebook_text
+    assert not (tiny_book / "notebooks" / "01_tiny.ipynb").exists()
+
+
+def test_undeclared_override_is_an_error_for_one_notebook(tiny_book, tmp_path):
+    with pytest.raises(RunnerError, match=r"does not declare parameter\(s\) \['sclae'\].*declares \[.*'scale'"):
+        runner.run_notebook(tiny_book / "notebooks" / "01_tiny.py", {"sclae": 2}, out_dir=tmp_path)
+
+
+def test_missing_parameters_cell_is_a_clear_error(tmp_path):
+    source = tmp_path / "nb" / "01_bare.py"
+    source.parent.mkdir()
+    source.write_text("# %%\nx = 1\n")
+    with pytest.raises(RunnerError, match="has no cell tagged 'parameters'"):
+        runner.run_notebook(source, out_dir=tmp_path / "out")
+
+
+def test_injected_parameters_in_source_is_rejected(tmp_path):
+    source = tmp_path / "01_dirty.py"
+    source.write_text('# %% tags=["parameters"]\nn = 1\n\n# %% tags=["injected-parameters"]\nn = 2\n')
+    with pytest.raises(RunnerError, match="injected-parameters"):
+        runner.declared_parameters(runner.load_source(source), source)
+
+
+def test_two_parameters_cells_are_rejected(tmp_path):
+    source = tmp_path / "01_two.py"
+    source.write_text('# %% tags=["parameters"]\nn = 1\n\n# %% tags=["parameters"]\nm = 2\n')
+    with pytest.raises(RunnerError, match="2 cells tagged 'parameters'"):
+        runner.declared_parameters(runner.load_source(source), source)
+
+
+def test_refuses_to_write_next_to_the_sources(tiny_book):
+    with pytest.raises(RunnerError, match="refusing to write"):
+        runner.run_notebook(tiny_book / "notebooks" / "01_tiny.py", out_dir=tiny_book / "notebooks")
+
+
+def test_declared_parameters_reads_defaults(tiny_book):
+    nb = runner.load_source(tiny_book / "notebooks" / "01_tiny.py")
+    declared = runner.declared_parameters(nb)
+    assert declared == {"dataset": "celebpersona", "source": "sample", "n": 20, "seed": 0, "device": "cpu",
+                        "profile": "quick", "scale": 1.0}
+
+
+@pytest.mark.parametrize("text, value", [("500", 500), ("0.05", 0.05), ("null", None), ("hf", "hf"),
+                                         ("true", True), ("[kci, hsic]", ["kci", "hsic"]), ("cuda:0", "cuda:0")])
+def test_values_are_parsed_as_yaml(text, value):
+    assert runner.parse_overrides([("x", text)]) == {"x": value}
+
+
+def test_bad_override_names_are_rejected():
+    with pytest.raises(RunnerError, match="not a Python identifier"):
+        runner.parse_overrides([("n-rows", "5")])
+
+
+def test_find_notebook_by_name_number_and_path(tiny_book):
+    source = tiny_book / "notebooks" / "01_tiny.py"
+    assert runner.find_notebook("01_tiny", tiny_book) == source
+    assert runner.find_notebook("01", tiny_book) == source
+    assert runner.find_notebook(str(source)) == source.resolve()
+    with pytest.raises(RunnerError, match=r"available: \['01_tiny'\]"):
+        runner.find_notebook("02_nothing", tiny_book)
+
+
+def test_run_all_rejects_overrides_no_notebook_declares(tiny_book):
+    with pytest.raises(RunnerError, match=r"no notebook declares parameter\(s\) \['alhpa'\]"):
+        runner.run_all({"alhpa": 0.1}, root=tiny_book)
+    with pytest.raises(RunnerError, match="profile 'fast' is invalid"):
+        runner.run_all(profile="fast", root=tiny_book)
+
+
+@pytest.mark.slow
+def test_run_all_injects_only_declared_parameters_and_reports_failures(tmp_path, book_factory, tiny_notebook_text):
+    second = textwrap.dedent('''\
+        # %% tags=["parameters"]
+        dataset = "athlepersona"
+        source = "sample"
+        n = 5
+        seed = 0
+        device = "cpu"
+        profile = "quick"
+
+        # %%
+        raise ValueError(f"planted failure with n={n}")
+        ''')
+    book = book_factory(tmp_path / "b", {"01_tiny": tiny_notebook_text, "02_fails": second})
+    results = runner.run_all({"scale": 3, "n": 4}, profile="ci", root=book, echo=False)
+    tiny, fails = results
+    assert tiny.ok and tiny.parameters == {"scale": 3, "n": 4, "profile": "ci"}
+    assert not fails.ok and fails.skipped == {"scale": 3}
+    assert "ValueError" in fails.error and "planted failure with n=4" in fails.error
+    record = json.loads(fails.provenance_path.read_text())
+    assert record["runner"]["status"] == "failed" and record["runner"]["overrides_skipped"] == ["scale"]
+    assert record["runner"]["recorded_by"].startswith("runner")  # the failing notebook never called setup
+    assert fails.output.exists(), "the failed notebook is kept with its traceback for inspection"
+
+
+@pytest.mark.slow
+def test_cli_run_and_book_on_a_temporary_book(tiny_book, capsys):
+    from personax.cli import main
+
+    assert main(["run", "01_tiny", "--root", str(tiny_book), "-p", "n", "9", "--profile", "ci"]) == 0
+    executed = tiny_book / "book" / "executed" / "01_tiny.ipynb"
+    assert "n=9 scale=1.0" in _outputs_text(nbformat.read(str(executed), as_version=4))
+    assert main(["run", "01_tiny", "--root", str(tiny_book), "-p", "bogus", "1"]) == 2
+    assert "does not declare" in capsys.readouterr().err
+    assert main(["book", "--root", str(tiny_book), "--no-execute"]) == 0
+    assert (tiny_book / "_build" / "html" / "book" / "executed" / "01_tiny.html").exists()
+    assert "_build/html/index.html" in capsys.readouterr().out
+
+
+def test_book_build_names_missing_pages(tiny_book):
+    with pytest.raises(RunnerError, match=r"no file: \['book/executed/01_tiny'\]"):
+        runner.build_book(tiny_book, echo=False)
+
+
+def test_jupytext_pairing_config_is_percent(tiny_notebook_text):
+    from pathlib import Path
+
+    config = (Path(__file__).resolve().parents[2] / "jupytext.toml").read_text()
+    assert 'formats = "ipynb,py:percent"' in config
+    nb = jupytext.reads(tiny_notebook_text, fmt="py:percent")
+    assert nb.cells[1].metadata["tags"] == ["parameters"]
