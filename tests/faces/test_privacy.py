@@ -106,9 +106,13 @@ def test_dependence_pvalues_exactly_invariant_under_orthogonal_mode():
     X, _, trait, noise = _world()
     Z = obfuscate(X, PrivacyKey.for_data(X, seed=2, mode="orthogonal"))
     for y in (trait, noise):
-        raw = dependence_pvalues(X, y, n_perm=200, seed=4)
-        rot = dependence_pvalues(Z, y, n_perm=200, seed=4)
+        raw = dependence_pvalues(X, y, tests=("dcor", "hsic"), n_perm=200, seed=4)
+        rot = dependence_pvalues(Z, y, tests=("dcor", "hsic"), n_perm=200, seed=4)
         assert raw == rot  # bit-identical p-values: same distances, same permutations
+        # the project's Gamma-HSIC (deterministic null): equal up to floating-point rounding
+        g_raw = dependence_pvalues(X, y, tests=("hsic_gamma",))["hsic_gamma"]
+        g_rot = dependence_pvalues(Z, y, tests=("hsic_gamma",))["hsic_gamma"]
+        assert g_rot == pytest.approx(g_raw, rel=1e-8, abs=1e-300)
 
 
 def test_monotone_mode_preserves_decisions():
@@ -116,7 +120,7 @@ def test_monotone_mode_preserves_decisions():
     Z = obfuscate(X, PrivacyKey.for_data(X, seed=2))
     dep_raw, dep_z = dependence_pvalues(X, trait, n_perm=200), dependence_pvalues(Z, trait, n_perm=200)
     null_raw, null_z = dependence_pvalues(X, noise, n_perm=200), dependence_pvalues(Z, noise, n_perm=200)
-    for t in ("dcor", "hsic"):
+    for t in ("dcor", "hsic", "hsic_gamma"):
         assert dep_raw[t] < 0.01 and dep_z[t] < 0.01
         assert null_raw[t] > 0.05 and null_z[t] > 0.05
 
@@ -129,11 +133,11 @@ def test_audit_tests_type_one_error_and_power():
     alt_rej = {"dcor": 0, "hsic": 0}
     for r in range(reps):
         E = rng.standard_normal((n, 6))
-        for t, p in dependence_pvalues(E, rng.standard_normal(n), n_perm=99, seed=r).items():
+        for t, p in dependence_pvalues(E, rng.standard_normal(n), tests=("dcor", "hsic"), n_perm=99, seed=r).items():
             null_p[t].append(p)
         if r < 30:
             y = E[:, 0] + E[:, 0] ** 2 + 0.3 * rng.standard_normal(n)
-            for t, p in dependence_pvalues(E, y, n_perm=99, seed=r).items():
+            for t, p in dependence_pvalues(E, y, tests=("dcor", "hsic"), n_perm=99, seed=r).items():
                 alt_rej[t] += p < alpha
     for t in null_p:
         rejections = int(np.sum(np.array(null_p[t]) < alpha))
@@ -176,7 +180,7 @@ def test_invariance_table_schema_and_values():
     X, L, trait, _ = _world()
     versions = {m: obfuscate(X, PrivacyKey.for_data(X, seed=3, mode=m)) for m in ("orthogonal", "orthogonal+monotone")}
     tab = invariance_table(X, versions, trait, L, n_perm=100)
-    assert tab.statistic.tolist() == ["dcor", "hsic", "pca_mcc", "ridge_r2"]
+    assert tab.statistic.tolist() == ["dcor", "hsic", "hsic_gamma", "pca_mcc", "ridge_r2"]
     assert (tab["max_abs_diff_orthogonal"] < 1e-10).all()
     pv = tab[tab.kind == "p-value"]
     assert pv["decision_same_orthogonal"].all() and pv["decision_same_orthogonal+monotone"].all()

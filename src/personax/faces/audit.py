@@ -13,6 +13,7 @@ Statistics used (all deterministic for a given ``seed``):
 
 ``dcor``    distance covariance, Euclidean distances, permutation p-value
 ``hsic``    HSIC, Gaussian kernel on Euclidean distances, median bandwidth, permutation p-value
+``hsic_gamma``  the project's Gamma-HSIC (personax.independence) after one global rescaling
 ``ridge_r2``  5-fold cross-validated ridge R² of the target on all embedding columns
 ``pca_mcc``   mean correlation coefficient between the top-k principal components and the
               planted latents (Hungarian matching of absolute Pearson correlations)
@@ -25,7 +26,7 @@ import pandas as pd
 
 from personax.utils import make_rng
 
-__all__ = ["cosine_top_k", "reidentification", "procrustes_attack", "mean_corr_coef", "dependence_pvalues",
+__all__ = ["DEPENDENCE_TESTS", "cosine_top_k", "reidentification", "procrustes_attack", "mean_corr_coef", "dependence_pvalues",
            "latent_recovery", "invariance_table"]
 
 
@@ -155,6 +156,10 @@ def mean_corr_coef(estimated: np.ndarray, truth: np.ndarray) -> float:
     return float(c[r, col].mean())
 
 
+#: tests :func:`dependence_pvalues` knows (all rotation-invariant)
+DEPENDENCE_TESTS = ("dcor", "hsic", "hsic_gamma")
+
+
 def _sq_dists(A: np.ndarray) -> np.ndarray:
     # squared Euclidean distances from the Gram matrix: a function of inner products only,
     # hence identical (to rounding) for rotated rows
@@ -187,7 +192,7 @@ def _perm_pvalue(Kc: np.ndarray, L: np.ndarray, n_perm: int, seed: int) -> tuple
     return stat, (1 + exceed) / (1 + n_perm)
 
 
-def dependence_pvalues(E: np.ndarray, y: np.ndarray, *, tests=("dcor", "hsic"), n_perm: int = 300,
+def dependence_pvalues(E: np.ndarray, y: np.ndarray, *, tests=("dcor", "hsic", "hsic_gamma"), n_perm: int = 300,
                        seed: int = 0) -> dict[str, float]:
     """Permutation p-values of unconditional independence tests between ``E`` (n, d) and ``y``.
 
@@ -196,6 +201,9 @@ def dependence_pvalues(E: np.ndarray, y: np.ndarray, *, tests=("dcor", "hsic"), 
     Both depend on the rows of ``E`` only through their pairwise distances, so a rotation of
     ``E`` leaves the statistic and — with the same ``seed``, i.e. the same permutations — the
     p-value unchanged.  p = (1 + #{permuted ≥ observed}) / (1 + n_perm).
+    ``hsic_gamma``: the project's Gamma-HSIC (``personax.independence``) in a
+    rotation-invariant setting (one global scale, no per-column z-scoring; deterministic
+    Gamma p-value); see :func:`_project_hsic`.
 
     Returns
     -------
@@ -210,10 +218,30 @@ def dependence_pvalues(E: np.ndarray, y: np.ndarray, *, tests=("dcor", "hsic"), 
             Kc, L = _centre(np.sqrt(_sq_dists(E))), _centre(np.sqrt(_sq_dists(y)))
         elif t == "hsic":
             Kc, L = _centre(_gaussian_gram(E)), _gaussian_gram(y)
+        elif t == "hsic_gamma":
+            out[t] = _project_hsic(E, y)
+            continue
         else:
-            raise ValueError(f"unknown test {t!r}; choose from 'dcor', 'hsic'")
+            raise ValueError(f"unknown test {t!r}; choose from {DEPENDENCE_TESTS}")
         out[t] = _perm_pvalue(Kc, L, n_perm, seed)[1]
     return out
+
+
+def _project_hsic(E: np.ndarray, y: np.ndarray) -> float:
+    """The project's Gamma-HSIC (personax.independence) on the embeddings, rotation-invariantly.
+
+    The embedding matrix is divided by one number, its median pairwise distance (a
+    rotation-invariant scale), and the raw-unit Gaussian kernel exp(-|a-b|^2) is used
+    (``standardize=False``).  The test's default per-column z-scoring would not be
+    rotation-invariant, and with d in the hundreds its fixed width makes the kernel matrix
+    nearly the identity (no power), which is why it is not used here.
+    """
+    from personax.independence import test
+
+    yz = (y - y.mean(0)) / np.where(y.std(0) > 0, y.std(0), 1.0)
+    D2 = _sq_dists(E)
+    med = np.sqrt(np.median(D2[np.triu_indices(len(E), 1)]))
+    return float(test("hsic", E / (med if med > 0 else 1.0), yz, device="cpu", standardize=False).pvalue)
 
 
 def latent_recovery(E: np.ndarray, latents: np.ndarray, *, seed: int = 0) -> dict[str, float]:
@@ -244,7 +272,7 @@ def latent_recovery(E: np.ndarray, latents: np.ndarray, *, seed: int = 0) -> dic
 
 
 def invariance_table(raw: np.ndarray, versions: dict[str, np.ndarray], target: np.ndarray,
-                     latents: np.ndarray | None = None, *, tests=("dcor", "hsic"),
+                     latents: np.ndarray | None = None, *, tests=DEPENDENCE_TESTS,
                      n_perm: int = 300, alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:
     """Statistics on raw embeddings next to the same statistics on transformed ones.
 
@@ -257,7 +285,8 @@ def invariance_table(raw: np.ndarray, versions: dict[str, np.ndarray], target: n
         Variable tested for dependence with the embeddings (e.g. a trait score).
     latents : numpy.ndarray, shape (n, k), optional
         Planted latents (synthetic data) for the latent-recovery rows.
-    tests : tuple of {"dcor", "hsic"}
+    tests : tuple of str
+        Any of :data:`DEPENDENCE_TESTS`.
     n_perm : int
         Permutations per test (the same permutations for every version, from ``seed``).
     alpha : float
@@ -282,7 +311,7 @@ def invariance_table(raw: np.ndarray, versions: dict[str, np.ndarray], target: n
             results[name].update(latent_recovery(sel(Z), sel(latents), seed=seed))
     rows = []
     for stat, value in results["raw"].items():
-        kind = "p-value" if stat in ("dcor", "hsic") else "metric"
+        kind = "p-value" if stat in DEPENDENCE_TESTS else "metric"
         row = {"statistic": stat, "kind": kind, "raw": value}
         for name in versions:
             row[name] = results[name][stat]
