@@ -30,6 +30,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -40,7 +41,11 @@ from typing import Any, Iterator
 LEDGER_SCHEMA = "personax.traits.ledger/1"
 #: statuses that count as done (a rerun does not send them again)
 FINAL_STATUSES = frozenset({"ok", "partial", "refused", "invalid"})
-_SECRET_HINTS = ("api_key", "apikey", "authorization", "token", "secret", "password")
+# parameter names that would carry a credential (max_tokens etc. are fine)
+_SECRET_RE = re.compile(
+    r"^(api[_-]?key|apikey|authorization|bearer|access[_-]?token|auth[_-]?token|token|secret|password)$"
+    r"|(_key|_secret|_password|_token)$", re.IGNORECASE)
+_NOT_SECRET = frozenset({"max_tokens", "max_new_tokens", "max_completion_tokens", "stop_token", "eos_token"})
 
 
 def utc_now() -> str:
@@ -59,7 +64,8 @@ def request_key(person_id: str, llm: str, backend: str, model: str, prompt_id: s
 def _check_no_secrets(obj: Any, path: str = "") -> None:
     if isinstance(obj, dict):
         for k, v in obj.items():
-            if any(h in str(k).lower() for h in _SECRET_HINTS) and not str(k).lower().endswith("_env"):
+            name = str(k).lower()
+            if _SECRET_RE.search(name) and name not in _NOT_SECRET and not name.endswith("_env"):
                 raise ValueError(f"refusing to write a ledger field {path + str(k)!r} that looks like a secret; "
                                  "pass credentials through environment variables only")
             _check_no_secrets(v, f"{path}{k}.")

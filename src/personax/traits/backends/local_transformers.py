@@ -151,11 +151,15 @@ class TransformersBackend(ChatBackend):
         new: list[int] = []
         past = None
         finish = "length"
+        # transformers >= 5.2x renamed past_key_values -> cache (argument and output field)
+        import inspect
+
+        cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
         with self._lock, torch.no_grad():
             inp = ids
             for _ in range(budget):
-                out = self.model(input_ids=inp, past_key_values=past, use_cache=True)
-                past = out.past_key_values
+                out = self.model(input_ids=inp, use_cache=True, **({cache_arg: past} if past is not None else {}))
+                past = getattr(out, cache_arg, None)
                 logits = out.logits[0, -1].float()
                 if temperature and temperature > 0:
                     probs = torch.softmax(logits / temperature, dim=-1)
