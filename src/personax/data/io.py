@@ -99,17 +99,24 @@ def sha256_file(path: Path) -> str:
 
 
 def content_hash(data: PersonaData) -> str:
-    """Deterministic SHA-256 of a dataset's content (frame values + embeddings + truth),
-    independent of the Parquet writer's bytes."""
+    """Deterministic SHA-256 of a dataset's content, independent of the Parquet writer's bytes
+    and of pandas' in-memory dtypes: column names; numeric columns as float64 (NA → NaN);
+    text columns as UTF-8 (NA → ``<NA>``); embeddings and truth latents as float32; the DAG."""
     h = hashlib.sha256()
-    h.update(pd.util.hash_pandas_object(data.frame, index=False).to_numpy().tobytes())
-    h.update(json.dumps(list(map(str, data.frame.columns))).encode())
+    for c in data.frame.columns:
+        s = data.frame[c]
+        h.update(str(c).encode() + b"\x00")
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            h.update(s.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan).tobytes())
+        else:
+            h.update("\x1f".join("<NA>" if pd.isna(v) else str(v) for v in s).encode())
     for k in sorted(data.embeddings):
         h.update(k.encode())
         h.update(np.ascontiguousarray(data.embeddings[k], dtype=np.float32).tobytes())
     if data.truth is not None:
-        h.update(pd.util.hash_pandas_object(data.truth.latents, index=False).to_numpy().tobytes())
-        h.update(data.truth.dag.to_numpy().tobytes())
+        h.update(",".join(data.truth.latents.columns).encode())
+        h.update(np.ascontiguousarray(data.truth.latents.to_numpy(), dtype=np.float32).tobytes())
+        h.update(np.ascontiguousarray(data.truth.dag.to_numpy(), dtype=np.int64).tobytes())
     return h.hexdigest()
 
 
@@ -203,11 +210,12 @@ def _read_truth(folder: Path, stem: str, dataset: str, n: int) -> PlantedTruth |
     tv_cols = [c for c in lat.columns if c.startswith("trait_value_")]
     trait_values = lat[tv_cols].rename(columns=lambda c: c[len("trait_value_"):]) if tv_cols else None
     latents = lat.drop(columns=tv_cols)
-    names = [x for b in meta["blocks"].values() for x in b]
+    blocks = {b: meta["blocks"][b] for b in ("shared", "face", "text")}  # JSON keys are sorted
+    names = [x for b in blocks.values() for x in b]
     dag = pd.DataFrame(0, index=names, columns=names, dtype="int64")
     for p, c in meta["dag_edges"]:
         dag.loc[p, c] = 1
-    return PlantedTruth(latents=latents, blocks=meta["blocks"], dag=dag,
+    return PlantedTruth(latents=latents[names], blocks=blocks, dag=dag,
                         dependent_pairs=[tuple(p) for p in meta["dependent_pairs"]],
                         independent_pairs=[tuple(p) for p in meta["independent_pairs"]],
                         graph=world_graph(dataset), trait_values=trait_values, equations=meta["equations"])

@@ -195,17 +195,17 @@ def _tup(x) -> tuple:
 _CELEB_NODES: dict[str, list] = {
     # shared latents
     "S1": [("occupation", _tup(0.9 * _OCC_PROFILE + 0.2 * np.array([0, 0, 0, 1, 1, 0, 0, 1])), "lin"),
-           ("gender", (0.4, -0.4), "lin")],
+           ("gender", (0.6, -0.6), "lin")],
     "S3": [("birth_year", 0.7, "sat")],
-    "S2": [("S1", 0.55, "lin"), ("S3", 0.35, "sat"), ("latitude", 0.45, "lin"), ("longitude", 0.35, "sat")],
+    "S2": [("S1", 0.6, "lin"), ("S3", 0.35, "sat"), ("latitude", 0.45, "lin"), ("longitude", 0.5, "sat")],
     # text latents (Z2_5 and Z2_4 are the text block's entry points)
-    "Z2_5": [("gender", (0.45, -0.45), "lin"), ("occupation", _tup(0.8 * _OCC_PROFILE), "lin")],
-    "Z2_1": [("S3", 0.5, "lin"), ("Z2_5", 0.55, "sat")],
-    "Z2_4": [("S2", 0.75, "lin")],
-    "Z2_2": [("Z2_1", 0.35, "lin"), ("Z2_4", 0.5, "sat"), ("Z2_5", 0.35, "convex")],
+    "Z2_5": [("gender", (0.6, -0.6), "lin"), ("occupation", _tup(0.8 * _OCC_PROFILE), "lin")],
+    "Z2_1": [("S3", 0.5, "lin"), ("Z2_5", 0.65, "sat")],
+    "Z2_4": [("S2", 0.85, "lin")],
+    "Z2_2": [("Z2_1", 0.35, "lin"), ("Z2_4", 0.6, "sat"), ("Z2_5", 0.35, "convex")],
     "Z2_3": [("Z2_1", 0.4, "sat"), ("Z2_2", 0.35, "lin"), ("Z2_4", 0.45, "lin")],
     # face latents
-    "Z1_1": [("gender", (0.5, -0.5), "lin"), ("occupation", _tup(0.6 * _OCC_PROFILE), "lin")],
+    "Z1_1": [("gender", (0.6, -0.6), "lin"), ("occupation", _tup(0.6 * _OCC_PROFILE), "lin")],
     "Z1_3": [],
     "Z1_5": [("occupation", _tup(0.8 * _OCC_PROFILE), "lin")],
     "Z1_9": [],
@@ -213,7 +213,7 @@ _CELEB_NODES: dict[str, list] = {
     "Z1_4": [("Z1_3", 0.3, "lin"), ("Z1_5", 0.3, "sat"), ("gender", (0.6, -0.6), "lin")],
     "Z1_6": [("Z1_1", 0.4, "lin"), ("Z1_4", 0.45, "sat"), ("Z1_9", 0.3, "lin")],
     "Z1_8": [("Z1_4", 0.65, "lin")],
-    "Z1_7": [("Z1_6", 0.55, "sat"), ("Z1_8", 0.4, "lin")],
+    "Z1_7": [("Z1_6", 0.6, "sat"), ("Z1_8", 0.5, "lin")],
     "Z1_10": [("Z1_9", 0.4, "lin"), ("Z2_5", 0.65, "sat")],
 }
 # CelebA attributes: (terms, prevalence)
@@ -233,9 +233,9 @@ _CELEB_FACE_ATTRS: dict[str, tuple[list, float]] = {
 _ATHLE_NODES: dict[str, list] = {
     "S2": [("latitude", 0.5, "lin"), ("longitude", 0.4, "sat")],
     "S1": [("S2", 0.5, "lin"), ("league", _tup(0.7 * _LEAGUE_PROFILE), "lin")],
-    "Z2_1": [("league", _tup(1.0 * _LEAGUE_PROFILE), "lin"), ("birth_year", 0.4, "sat")],
+    "Z2_1": [("league", _tup(1.3 * _LEAGUE_PROFILE), "lin"), ("birth_year", 0.4, "sat")],
     "Z2_3": [("league", _tup(0.9 * _LEAGUE_PROFILE), "lin"), ("birth_year", 0.35, "lin")],
-    "Z2_2": [("Z2_1", 0.7, "sat")],
+    "Z2_2": [("Z2_1", 0.85, "lin")],
     "Z2_4": [("Z2_3", 0.45, "lin"), ("S1", 0.5, "sat")],
     "Z2_5": [("Z2_1", 0.4, "lin"), ("Z2_3", 0.35, "sat"), ("Z2_4", 0.4, "convex")],
     "Z1_1": [],
@@ -454,36 +454,43 @@ def _sample_attributes(dataset: str, n: int, rng: np.random.Generator) -> dict:
 
 
 def _mixing_mlp(dataset: str, measurement: str, d_in: int, d_out: int):
-    """Fixed injective MLP R^d_in → R^d_out for one measurement (seeded by the world, not the sample)."""
-    h = min(64, d_out)
+    """Fixed injective MLP R^d_in → R^d_out for one measurement (seeded by the world, not the sample).
+
+    Returns ``(f, scale)``: the float32 function and its typical output scale (standard
+    deviation on a fixed reference draw of standard-normal inputs), used to size the
+    measurement noise independently of the sample.
+    """
     if d_out < d_in:
         raise ValueError(f"embedding width {d_out} is smaller than the {d_in} latents it must encode injectively; "
                          f"use a width ≥ {d_in}")
-    h = max(h, d_in)
+    h = max(min(64, d_out), d_in)
     key = [WORLD_SEED, ["celebpersona", "athlepersona"].index(dataset),
            sum(ord(c) * (i + 1) for i, c in enumerate(measurement)), d_out]
     rng = np.random.default_rng(key)
+    # float64 throughout: float32 BLAS results change in the last bits with the thread count,
+    # which would make the shipped sample's bytes depend on the machine.
     w1 = rng.standard_normal((d_in, h)) / np.sqrt(d_in)        # full column rank a.s. (h ≥ d_in)
-    q, _ = np.linalg.qr(rng.standard_normal((h, h)))           # orthogonal: invertible
-    w3 = rng.standard_normal((h, d_out)) / np.sqrt(h)          # full row rank a.s. (d_out ≥ h)
+    q = np.linalg.qr(rng.standard_normal((h, h)))[0]           # orthogonal: invertible
+    w3 = rng.standard_normal((h, d_out)) / np.sqrt(h)          # rank h a.s. (d_out ≥ h)
     b1, b2 = 0.3 * rng.standard_normal(h), 0.3 * rng.standard_normal(h)
     b3 = 0.1 * rng.standard_normal(d_out)
 
-    def leaky(x):
-        return np.where(x > 0, x, 0.2 * x)
-
     def f(z: np.ndarray) -> np.ndarray:
-        return leaky(leaky(z @ w1 + b1) @ q + b2) @ w3 + b3
+        a = np.asarray(z, dtype=np.float64) @ w1 + b1
+        a = np.maximum(a, 0.2 * a) @ q + b2          # leaky-ReLU (slope 0.2) is a bijection
+        a = np.maximum(a, 0.2 * a) @ w3
+        a += b3
+        return a
 
-    return f
+    scale = float(f(rng.standard_normal((1000, d_in))).std())
+    return f, scale
 
 
 def _embed(dataset, measurement, inputs, d_out, rng) -> np.ndarray:
-    f = _mixing_mlp(dataset, measurement, inputs.shape[1], d_out)
-    x = f(inputs).astype(np.float32)
-    scale = float(x.std()) or 1.0
-    x += (0.05 * scale) * rng.standard_normal(x.shape, dtype=np.float32)
-    return x
+    f, scale = _mixing_mlp(dataset, measurement, inputs.shape[1], d_out)
+    x = f(inputs)
+    x += (0.05 * scale) * rng.standard_normal(x.shape)
+    return x.astype(np.float32)
 
 
 def _check_int(name, value, minimum):
