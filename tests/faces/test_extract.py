@@ -58,7 +58,7 @@ def test_boxes_confidence_and_largest_face_policy(batch, astronaut):
     # two faces: the larger one (left, full-size) was used
     two = df.loc[7]
     assert two.box_w > 0.8 * ok.box_w and two.box_x < 512
-    assert "largest" in two.message
+    assert "largest with both eyes" in two.message
 
 
 def test_embeddings_aligned_nan_rows_and_similarity(batch):
@@ -149,3 +149,24 @@ def test_deepface_errors_become_error_rows(astronaut, monkeypatch):
     assert df.status.tolist() == ["error", "unreadable"]
     assert df.message[0] == "RuntimeError: simulated model failure"
     assert df.emb_dlib[0] is None and pd.isna(df.box_x[0])
+
+
+def test_demo_batch_statuses_and_false_positive_policy(tmp_path):
+    from personax.faces.demo import augmentations, write_demo_batch
+
+    paths = write_demo_batch(tmp_path)
+    df = extract(tmp_path)
+    assert [s.rsplit("/", 1)[-1] for s in df.source] == [p.name for p in paths]
+    status = dict(zip((p.name for p in paths), df.status))
+    assert status["20_two_faces.png"] == "multiple_faces"
+    assert status["21_no_face.png"] == "no_face" and status["22_unreadable.jpg"] == "unreadable"
+    assert all(status[p.name] in ("ok", "multiple_faces") for p in paths[:7])
+    # the Haar detector also fires on the black corner of the rotated copy; the box with
+    # located eyes (the real face, upper half) is the one used
+    rot = df[df.source.str.endswith("rotate_-10.png")].iloc[0]
+    assert rot.box_y < 200
+    X = embedding_matrix(df)
+    assert np.nanmax(np.linalg.norm(X[:8] - X[0], axis=1)) < 0.6  # all augmentations: same person
+    # a confidence floor removes the dlib detector's low-score background boxes
+    dl = extract([augmentations()["flip"]], detector="dlib", model=None, min_confidence=0.5)
+    assert dl.status.tolist() == ["ok"]

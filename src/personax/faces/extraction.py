@@ -6,9 +6,12 @@ up-front through :mod:`personax.faces.weights` (offline by design: nothing is do
 here).  deepface caches each built model in its process (``modeling.build_model``), so the
 Dlib network (~0.3 s to load) is loaded once per process however many calls are made.
 
-Multiple-faces policy: when the detector finds several faces, the **largest** box (by
-area) is embedded and described, and the row's status is ``"multiple_faces"`` with
-``n_faces`` telling how many were found — the caller decides whether to keep such rows.
+Multiple-faces policy: when the detector finds several faces, the **largest box whose two
+eyes were located** is embedded and described (the largest box overall when none has both
+eyes: detector false positives on background or on deepface's black alignment padding
+rarely have eyes), and the row's status is ``"multiple_faces"`` with ``n_faces`` telling
+how many were found and ``message`` which box was used — the caller decides whether to keep
+such rows.  ``min_confidence`` drops low-scoring detections before counting.
 """
 
 from __future__ import annotations
@@ -156,7 +159,8 @@ def _resolve_attributes(attributes: Sequence[str] | str, weights_dir) -> tuple[l
 
 def extract(images: Any, detector: str = "opencv", model: str | None = "Dlib",
             attributes: Sequence[str] | str = (), weights_dir: str | os.PathLike | None = None,
-            align: bool = True, channel_order: str = "rgb", expand_percentage: int = 0) -> pd.DataFrame:
+            align: bool = True, channel_order: str = "rgb", expand_percentage: int = 0,
+            min_confidence: float | None = None) -> pd.DataFrame:
     """Detect the face in each image, embed it and (optionally) describe it.
 
     Parameters
@@ -184,6 +188,9 @@ def extract(images: Any, detector: str = "opencv", model: str | None = "Dlib",
         Channel order of array inputs (files are decoded by OpenCV, always correct).
     expand_percentage : int
         Grow the detected box by this percentage before cropping.
+    min_confidence : float, optional
+        Drop detections scoring below this (deepface keeps every box; the dlib detector
+        reports background false positives around 0.05–0.5).  ``None`` keeps all.
 
     Returns
     -------
@@ -244,19 +251,23 @@ def extract(images: Any, detector: str = "opencv", model: str | None = "Dlib",
                     row.update(status="no_face", n_faces=0, message=f"detector {detector!r} found no face")
                     rows.append(row)
                     continue
-                faces = [f for f in faces if f["face"].size > 0]
+                faces = [f for f in faces if f["face"].size > 0
+                         and (min_confidence is None or detector == "skip" or f["confidence"] >= min_confidence)]
                 if not faces:
-                    row.update(status="no_face", n_faces=0, message=f"detector {detector!r} found no face")
+                    row.update(status="no_face", n_faces=0,
+                               message=f"detector {detector!r} found no face with confidence >= {min_confidence}")
                     rows.append(row)
                     continue
-                # policy: use the largest face; record how many there were
-                best = max(faces, key=lambda f: f["facial_area"]["w"] * f["facial_area"]["h"])
+                # policy: the largest face among those whose two eyes were located (false
+                # positives on background rarely have eyes), else the largest; record how many
+                best = max(faces, key=_face_rank)
                 area = best["facial_area"]
                 row.update(n_faces=len(faces), box_x=area["x"], box_y=area["y"], box_w=area["w"], box_h=area["h"],
                            confidence=np.nan if detector == "skip" else float(best["confidence"]))
                 if len(faces) > 1:
                     row.update(status="multiple_faces",
-                               message=f"{len(faces)} faces found; the largest ({area['w']}x{area['h']}) was used")
+                               message=f"{len(faces)} faces found; the largest with both eyes located "
+                                       f"({area['w']}x{area['h']} at x={area['x']}, y={area['y']}) was used")
                 crop = np.ascontiguousarray(best["face"]).astype(np.uint8)
                 if model is not None:
                     rep = DeepFace.represent(crop, model_name=model, detector_backend="skip",
@@ -289,6 +300,12 @@ def extract(images: Any, detector: str = "opencv", model: str | None = "Dlib",
                      attributes=list(attrs_wanted), attributes_unavailable=list(attrs_skipped),
                      weights_folder=str(home / ".deepface" / "weights"))
     return out
+
+
+def _face_rank(face: dict[str, Any]) -> tuple[bool, int, float]:
+    area = face["facial_area"]
+    has_eyes = area.get("left_eye") is not None and area.get("right_eye") is not None
+    return has_eyes, int(area["w"]) * int(area["h"]), float(face.get("confidence") or 0.0)
 
 
 def _to_frame(rows: list[dict[str, Any]], emb_col: str | None, attrs: Sequence[str]) -> pd.DataFrame:
