@@ -139,7 +139,14 @@ def kernel_many(name: str, x: np.ndarray, partners: Sequence[np.ndarray], *, dev
     else:
         raise ValueError(f"kernel_many supports 'kci' and 'hsic', got {name!r}")
     moments: list[kernels.PairMoments | None] = [None] * len(partners)
-    if kernels.n_levels(px) > kernels.MAX_LEVELS_GROUPED:
+    if kernels.n_levels(px) <= kernels.MAX_LEVELS_GROUPED:
+        # x's k×k kernel is computed once and shared by every few-valued partner
+        gx = kernels.group(px)
+        qx = kernels.grouped_kernel(gx, cx, device)
+        for i, (py, cy) in enumerate(preps):
+            if kernels.n_levels(py) <= kernels.MAX_LEVELS_GROUPED:
+                moments[i] = kernels.moments_grouped_grouped(gx, cx, kernels.group(py), cy, device, qx=qx)
+    else:
         batch = [i for i, (py, _) in enumerate(preps) if kernels.n_levels(py) <= kernels.MAX_LEVELS_MIXED]
         if batch:
             res = kernels.moments_continuous_vs_grouped(

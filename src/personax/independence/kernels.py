@@ -94,7 +94,7 @@ def _block_rows(n: int, d: int = 1) -> int:
     return max(1, BLOCK_ELEMENTS // max(1, n * d))
 
 
-def _grouped_kernel(g: Grouped, c: float, device: str) -> dict[str, torch.Tensor]:
+def grouped_kernel(g: Grouped, c: float, device: str) -> dict[str, torch.Tensor]:
     """Kernel quantities of a grouped variable: Ku, centred C, and its per-variable scalars."""
     u = torch.as_tensor(g.values, dtype=DTYPE, device=device)
     m = torch.as_tensor(g.counts, dtype=DTYPE, device=device)
@@ -105,23 +105,27 @@ def _grouped_kernel(g: Grouped, c: float, device: str) -> dict[str, torch.Tensor
     sbar = total / n ** 2
     cen = ku - rowmean[:, None] - rowmean[None, :] + sbar
     return {
-        "ku": ku, "C": cen, "m": m,
+        "ku": ku, "C": cen, "C2": cen ** 2, "m": m,
         "trace": (m * torch.diagonal(cen)).sum(),
         "fro2": m @ (cen ** 2) @ m,
         "offsum": total - n,
     }
 
 
-def moments_grouped_grouped(gx: Grouped, cx: float, gy: Grouped, cy: float, device: str) -> PairMoments:
-    """Strategy 1: both variables grouped; all sums via the kx×ky contingency table."""
+def moments_grouped_grouped(gx: Grouped, cx: float, gy: Grouped, cy: float, device: str, *,
+                            qx: dict | None = None) -> PairMoments:
+    """Strategy 1: both variables grouped; all sums via the kx×ky contingency table.
+
+    ``qx`` (from :func:`grouped_kernel`) lets a caller reuse x's k×k kernel across partners.
+    """
     kx, ky = gx.k, gy.k
-    qx = _grouped_kernel(gx, cx, device)
-    qy = _grouped_kernel(gy, cy, device)
+    qx = grouped_kernel(gx, cx, device) if qx is None else qx
+    qy = grouped_kernel(gy, cy, device)
     joint = np.bincount(gx.index * ky + gy.index, minlength=kx * ky).reshape(kx, ky)
     N = torch.as_tensor(joint, dtype=DTYPE, device=device)
     Cx, Cy = qx["C"], qy["C"]
     cross = ((N.T @ Cx @ N) * Cy).sum()
-    sq_total = ((N.T @ (Cx ** 2) @ N) * (Cy ** 2)).sum()
+    sq_total = ((N.T @ qx["C2"] @ N) * (Cy ** 2)).sum()
     diag = (N * (torch.diagonal(Cx) ** 2)[:, None] * (torch.diagonal(Cy) ** 2)[None, :]).sum()
     return PairMoments(
         n=int(gx.index.size), cross=float(cross), sq_cross=float(sq_total - diag),
@@ -194,7 +198,7 @@ def moments_continuous_vs_grouped(x: np.ndarray, cx: float, partners: list[tuple
     offsum_x = float(s - n)
     out = []
     for j, ((g, cy), k) in enumerate(zip(partners, sizes)):
-        q = _grouped_kernel(g, cy, device)
+        q = grouped_kernel(g, cy, device)
         gi = idx[j]
         if j == 0:
             KPj = KP1
