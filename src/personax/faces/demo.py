@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ASTRONAUT_CREDIT", "astronaut", "augmentations", "write_demo_batch"]
+__all__ = ["ASTRONAUT_CREDIT", "astronaut", "augmentations", "write_demo_batch", "preview_images"]
 
 ASTRONAUT_CREDIT = ("NASA photograph of astronaut Eileen Collins (public domain), shipped with scikit-image "
                     "as skimage.data.astronaut()")
@@ -98,3 +98,27 @@ def write_demo_batch(folder: str | os.PathLike, img: np.ndarray | None = None) -
     (folder / "22_unreadable.jpg").write_bytes(b"this file is not an image\n")
     paths += [folder / "20_two_faces.png", folder / "21_no_face.png", folder / "22_unreadable.jpg"]
     return sorted(paths)
+
+
+def preview_images(sources: list[str], size: int = 256) -> dict[str, np.ndarray]:
+    """RGB previews of ``extract``'s sources for :func:`personax.plots.faces.detection_overlay`.
+
+    Unreadable files become a grey placeholder (so the grid keeps one panel per row); the
+    previews are *not* resized, so the face boxes of ``extract`` still fit them.  ``size`` is
+    the side of the placeholder.
+
+    Returns
+    -------
+    dict of str -> numpy.ndarray
+        File name (without folder) -> RGB ``uint8`` image, in the order of ``sources``.
+    """
+    from personax.faces.extraction import UnreadableImage, load_image
+
+    out = {}
+    for src in sources:
+        name = Path(src).name
+        try:
+            out[name] = load_image(src)[:, :, ::-1].copy()
+        except UnreadableImage:
+            out[name] = np.full((size, size, 3), 200, np.uint8)
+    return out
