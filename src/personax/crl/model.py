@@ -9,12 +9,16 @@ Generative model (paper §4.1)::
 Estimator (this module):
 
 * one encoder per measurement ``x_m^(k) -> (z_m^(k), eta_m^(k))`` (an MLP for vectors, a
-  small conv net for images), a shared encoder reading every measurement ``-> s``; the
+  small conv net for images); one shared encoder per modality (reading all of that
+  modality's measurements) ``-> s_m``, with ``s = mean_m s_m``; the
   outputs are batch-standardised (``BatchNorm1d(affine=False)``) so the prior cannot be
   gamed by shrinking the codes.
 * the modality latent fed to the prior and the decoders is the mean of its measurements'
   codes ``z_m = mean_k z_m^(k)``, and a consistency loss ties the codes of the different
   measurements together: **every** measurement feeds the model (official-code defect 8).
+  The same loss ties the per-modality shared codes ``s_m`` together, so ``s`` can only
+  carry what every modality sees (the shared content block; cf. multimodal contrastive
+  identifiability, Daunhawer et al., 2023), not modality-private information.
 * decoders ``(s, z_m, eta_m^(k)) -> x_m^(k)``.
 * the latent causal prior (:class:`CausalPrior`) is an additive-noise model
   ``eps_i = (z_i - sum_j A[j, i] phi_ji(z_j)) / sigma_i`` with bounded per-edge networks
@@ -67,7 +71,8 @@ class CRLConfig:
         Hidden widths of the per-measurement MLP encoders; decoders mirror them
         (paper code, synthetic: 128, 64).
     shared_hidden : tuple of int
-        Hidden widths of the shared encoder reading every measurement.
+        Hidden widths of the per-modality shared encoders (each reads all measurements of
+        its modality).
     conv_channels : tuple of int
         Channels of the conv encoder used for image inputs ``(n, C, H, W)``.
     prior_hidden : int
@@ -396,9 +401,14 @@ class CRLModel(nn.Module):
                 self.decoders.append(Decoder(layout.n_shared + d + cfg.eta_dim, shape, cfg))
                 self.index.append((mi, k))
         if layout.n_shared > 0:
-            total_in = sum(int(np.prod(s)) for m in layout.modalities for s in self.shapes[m])
-            self.shared = nn.Sequential(_mlp([total_in, *cfg.shared_hidden, layout.n_shared], nn.ELU),
-                                        nn.BatchNorm1d(layout.n_shared, affine=False))
+            # one shared encoder per modality (reading all its measurements); s is their mean
+            # and the consistency loss ties them together, so s can only hold content that
+            # every modality sees (the shared block), not modality-private information
+            self.shared = nn.ModuleList()
+            for m in layout.modalities:
+                total_in = sum(int(np.prod(s)) for s in self.shapes[m])
+                self.shared.append(nn.Sequential(_mlp([total_in, *cfg.shared_hidden, layout.n_shared], nn.ELU),
+                                                 nn.BatchNorm1d(layout.n_shared, affine=False)))
         else:
             self.shared = None
         self.prior = CausalPrior(layout.total, cfg.prior_hidden, cfg.order, cfg.adjacency_init)
@@ -424,12 +434,15 @@ class CRLModel(nn.Module):
             zs = [codes[j] for j, (m, _) in enumerate(self.index) if m == mi]
             pooled.append(torch.stack(zs).mean(0))
         parts = []
-        s = None
+        s, s_views = None, []
         if self.shared is not None:
-            s = self.shared(torch.cat([x.flatten(1) for x in xs], dim=1))
+            for mi, enc in enumerate(self.shared):
+                xm = [x.flatten(1) for x, (m, _) in zip(xs, self.index) if m == mi]
+                s_views.append(enc(torch.cat(xm, dim=1)))
+            s = torch.stack(s_views).mean(0)
             parts.append(s)
         latent = torch.cat(parts + pooled, dim=1)
-        return {"latent": latent, "codes": codes, "eta": etas, "s": s, "pooled": pooled}
+        return {"latent": latent, "codes": codes, "eta": etas, "s": s, "s_views": s_views, "pooled": pooled}
 
     def forward(self, xs: Sequence[torch.Tensor]) -> dict:
         """Encode, decode and evaluate every loss term; returns a dict of scalar tensors."""
@@ -443,6 +456,8 @@ class CRLModel(nn.Module):
         cons = xs[0].new_zeros(())
         for j, (mi, _) in enumerate(self.index):
             cons = cons + ((enc["codes"][j] - enc["pooled"][mi]) ** 2).mean()
+        for sv in enc["s_views"]:
+            cons = cons + ((sv - enc["s"]) ** 2).mean()
         eps, logdet_prior = self.prior(enc["latent"])
         noise = torch.cat([eps] + enc["eta"], dim=1)
         y, logdet_flow = self.flow(noise)

@@ -473,7 +473,9 @@ def match_to_truth(latents_df: pd.DataFrame, truth_latents: pd.DataFrame) -> tup
     return renamed, matching.rename(columns={"reference": "planted", "other": "learned"})
 
 
-def _block_metric_scores(lat: pd.DataFrame, truth: pd.DataFrame, rows: np.ndarray | None, seed: int) -> pd.DataFrame:
+def _block_metric_scores(lat: pd.DataFrame, truth: pd.DataFrame, fit_rows: np.ndarray | None,
+                         eval_rows: np.ndarray | None, seed: int) -> pd.DataFrame:
+    """Per-block MCC and R² (``personax.crl.metrics``), out of sample when rows are given."""
     from personax.crl import metrics
 
     out = []
@@ -482,12 +484,18 @@ def _block_metric_scores(lat: pd.DataFrame, truth: pd.DataFrame, rows: np.ndarra
         lc = [c for c in lat.columns if latent_block(c) == block]
         if not tc or not lc:
             continue
-        Z, Zh = truth[tc].to_numpy(float), lat[lc].to_numpy(float)
-        if rows is not None:
-            Z, Zh = Z[rows], Zh[rows]
-        mcc = _scalar(metrics.mcc(Z, Zh))
-        r2 = _scalar(metrics.r2(Z, Zh, seed=seed))
-        out.append({"block": block, "n_latents": len(tc), "mcc": mcc, "r2": r2, "n_rows": int(len(Z))})
+        Z, Zh = truth[tc], lat[lc]
+        if fit_rows is not None and eval_rows is not None:
+            mcc = metrics.mcc(Zh.iloc[eval_rows], Z.iloc[eval_rows], fit_on=(Zh.iloc[fit_rows], Z.iloc[fit_rows]))
+            r2 = metrics.r2(Zh.iloc[fit_rows], Z.iloc[fit_rows], z_hat_eval=Zh.iloc[eval_rows],
+                            z_true_eval=Z.iloc[eval_rows], seed=seed)
+            n_rows = len(eval_rows)
+        else:
+            mcc = metrics.mcc(Zh, Z)
+            r2 = metrics.r2(Zh, Z, seed=seed)
+            n_rows = len(Z)
+        out.append({"block": block, "n_latents": len(tc), "mcc": _scalar(mcc), "r2": _scalar(r2),
+                    "n_rows": int(n_rows)})
     return pd.DataFrame(out, columns=["block", "n_latents", "mcc", "r2", "n_rows"])
 
 
@@ -505,7 +513,8 @@ def _scalar(res: Any) -> float:
 
 
 def evaluate_recovery(latents_df: pd.DataFrame, truth, *, graph_adjacency: pd.DataFrame | None = None,
-                      rows: np.ndarray | None = None, seed: int = 0) -> dict:
+                      fit_rows: np.ndarray | None = None, eval_rows: np.ndarray | None = None,
+                      seed: int = 0) -> dict:
     """Recovery of the planted latents and DAG on the synthetic sample.
 
     Parameters
@@ -516,18 +525,21 @@ def evaluate_recovery(latents_df: pd.DataFrame, truth, *, graph_adjacency: pd.Da
         ``ds.truth`` (``None`` on real data: raises, because there is nothing to score).
     graph_adjacency : DataFrame, optional
         0/1 adjacency of the PC graph over the learned latents (learned names).
-    rows : array of int, optional
-        Row positions to score on (e.g. the CRL fit's test split).
+    fit_rows, eval_rows : array of int, optional
+        Row positions (e.g. the CRL fit's train and test splits).  When both are given the
+        MCC matching and the R² regressor are chosen on ``fit_rows`` and scored on
+        ``eval_rows`` (out of sample); otherwise MCC is in-sample and R² uses a random
+        split of all rows (``personax.crl.metrics.r2`` default).
     seed : int
-        Seeds the R² regressor's cross-validation.
+        Seeds the R² regressor's split / cross-validation.
 
     Returns
     -------
     dict
-        ``blocks``: DataFrame (block, n_latents, mcc, r2, n_rows) from
-        ``personax.crl.metrics``; ``matching``: DataFrame (planted, learned, block,
-        abs_spearman); ``graph``: dict from :func:`compare_graphs` against the planted DAG
-        after renaming learned latents to their matched planted names (absent without
+        ``blocks``: DataFrame (block, n_latents, mcc, r2, n_rows); ``matching``: DataFrame
+        (planted, learned, block, abs_spearman), chosen on ``fit_rows`` when given;
+        ``graph``: dict from :func:`~personax.crl.graph.compare_graphs` against the planted
+        DAG after renaming learned latents to their matched planted names (only with
         ``graph_adjacency``).
     """
     if truth is None:
@@ -542,10 +554,11 @@ def evaluate_recovery(latents_df: pd.DataFrame, truth, *, graph_adjacency: pd.Da
         nl = sum(latent_block(c) == block for c in L.columns)
         if nt != nl:
             raise ValueError(f"block {block!r}: {nl} learned latents vs {nt} planted; fit with the planted layout")
-    sub_T = T if rows is None else T.iloc[rows]
-    sub_L = L if rows is None else L.iloc[rows]
-    renamed, matching = match_to_truth(sub_L, sub_T)
-    out = {"blocks": _block_metric_scores(L, T, rows, seed), "matching": matching}
+    fit_rows = None if fit_rows is None else np.asarray(fit_rows, dtype=int)
+    eval_rows = None if eval_rows is None else np.asarray(eval_rows, dtype=int)
+    mrows = fit_rows if fit_rows is not None else np.arange(len(T))
+    _, matching = match_to_truth(L.iloc[mrows], T.iloc[mrows])
+    out = {"blocks": _block_metric_scores(L, T, fit_rows, eval_rows, seed), "matching": matching}
     if graph_adjacency is not None:
         mapping = dict(zip(matching["learned"], matching["planted"]))
         A = graph_adjacency.rename(index=mapping, columns=mapping)

@@ -187,3 +187,141 @@ def numerical(n: int = 4000, seed: int = 0, n_shared: int = 1, obs_dim: int = 10
     info = {"seed": seed, "n": n, "obs_dim": obs_dim, "n_measurements": list(n_measurements),
             "eta_dim": eta_dim, "noise_std": noise_std, "latent_noise": latent_noise}
     return Benchmark("numerical", views, latents, dag, {"m1": 2, "m2": 2}, n_shared, info)
+
+
+# ----------------------------------------------------------------------------- images
+def load_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (the MNIST / Fashion-MNIST format), optionally gzip-compressed.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` array with the shape stored in the file (e.g. ``(60000, 28, 28)``).
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        data = fh.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+    dtype_code, ndim = data[2], data[3]
+    if dtype_code != 0x08:
+        raise ValueError(f"{path}: only unsigned-byte IDX files are supported (type code {dtype_code:#x})")
+    shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if arr.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: header says shape {shape} but the file holds {arr.size} values (truncated?)")
+    return arr.reshape(shape)
+
+
+def load_images(source: str | os.PathLike = "digits") -> np.ndarray:
+    """Grayscale images in [0, 1], shape (n, H, W), from a named or local source.
+
+    Parameters
+    ----------
+    source : str or path
+        ``"digits"`` — scikit-learn's 8×8 handwritten digits (ships offline; the default);
+        a folder holding ``train-images-idx3-ubyte[.gz]`` (MNIST or Fashion-MNIST as
+        distributed); an ``.idx``/``-ubyte``/``.gz`` file; or an ``.npz`` with an ``x_train``
+        or ``images`` array.  Nothing is downloaded.
+    """
+    if str(source) == "digits":
+        from sklearn.datasets import load_digits
+
+        return (load_digits().images / 16.0).astype(np.float32)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        for name in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "train-images.idx3-ubyte"):
+            if (path / name).exists():
+                path = path / name
+                break
+        else:
+            raise FileNotFoundError(f"no train-images-idx3-ubyte[.gz] in {path}; download MNIST / Fashion-MNIST "
+                                    "there or pass source='digits' for the offline default")
+    if not path.exists():
+        raise FileNotFoundError(f"image source {source!r} not found; pass 'digits' or a local MNIST-style path")
+    if path.suffix == ".npz":
+        with np.load(path) as z:
+            key = next((k for k in ("x_train", "images") if k in z), None)
+            if key is None:
+                raise ValueError(f"{path} has arrays {list(z)}; expected 'x_train' or 'images'")
+            arr = z[key]
+    else:
+        arr = load_idx(path)
+    if arr.ndim != 3:
+        raise ValueError(f"{path}: expected (n, H, W) grayscale images, got shape {arr.shape}")
+    arr = arr.astype(np.float32)
+    return arr / 255.0 if arr.max() > 1.0 else arr
+
+
+def _transform(img, angle, scale, tx, ty, size: int):
+    """Rotate / scale / translate grayscale images ``(n, H, W)`` with bilinear sampling (torch)."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.as_tensor(img, dtype=torch.float32)[:, None]
+    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    a = torch.as_tensor(angle, dtype=torch.float32)
+    s = torch.as_tensor(scale, dtype=torch.float32)
+    cos, sin = torch.cos(a) / s, torch.sin(a) / s
+    theta = torch.stack([torch.stack([cos, -sin, torch.as_tensor(tx, dtype=torch.float32)], 1),
+                         torch.stack([sin, cos, torch.as_tensor(ty, dtype=torch.float32)], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0].numpy()
+
+
+#: Colours of the three measurements of modality 1 (red-, green-, blue-dominant renderings).
+PALETTE = np.array([[1.0, 0.25, 0.2], [0.2, 1.0, 0.3], [0.25, 0.3, 1.0]], dtype=np.float32)
+
+
+def images(n: int = 3000, seed: int = 0, n_shared: int = 1, size: int = 16, source1: str = "digits",
+           source2: str = "digits", n_colours: int = 3, latent_noise: str = "uniform") -> Benchmark:
+    """Coloured-digits image benchmark (the paper's Colored MNIST + Fashion-MNIST analogue).
+
+    Latents follow :func:`paper_dag`; each drives a continuous invertible image transform:
+
+    ========  ===============================================================
+    ``S1``    horizontal translation of **both** images (shared content)
+    ``Z1_1``  rotation of the modality-1 digit (±45°)
+    ``Z1_2``  scale of the modality-1 digit (0.75–1.2)
+    ``Z2_1``  rotation of the modality-2 image (±45°)
+    ``Z2_2``  brightness of the modality-2 image (0.35–1)
+    ========  ===============================================================
+
+    Modality 1: the same transformed digit rendered in ``n_colours`` colours
+    (:data:`PALETTE`), each with its own exogenous brightness ``eta`` (0.8–1), shape
+    ``(n, 3, size, size)``.  Modality 2: a second grayscale image (another random sample of
+    ``source2``) with an exogenous vertical shift, shape ``(n, 1, size, size)``.  Which
+    base image a row shows is random (a nuisance the encoders must ignore), as in the
+    paper's MNIST set.  A second shared latent ``S2`` (``n_shared=2``) shifts both images
+    vertically; ``n_shared`` in (0, 1, 2) is supported.  Latents reach the transform
+    parameters through the strictly increasing map ``1 / (1 + exp(-1.7 z))``.
+    """
+    if n_shared not in (0, 1, 2):
+        raise ValueError(f"images() supports n_shared in (0, 1, 2), got {n_shared}")
+    if not 1 <= n_colours <= len(PALETTE):
+        raise ValueError(f"n_colours must be 1..{len(PALETTE)}, got {n_colours}")
+    rng = make_rng(seed)
+    latents, dag = sample_latents(n, seed=int(rng.integers(2**31)), n_shared=n_shared, noise=latent_noise)
+    # strictly increasing squashing to (0, 1): the transforms stay invertible (no clipping)
+    u = {c: 1.0 / (1.0 + np.exp(-1.7 * latents[c].to_numpy())) for c in latents}
+    base1, base2 = load_images(source1), load_images(source2)
+    i1, i2 = rng.integers(len(base1), size=n), rng.integers(len(base2), size=n)
+    tx = 0.3 * (2 * u["S1"] - 1) if n_shared >= 1 else np.zeros(n)
+    ty_shared = 0.3 * (2 * u["S2"] - 1) if n_shared >= 2 else np.zeros(n)
+    d1 = _transform(base1[i1], np.deg2rad(90 * u["Z1_1"] - 45), 0.75 + 0.45 * u["Z1_2"], tx, ty_shared, size)
+    eta2 = rng.uniform(-0.15, 0.15, n)
+    d2 = _transform(base2[i2], np.deg2rad(90 * u["Z2_1"] - 45), np.ones(n), tx, ty_shared + eta2, size)
+    d2 = d2 * (0.35 + 0.65 * u["Z2_2"])[:, None, None]
+    m1 = []
+    for k in range(n_colours):
+        eta = rng.uniform(0.8, 1.0, n).astype(np.float32)
+        m1.append((d1[:, None] * PALETTE[k][None, :, None, None] * eta[:, None, None, None]).astype(np.float32))
+    views = {"m1": m1, "m2": [d2[:, None].astype(np.float32)]}
+    info = {"seed": seed, "n": n, "size": size, "source1": str(source1), "source2": str(source2),
+            "n_colours": n_colours, "latent_noise": latent_noise}
+    return Benchmark("images", views, latents, dag, {"m1": 2, "m2": 2}, n_shared, info)
+
+
+#: Benchmark builders by name.
+BENCHMARKS = {"numerical": numerical, "images": images}
