@@ -65,7 +65,6 @@ embedding_model = "all-MiniLM-L6-v2"  # or Alibaba-NLP/gte-Qwen2-7B-instruct (pa
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from IPython.display import display
 
 import personax.notebook

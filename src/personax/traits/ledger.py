@@ -87,15 +87,15 @@ class LedgerState:
 
     Attributes
     ----------
-    records : list of dict
-        Every intact line, in file order.
+    n_records : int
+        Intact lines (records are not kept in memory; read them with :meth:`Ledger.read`).
     done : set of str
         Keys with a final status (skipped by a rerun).
     truncated_bytes : int
         Size of the partial last line that was cut off (0 if none).
     """
 
-    records: list[dict[str, Any]] = field(default_factory=list)
+    n_records: int = 0
     done: set[str] = field(default_factory=set)
     truncated_bytes: int = 0
 
@@ -133,7 +133,7 @@ class Ledger:
         for rec in records:
             if rec.get("status") in FINAL_STATUSES or (not self.retry_errors and rec.get("status") == "error"):
                 done.add(rec["key"])
-        self.state = LedgerState(records=list(records), done=done, truncated_bytes=truncated)
+        self.state = LedgerState(n_records=len(records), done=done, truncated_bytes=truncated)
         self._fh = open(self.path, "a", encoding="utf-8")
         return self
 
@@ -168,7 +168,7 @@ class Ledger:
             self._fh.write(line + "\n")
             self._fh.flush()
             os.fsync(self._fh.fileno())
-            self.state.records.append(rec)
+            self.state.n_records += 1
             if rec["status"] in FINAL_STATUSES or (not self.retry_errors and rec["status"] == "error"):
                 self.state.done.add(rec["key"])
 

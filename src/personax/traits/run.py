@@ -9,15 +9,12 @@ lines) as a tidy DataFrame.  :func:`ledger_frame` turns any ledger into the same
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from personax.data.schema import TRAITS
@@ -194,10 +191,10 @@ def _send_all(label: str, backend: Backend, todo: list[tuple[str, Request]], led
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = {}
-        queue = list(todo)
+        queue = deque(todo)
         while queue or pending:
             while queue and len(pending) < workers:
-                key, req = queue.pop(0)
+                key, req = queue.popleft()
                 pending[pool.submit(call, req)] = (key, req)
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
