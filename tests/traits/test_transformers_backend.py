@@ -29,7 +29,7 @@ def tiny(tmp_path_factory):
 
     corpus = [get_format(f).render("Maren Olwick", description="FICTIONAL actress, warm and late.")[1]["content"]
               for f in ("number-l3-inc", "text-l5-inc")]
-    corpus += ["Openness score: 1 2 3 0 very high low medium insufficient information"] * 5
+    corpus += ['{"openness": {"score": 1 2 3 0 "very high" "low" "medium" "insufficient information"'] * 5
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -65,15 +65,15 @@ def test_constrained_scoring_equals_manual_next_token_distribution(tiny):
     msgs = _request("number-l3-inc").messages
     for trait in TRAITS:
         assert sum(probs[trait].values()) == pytest.approx(1.0, abs=1e-5)
-        text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) + f"{trait.capitalize()} score:"
+        text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) + '{"%s": {"score":' % trait
         ids = torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])
         with torch.no_grad():
             logits = model(input_ids=ids).logits[0, -1]
         answers = ["0", "1", "2", "3"]
         cand = [tok(" " + a, add_special_tokens=False)["input_ids"] for a in answers]
-        if all(len(c) == 1 for c in cand):
-            sub = torch.softmax(logits[[c[0] for c in cand]], dim=0).numpy()
-            assert np.allclose(sub, [probs[trait][a] for a in answers], atol=1e-5)
+        assert all(len(c) == 1 for c in cand)  # digits are single tokens: the next-token path is used
+        sub = torch.softmax(logits[[c[0] for c in cand]], dim=0).numpy()
+        assert np.allclose(sub, [probs[trait][a] for a in answers], atol=1e-5)
         best = max(answers, key=lambda a: probs[trait][a])
         assert reply[trait]["score"] == int(best)
 
@@ -86,10 +86,11 @@ def test_multi_token_answers_use_summed_logprobs(tiny):
     allowed = {"very low", "low", "medium", "high", "very high", "insufficient information"}
     assert all(reply[t]["score"] in allowed for t in TRAITS)
     msgs = _request("text-l5-inc").messages
-    lp = b.answer_logprobs(msgs, "Openness score:", [" very high", " insufficient information"])
-    ctx = tok(tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) + "Openness score:",
+    prefix = '{"openness": {"score":'
+    lp = b.answer_logprobs(msgs, prefix, [' "very high"', ' "insufficient information"'])
+    ctx = tok(tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) + prefix,
               add_special_tokens=False)["input_ids"]
-    cont = tok(" insufficient information", add_special_tokens=False)["input_ids"]
+    cont = tok(' "insufficient information"', add_special_tokens=False)["input_ids"]
     assert len(cont) > 1
     with torch.no_grad():
         logp = torch.log_softmax(model(input_ids=torch.tensor([ctx + cont])).logits[0], -1)

@@ -4,9 +4,10 @@ Two ways to answer:
 
 ``scoring="constrained"`` (default for number formats)
     For each trait in turn, the prompt (through the model's chat template) is followed by
-    an assistant prefix ``"<Trait> score:"`` and the log-probability of every allowed
-    answer (``" 0"``, ``" 1"``, ...) is computed; the answer with the highest probability
-    is taken.  With single-token answers this is the next-token distribution restricted
+    the start of the JSON reply the prompt asks for, pinned to that trait
+    (``{"openness": {"score":``), and the log-probability of every allowed answer
+    (``" 0"``, ``" 1"``, ... or ``' "low"'``, ``' "very high"'``, ...) is computed; the
+    answer with the highest probability is taken.  With single-token answers this is the next-token distribution restricted
     to the allowed tokens; multi-token answers are scored by their summed token
     log-probabilities.  No free text is parsed; the answer probabilities go to the ledger.
 ``scoring="generate"`` (default for text formats)
@@ -29,7 +30,19 @@ from personax.data.schema import TRAITS
 from personax.traits.backends.base import ChatBackend, RawResponse, Request
 from personax.utils import resolve_device
 
-_TRAIT_LABEL = {t: t.capitalize() for t in TRAITS}
+
+
+def score_prefix(trait: str) -> str:
+    """Assistant-turn prefix used by constrained scoring: the requested JSON, opened at ``trait``."""
+    return '{"%s": {"score":' % trait
+
+
+def answer_strings(fmt) -> list[str]:
+    """Continuations scored for each answer of ``fmt`` (insufficient information first)."""
+    levels = [fmt.insufficient] + sorted(fmt.scale, key=lambda s: s.value)
+    if fmt.answer_kind == "number":
+        return [" " + lvl.answer for lvl in levels]
+    return [' "%s"' % lvl.answer for lvl in levels]  # closing quote included: "low" must end
 
 
 class TransformersBackend(ChatBackend):
@@ -199,12 +212,12 @@ class TransformersBackend(ChatBackend):
             return self.complete(request.messages, **request.params)
         t0 = time.monotonic()
         levels = [fmt.insufficient] + sorted(fmt.scale, key=lambda s: s.value)
-        answers = [" " + lvl.answer for lvl in levels]
+        answers = answer_strings(fmt)
         reply: dict[str, Any] = {}
         probs_all: dict[str, dict[str, float]] = {}
         for trait in TRAITS:
             # the whole JSON task stays in the prompt; the assistant turn is pinned to one trait
-            lp = self.answer_logprobs(request.messages, f"{_TRAIT_LABEL[trait]} score:", answers)
+            lp = self.answer_logprobs(request.messages, score_prefix(trait), answers)
             m = max(lp)
             z = sum(math.exp(v - m) for v in lp)
             probs = {lvl.answer: math.exp(v - m) / z for lvl, v in zip(levels, lp)}
