@@ -129,7 +129,8 @@ elif backend == "openai":
         raise ValueError("backend='openai' needs model= (comma list of model names) and base_url=")
     backends = {m.strip(): make_backend("openai", model=m.strip(), base_url=base_url, api_key_env=api_key_env or None,
                                         seed=ctx.seed) for m in model.split(",")}
-    params = {"temperature": 0.7 if settings["repeats"] > 1 else 0.0, "max_tokens": 600, "seed": ctx.seed}
+    # sampling temperature > 0 when repeats are asked, so the across-repeat spread means something
+    params = {"temperature": 0.7 if settings["repeats"] > 1 else 0.0, "max_tokens": 600}
 else:
     if not model:
         raise ValueError("backend='transformers' needs model= (a local model folder or cached Hub id)")

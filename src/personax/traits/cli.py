@@ -53,7 +53,9 @@ def register(subparsers) -> None:
     r.add_argument("--timeout", type=float, default=60.0)
     r.add_argument("--max-retries", type=int, default=5)
     r.add_argument("--device", default="auto")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=int, default=0, help="seeds the simulated world and the retry jitter")
+    r.add_argument("--request-seed", type=int, default=None,
+                   help="send this 'seed' field with each request (not every server accepts it)")
     r.add_argument("--out", default=None, help="write the tidy results to this CSV")
     r.set_defaults(func=_cmd_run)
 
@@ -110,8 +112,9 @@ def _cmd_run(args) -> int:
                   file=sys.stderr)
             return 2
         backends = {args.label or args.model: make_backend("transformers", model=args.model, device=args.device)}
-    params = {} if args.backend == "simulated" else {"temperature": args.temperature, "max_tokens": args.max_tokens,
-                                                     "seed": args.seed}
+    params = {} if args.backend == "simulated" else {"temperature": args.temperature, "max_tokens": args.max_tokens}
+    if args.request_seed is not None and args.backend != "simulated":
+        params["seed"] = args.request_seed
     tidy = run_inference(people, backends, prompts, args.ledger, params=params, repeats=args.repeats)
     print(f"run: {tidy.attrs['run']}")
     print(status_counts(tidy).to_string())
