@@ -70,6 +70,12 @@ CORPUS = [
     # "very high" on a 3-level text scale is not an answer there
     ('{"openness": "very high", "conscientiousness": "high", "extraversion": "low", "agreeableness": "high", '
      '"neuroticism": "low"}', "text-l3-inc", "partial", [NAN, 3, 1, 3, 1]),
+    # verbal answer with a comment is read; an ambiguous range is not
+    ('{"openness": "High (very curious)", "conscientiousness": "low - disorganised", "extraversion": '
+     '"low to medium", "agreeableness": "medium.", "neuroticism": "highly variable"}', "text-l3-inc", "partial",
+     [3, 1, NAN, 2, NAN]),
+    ("Openness: very high (loves novelty)\nConscientiousness: low to medium", "text-l5-inc", "partial",
+     [5, NAN, NAN, NAN, NAN]),
     # conflicting duplicate keys must not silently keep the last one
     ('{"openness": 1, "openness": 3, "conscientiousness": 2, "extraversion": 2, "agreeableness": 2, '
      '"neuroticism": 2}', "number-l3-inc", "partial", [NAN, 2, 2, 2, 2]),

@@ -164,6 +164,19 @@ def _find_trait_map(obj: Any, depth: int = 0) -> dict | None:
     return None
 
 
+def _text_answer(s: str, answers: dict[str, int]) -> float:
+    """Value of a verbal answer, or NaN.  Exact match first; then an answer followed only by
+    a separator and a comment ("high (very curious)", "low - reserved").  "low to medium"
+    is ambiguous and stays unmatched.  Longest answers first so "very high" is not "high"."""
+    s = re.sub(r"\s+", " ", s.strip().strip("*_`'\" .").lower())
+    if s in answers:
+        return float(answers[s])
+    for a in sorted(answers, key=len, reverse=True):
+        if re.match(re.escape(a) + r"\s*(?:[(\[\-–—:,;.]|$)", s):
+            return float(answers[a])
+    return math.nan
+
+
 def _value(raw: Any, fmt: PromptFormat, answers: dict[str, int]) -> tuple[float, str]:
     """Convert one answer to a scale value -> (value or NaN, reason)."""
     allowed = set(fmt.allowed_values)
@@ -180,10 +193,8 @@ def _value(raw: Any, fmt: PromptFormat, answers: dict[str, int]) -> tuple[float,
     if isinstance(raw, str):
         s = raw.strip().strip("*_`'\" .").lower()
         if fmt.answer_kind == "text":
-            s2 = re.sub(r"\s+", " ", s)
-            if s2 in answers:
-                return float(answers[s2]), "ok"
-            return math.nan, "not_on_scale"
+            v = _text_answer(s, answers)
+            return (v, "ok") if not math.isnan(v) else (math.nan, "not_on_scale")
         m = re.fullmatch(r"([+-]?\d+(?:\.\d+)?)\s*(?:/\s*\d+|out of \d+)?(?:\s*[(\-–:].*)?", s)
         if not m:
             return math.nan, "unparseable"
@@ -239,10 +250,8 @@ def _from_labels(text: str, fmt: PromptFormat, answers: dict[str, int]):
         trait = _TRAIT_ALIASES[m.group(1).lower()]
         rest = m.group(2).strip().strip("*").strip()
         if fmt.answer_kind == "text":
-            # longest answer first, so "very high" is not read as "high"
-            cand = sorted(answers, key=len, reverse=True)
-            hit = next((a for a in cand if re.match(re.escape(a) + r"\b", rest.lower())), None)
-            val, why = (float(answers[hit]), "ok") if hit else (math.nan, "not_on_scale")
+            val = _text_answer(rest, answers)
+            why = "ok" if not math.isnan(val) else "not_on_scale"
         else:
             num = re.match(r"([+-]?\d+(?:\.\d+)?)", rest)
             val, why = _value(num.group(1), fmt, answers) if num else (math.nan, "unparseable")
