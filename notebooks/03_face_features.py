@@ -60,8 +60,6 @@ detector = "opencv"        # offline detectors: "opencv", "dlib", "skip"
 model = "Dlib"             # offline embedding model: "Dlib"
 
 # %%
-import tempfile
-
 import numpy as np
 import pandas as pd
 from IPython.display import display
@@ -70,6 +68,7 @@ import personax.notebook
 from personax.faces import PrivacyKey, embedding_matrix, extract, obfuscate, recover
 from personax.faces import audit, demo, weights
 from personax.plots import faces as fplots
+from personax.utils import cache_dir
 
 ctx = personax.notebook.setup(
     "03_face_features", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
@@ -83,9 +82,13 @@ n_rows = ctx.n if ctx.n is not None else SIZES["n"]
 # %% [markdown]
 # ## Which weights are available here
 #
-# One row per model: whether all its files are present, and where they come from offline.
+# First the two dlib files shipped in `face-recognition-models` are linked into the weights
+# folder (found without importing that package, whose `__init__` needs the removed
+# `pkg_resources`). Then one row per model: whether all its files are present, and where
+# they come from offline.
 
 # %%
+weights.link_dlib_weights()  # link the two dlib files shipped in face-recognition-models (idempotent)
 status = weights.weights_status()
 summary = (status.groupby(["task", "model"], sort=False)
            .agg(files=("file", "count"), present=("present", "all"), offline_source=("offline_source", "first"))
@@ -100,11 +103,12 @@ display(summary)
 # background) and a file that is not an image. The folder is read in sorted order.
 
 # %%
-folder = tempfile.mkdtemp(prefix="personax-faces-demo-")
+folder = cache_dir("faces_demo")
 paths = demo.write_demo_batch(folder)
 faces = extract(folder, detector=detector, model=model, attributes="available")
 emb_col = faces.attrs["embedding_column"]
-shown = faces.drop(columns=[emb_col]).assign(source=[p.name for p in paths])
+shown = faces.drop(columns=[emb_col]).assign(source=[p.name for p in paths],
+                                             message=faces["message"].str.replace(f"{folder}/", "", regex=False))
 display(shown)
 
 # %%

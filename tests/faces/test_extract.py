@@ -170,3 +170,8 @@ def test_demo_batch_statuses_and_false_positive_policy(tmp_path):
     # a confidence floor removes the dlib detector's low-score background boxes
     dl = extract([augmentations()["flip"]], detector="dlib", model=None, min_confidence=0.5)
     assert dl.status.tolist() == ["ok"]
+
+
+def test_folder_inside_a_list_is_reported(tmp_path):
+    df = extract([tmp_path], model=None)
+    assert df.status.tolist() == ["unreadable"] and "is a folder" in df.message[0]

@@ -82,6 +82,9 @@ def load_image(image: str | os.PathLike | np.ndarray, channel_order: str = "rgb"
         raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
     if isinstance(image, (str, os.PathLike)):
         path = Path(image)
+        if path.is_dir():
+            raise UnreadableImage(f"{str(path)!r} is a folder: pass a folder on its own (extract(folder)), "
+                                  "not inside a list")
         if not path.is_file():
             raise UnreadableImage(f"file not found: {str(path)!r}")
         # imdecode from bytes instead of imread: imread fails silently on non-ASCII paths
