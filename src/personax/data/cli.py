@@ -68,6 +68,12 @@ def register(subparsers) -> None:
     i.add_argument("--revision", default=None)
     i.set_defaults(func=_cmd_info)
 
+    c = sub.add_parser("card", help="print the synthetic world's structure (markdown)",
+                       description="Latent DAG, structural equations and planted pairs of the synthetic world, "
+                                   "as included in data/README.md.")
+    c.add_argument("--dataset", choices=_DATASETS + ("both",), default="both")
+    c.set_defaults(func=_cmd_card)
+
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -127,6 +133,13 @@ def summary(data) -> dict:
             "independent_pairs": len(data.truth.independent_pairs),
             "latent_edges": int(data.truth.dag.to_numpy().sum())},
     }
+
+
+def _cmd_card(args) -> int:
+    from personax.data.synthetic import world_card
+
+    print("".join(world_card(ds) for ds in _datasets(args.dataset)), end="")
+    return 0
 
 
 def _cmd_info(args) -> int:

@@ -366,9 +366,16 @@ def derive_pairs(dataset: str) -> tuple[list, list]:
     return dep, ind
 
 
+def _category_labels(parent: str) -> tuple[str, ...]:
+    return {"occupation": OCCUPATIONS, "league": LEAGUES, "gender": GENDERS}.get(parent, ())
+
+
 def _term_text(parent, coef, fn) -> str:
     if isinstance(coef, tuple):
-        return f"effect_{parent}[{parent}]"
+        # centred per-category effects, as used by _eval_terms
+        eff = np.asarray(coef) - np.mean(coef)
+        labels = _category_labels(parent) or tuple(str(i) for i in range(len(eff)))
+        return "+e(" + parent + ": " + ", ".join(f"{l} {v:+.2f}" for l, v in zip(labels, eff)) + ")"
     name = parent if fn == "lin" else f"{fn}({parent})"
     return f"{coef:+.2f}·{name}"
 
@@ -396,6 +403,36 @@ def _noise_sd(terms) -> float:
         else:
             total += coef ** 2
     return float(np.sqrt(max(1.0 - total, 0.25)))
+
+
+def world_card(dataset: str) -> str:
+    """Markdown description of one synthetic world: latent DAG, attribute edges, structural
+    equations and the derived planted pairs (used in ``data/README.md`` and the book)."""
+    from personax.data.schema import TRAIT_ABBREV
+
+    schema = get_schema(dataset)
+    dag = latent_dag(dataset)
+    edges = [f"{p} → {c}" for p in dag.index for c in dag.columns if dag.loc[p, c]]
+    attr_parents, _, _ = _spec(dataset)
+    lines = [f"### {dataset}", "",
+             f"Latents: shared {', '.join(schema.latent_names['shared'])}; face {', '.join(schema.latent_names['face'])}; "
+             f"text {', '.join(schema.latent_names['text'])}.", "",
+             f"Latent DAG ({len(edges)} edges): " + "; ".join(edges) + ".", "",
+             "Attribute → latent edges: " + "; ".join(f"{a} → {b}" for a, b in attribute_edges(dataset)) + ".", "",
+             "Attribute → attribute edges: " + "; ".join(f"{p} → {c}" for c, ps in attr_parents.items() for p in ps)
+             + " (`region` is hidden).", "",
+             "| node | structural equation |", "|---|---|"]
+    for name, eq in equations(dataset).items():
+        lines.append(f"| {name} | {eq} |")
+    dep, ind = derive_pairs(dataset)
+    lines += ["", "Planted pairs (derived by d-separation; D = dependent, · = independent):", "",
+              "| attribute | " + " | ".join(TRAIT_ABBREV[t] for t in TRAITS) + " |",
+              "|---|" + "---|" * len(TRAITS)]
+    dep_set = set(dep)
+    for a in schema.attributes:
+        lines.append(f"| {a} | " + " | ".join("D" if (t, a) in dep_set else "·" for t in TRAITS) + " |")
+    lines += ["", f"{len(dep)} dependent and {len(ind)} independent (trait, attribute) pairs.", ""]
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------------------
