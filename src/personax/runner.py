@@ -38,6 +38,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -271,6 +272,33 @@ def _absolutise_source(params: dict[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- execution
 
+class _PapermillInferenceFilter(logging.Filter):
+    """Drop papermill's own parameter-inference chatter.
+
+    papermill re-parses the parameters cell with a regex that trips over comments holding
+    an ``=`` ("Unable to parse line ...") and then reports such parameters as unknown. The
+    runner decides what to inject with an AST parse of the cell (:func:`declared_parameters`)
+    and rejects or reports undeclared overrides itself, so these two messages are noise.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Unable to parse line") or message.startswith("Passed unknown parameter"))
+
+
+@contextlib.contextmanager
+def _quiet_papermill_inference() -> Iterator[None]:
+    filt = _PapermillInferenceFilter()
+    loggers = [logging.getLogger(name) for name in ("papermill", "papermill.translators", "papermill.parameterize")]
+    for log in loggers:
+        log.addFilter(filt)
+    try:
+        yield
+    finally:
+        for log in loggers:
+            log.removeFilter(filt)
+
+
 @contextlib.contextmanager
 def _kernel_environment(provenance_file: Path) -> Iterator[None]:
     """Environment inherited by the kernel: provenance target, no Agg backend, quiet progress bars."""
@@ -375,7 +403,7 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
     error: str | None = None
     with tempfile.TemporaryDirectory(prefix="personax-run-") as tmp:
         kernel_record_path = Path(tmp) / "provenance.json"
-        with _kernel_environment(kernel_record_path):
+        with _kernel_environment(kernel_record_path), _quiet_papermill_inference():
             try:
                 papermill.execute_notebook(
                     nb, str(output), parameters=used, kernel_name=KERNEL, language="python",

@@ -20,7 +20,7 @@ TINY_NOTEBOOK = textwrap.dedent('''\
     # %% tags=["parameters"]
     dataset = "celebpersona"
     source = "sample"
-    n = 20
+    n = 20            # rows (None = all): a comment with "=" trips papermill's own parser
     seed = 0
     device = "cpu"
     profile = "quick"
