@@ -325,3 +325,175 @@ def images(n: int = 3000, seed: int = 0, n_shared: int = 1, size: int = 16, sour
 
 #: Benchmark builders by name.
 BENCHMARKS = {"numerical": numerical, "images": images}
+
+
+# ----------------------------------------------------------------------------- evaluation
+#: Numbers the paper reports for its synthetic experiment (paper §4.4; BetaVAE and MCL
+#: are reported only as "low").  Quoted next to our results, never mixed with them.
+PAPER_REPORTED = pd.DataFrame(
+    [{"method": "PersonaX (paper)", "r2": 0.96, "mcc": 0.92},
+     {"method": "MMCRL (paper)", "r2": 0.90, "mcc": 0.85}])
+
+#: Methods evaluated by :func:`run_benchmark`: our model and the three baselines.
+METHODS = ("personax", "beta_vae", "mcl", "mmcrl")
+
+#: Settings used for the benchmarks (our model).  Loss weights are the paper's synthetic
+#: ones (alpha_rec 2, alpha_ind 0.01, alpha_sp 0.001); the L1 term covers every edge
+#: (``sparsity_scope="all"``) so that the whole graph, not only its cross-modal block, can
+#: be scored against the truth.
+BENCHMARK_CONFIG = {"alpha_rec": 2.0, "alpha_ind": 0.01, "alpha_sp": 0.001}
+
+
+def evaluate(z: pd.DataFrame, bench: Benchmark, split: dict, adjacency: pd.DataFrame | None = None,
+             threshold: float = 0.1, seed: int = 0) -> dict:
+    """Score learned latents (and graph) against the benchmark's truth on the test rows.
+
+    MCC: matching chosen on the training rows, scored on the test rows (out-of-sample),
+    Pearson and Spearman.  R²: regressor fitted on the training rows, scored on the test
+    rows (kernel ridge with cross-validated hyper-parameters, and linear).  Graph: SHD,
+    skeleton SHD, edge precision / recall of ``|adjacency| > threshold`` after re-indexing
+    the learned latents by the test-row matching.
+
+    Returns
+    -------
+    dict
+        ``mcc``, ``mcc_spearman``, ``mcc_in_sample``, ``r2``, ``r2_linear``, ``shd``,
+        ``skeleton_shd``, ``edge_precision``, ``edge_recall`` (graph scores NaN without an
+        adjacency or when the learned latents do not match the true count).
+    """
+    from personax.crl import metrics
+
+    tr, te = split["train"], split["test"]
+    zt, truth = z.iloc[te], bench.latents.iloc[te]
+    fit_on = (z.iloc[tr], bench.latents.iloc[tr])
+    out = {
+        "mcc": metrics.mcc(zt, truth, "pearson", fit_on=fit_on).score,
+        "mcc_spearman": metrics.mcc(zt, truth, "spearman", fit_on=fit_on).score,
+        "mcc_in_sample": metrics.mcc(zt, truth, "pearson").score,
+        "r2": metrics.r2(z.iloc[tr], bench.latents.iloc[tr], "kernel", z_hat_eval=zt, z_true_eval=truth,
+                         seed=seed).score,
+        "r2_linear": metrics.r2(z.iloc[tr], bench.latents.iloc[tr], "linear", z_hat_eval=zt,
+                                z_true_eval=truth).score,
+    }
+    g = {"shd": np.nan, "skeleton_shd": np.nan, "edge_precision": np.nan, "edge_recall": np.nan}
+    if adjacency is not None and adjacency.shape[0] == bench.dag.shape[0]:
+        perm = metrics.match(*fit_on)
+        sc = metrics.graph_scores(adjacency, bench.dag, threshold, perm)
+        g = {"shd": sc.shd, "skeleton_shd": sc.skeleton_shd, "edge_precision": sc.precision,
+             "edge_recall": sc.recall}
+    out.update(g)
+    return out
+
+
+def run_benchmark(benchmark: str = "numerical", methods=METHODS, seeds=(0, 1, 2), profile: str = "quick",
+                  n: int | None = None, device: str = "auto", out: str | os.PathLike | None = None,
+                  resume: bool = True, data_seed: int = 0, config: dict | None = None,
+                  keep_fits: bool = False, image_sources: tuple = ("digits", "digits")) -> pd.DataFrame:
+    """Train and score every method on a benchmark over several seeds.
+
+    Parameters
+    ----------
+    benchmark : {"numerical", "images"}
+    methods : sequence of str
+        Subset of :data:`METHODS`.
+    seeds : sequence of int
+        Model seeds (the data and the split are fixed by ``data_seed``).
+    profile : {"ci", "quick", "paper"}
+        Training budget; also sets the default ``n`` (ci 1,000 / 600 images, quick 4,000 /
+        2,000, paper 10,000 / 10,000).
+    out : path, optional
+        Folder for ``results.csv`` (a ledger: one row per finished (method, seed), appended
+        as soon as it finishes), checkpoints of our model and run records.  With
+        ``resume=True`` finished rows are skipped and interrupted runs resume from their
+        checkpoints.
+    config : dict, optional
+        Overrides of :data:`BENCHMARK_CONFIG` for our model.
+    keep_fits : bool
+        Also return the fitted objects in ``result.attrs["fits"]`` (``{(method, seed): fit}``).
+    image_sources : (str, str)
+        ``source1`` / ``source2`` of :func:`images` (ignored by the numerical benchmark).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (method, seed): ``benchmark``, ``method``, ``seed``, ``n``, ``profile``,
+        ``device``, the scores of :func:`evaluate`, ``epochs`` and ``seconds``.
+    """
+    import json
+
+    from personax.crl import baselines
+    from personax.crl.train import fit as crl_fit
+    from personax.utils import resolve_device
+
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {benchmark!r}: use one of {sorted(BENCHMARKS)}")
+    bad = set(methods) - set(METHODS)
+    if bad:
+        raise ValueError(f"unknown method(s) {sorted(bad)}: use a subset of {list(METHODS)}")
+    default_n = {"numerical": {"ci": 1000, "quick": 4000, "paper": 10000},
+                 "images": {"ci": 600, "quick": 2000, "paper": 10000}}[benchmark]
+    if n is None:
+        if profile not in default_n:
+            raise ValueError(f"unknown profile {profile!r}: use 'ci', 'quick' or 'paper'")
+        n = default_n[profile]
+    dev = resolve_device(device)
+    extra = {"source1": image_sources[0], "source2": image_sources[1]} if benchmark == "images" else {}
+    bench = BENCHMARKS[benchmark](n=n, seed=data_seed, **extra)
+    ledger = Path(out) / "results.csv" if out is not None else None
+    done = pd.read_csv(ledger) if (ledger is not None and resume and ledger.exists()) else pd.DataFrame()
+    rows, fits = [], {}
+    cfg = {**BENCHMARK_CONFIG, **(config or {})}
+    for method in methods:
+        for seed in seeds:
+            if len(done) and ((done["method"] == method) & (done["seed"] == seed) & (done["n"] == n)).any():
+                rows.append(done[(done["method"] == method) & (done["seed"] == seed) & (done["n"] == n)]
+                            .iloc[-1].to_dict())
+                continue
+            if method == "personax":
+                ck = Path(out) / "checkpoints" / benchmark / f"seed_{seed}" if out is not None else None
+                f = crl_fit(bench.views, bench.latent_dims, n_shared=bench.n_shared, seed=seed, device=dev,
+                            profile=profile, config=cfg, checkpoint_dir=ck if resume else None)
+                adjacency, threshold = f.adjacency, f.config.edge_threshold
+            else:
+                f = baselines.BASELINES[method](bench.views, bench.latent_dims, n_shared=bench.n_shared,
+                                                seed=seed, device=dev, profile=profile,
+                                                config=cfg if method == "mmcrl" else None)
+                adjacency, threshold = None, 0.1
+            z = f.encode(bench.views)
+            row = {"benchmark": benchmark, "method": method, "seed": seed, "n": n, "profile": profile,
+                   "device": dev, **evaluate(z, bench, f.split, adjacency, threshold, seed=seed),
+                   "epochs": f.record.get("epochs_run"), "seconds": f.record["timings"]["total_seconds"]}
+            rows.append(row)
+            if keep_fits:
+                fits[(method, seed)] = f
+            if ledger is not None:
+                ledger.parent.mkdir(parents=True, exist_ok=True)
+                pd.DataFrame([row]).to_csv(ledger, mode="a", header=not ledger.exists(), index=False)
+                rec = Path(out) / "records" / f"{benchmark}_{method}_seed{seed}.json"
+                rec.parent.mkdir(parents=True, exist_ok=True)
+                rec.write_text(json.dumps(f.record, indent=1, default=str))
+    result = pd.DataFrame(rows)
+    result.attrs["benchmark"] = bench
+    if keep_fits:
+        result.attrs["fits"] = fits
+    return result
+
+
+def summarize(results: pd.DataFrame, metrics=("r2", "mcc", "mcc_spearman", "shd")) -> pd.DataFrame:
+    """Mean ± sd over seeds per (benchmark, method).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``(benchmark, method)``; for each metric ``<metric>_mean``, ``<metric>_sd``,
+        plus ``seeds`` (count) and a display column ``<metric>`` formatted ``"0.93 ± 0.02"``.
+    """
+    g = results.groupby(["benchmark", "method"], sort=False)
+    out = pd.DataFrame({"seeds": g.size()})
+    for m in metrics:
+        if m not in results:
+            continue
+        mean, sd = g[m].mean(), g[m].std(ddof=1)
+        out[f"{m}_mean"], out[f"{m}_sd"] = mean, sd
+        out[m] = [("n/a" if pd.isna(a) else f"{a:.3f} ± {0.0 if pd.isna(b) else b:.3f}") for a, b in zip(mean, sd)]
+    return out
