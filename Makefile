@@ -72,6 +72,7 @@ $(STAMP): requirements.txt pyproject.toml
 	  echo "==> creating $(VENV) with $(PYTHON)"; \
 	  $(PYTHON) -m venv $(VENV); \
 	fi
+	$(BIN)/python -m pip install -q -U pip
 	$(TIMED) install $(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q -e . --no-deps
 	@touch $(STAMP)
