@@ -175,3 +175,22 @@ def test_demo_batch_statuses_and_false_positive_policy(tmp_path):
 def test_folder_inside_a_list_is_reported(tmp_path):
     df = extract([tmp_path], model=None)
     assert df.status.tolist() == ["unreadable"] and "is a folder" in df.message[0]
+
+
+def test_dlib_model_is_loaded_once_per_process(astronaut):
+    from deepface.modules import modeling
+
+    extract([astronaut])
+    first = modeling.cached_models["facial_recognition"]["Dlib"]
+    extract([astronaut[:, ::-1].copy()])
+    assert modeling.cached_models["facial_recognition"]["Dlib"] is first
+
+
+def test_importing_the_package_is_cheap():
+    import subprocess
+    import sys
+
+    code = ("import sys, personax.faces, personax.faces.privacy, personax.faces.weights; "
+            "print(any(m in sys.modules for m in ('deepface', 'torch', 'cv2')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
