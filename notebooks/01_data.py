@@ -44,7 +44,7 @@
 # %% tags=["parameters"]
 dataset = "both"      # "celebpersona", "athlepersona" or "both"
 source = "sample"     # "sample" (shipped synthetic sample), "hf", or a local path
-n = None              # row limit (None = all rows of the source)
+n = None              # row limit; None keeps all rows of the source
 seed = 0              # seed of the subsample and of the full-scale synthetic check
 device = "auto"       # unused here; kept for a uniform interface
 profile = "quick"     # "ci" | "quick" | "paper"

@@ -35,6 +35,7 @@ def test_generate_then_validate_roundtrip(tmp_path, capsys):
     assert path.exists() and (tmp_path / "athlepersona_truth.json").exists()
     ds = load("athlepersona", source=str(path))
     assert len(ds) == 40 and ds.embeddings["face_1"].shape == (40, 16)
+    assert ds.truth is not None and ds.info["synthetic"] and ds.info["seed"] == 2   # truth travels with the file
     assert main(["data", "validate", str(path), "--dataset", "athlepersona"]) == 0
     assert "OK:" in capsys.readouterr().out
 

@@ -646,7 +646,15 @@ def load_local(path, dataset: str, column_map: dict | None = None) -> PersonaDat
     validate(frame, dataset, embeddings)
     info = {"dataset": dataset, "source": str(path), "path": str(path), "files": [str(f) for f in files],
             "n": len(frame), "synthetic": False, **report}
-    return PersonaData(frame=frame, embeddings=embeddings, schema=get_schema(dataset), info=info, truth=None)
+    truth = None
+    if len(files) == 1 and files[0].suffix == ".parquet":
+        # a file written by write_dataset / `personax data generate` keeps its planted truth
+        truth = _read_truth(files[0].parent, files[0].stem, dataset, len(frame))
+        if truth is not None:
+            meta = json.loads((files[0].parent / f"{files[0].stem}_truth.json").read_text())
+            info.update(synthetic=True, truth_file=str(files[0].parent / f"{files[0].stem}_truth.json"),
+                        **{k: meta["info"][k] for k in ("seed", "generator_version") if k in meta.get("info", {})})
+    return PersonaData(frame=frame, embeddings=embeddings, schema=get_schema(dataset), info=info, truth=truth)
 
 
 # ----------------------------------------------------------------------------------------
