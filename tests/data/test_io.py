@@ -217,3 +217,60 @@ def test_manifest_matches_and_regeneration_is_byte_identical(tmp_path):
     for ds, meta in manifest["datasets"].items():
         assert fresh["datasets"][ds]["content_sha256"] == meta["content_sha256"]
         assert content_hash(load(ds)) == meta["content_sha256"]
+
+
+def test_hf_gated_repo_message(monkeypatch, tmp_path):
+    """A gated dataset (network fine, terms not accepted) names the fix; no real request is made."""
+    import huggingface_hub
+    from huggingface_hub.errors import GatedRepoError
+
+    from personax.data import io
+
+    class _Resp:  # the minimum of an HTTP response the hub error reads
+        status_code = 403
+        headers: dict = {}
+        request = None
+        url = "https://huggingface.co/datasets/Persona-X/celebpersona"
+
+        def json(self):
+            return {}
+
+    def fake_snapshot_download(**kwargs):
+        assert kwargs["repo_id"] == "Persona-X/celebpersona" and kwargs["revision"] == "v1"
+        raise GatedRepoError("403 gated", response=_Resp())
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(io, "_probe", lambda host, **kw: None)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    with pytest.raises(DataAccessError) as exc:
+        load("celebpersona", source="hf", revision="v1", cache_dir=tmp_path)
+    assert "gated" in str(exc.value)
+    _assert_actionable(str(exc.value))
+
+
+def test_celeb_three_face_measurements_and_text_labels_are_mapped(tmp_path):
+    data = generate("celebpersona", n=60, seed=4, face_dim=16, text_dim=16)
+    f = data.frame
+    raw = f.rename(columns={"birth_year": "Birthyear", "height_cm": "Height(cm)", "gender": "Gender",
+                            "occupation": "Occupation_idx", "Big_Nose": "big_nose"}).copy()
+    raw["Gender"] = f["gender"].map({0: "female", 1: "male"})
+    for k in (1, 2, 3):
+        raw[f"Face_embedding_{k}"] = list(data.embeddings[f"face_{k}"])
+    for llm in LLMS:
+        raw[f"{llm}_embedding"] = list(data.embeddings[f"text_{llm}"])
+    path = tmp_path / "celeb.parquet"
+    raw.to_parquet(path)
+    loaded = load("celebpersona", source=str(path))
+    for k in (1, 2, 3):
+        np.testing.assert_array_equal(loaded.embeddings[f"face_{k}"], data.embeddings[f"face_{k}"])
+    pd.testing.assert_series_equal(loaded.frame["gender"], f["gender"])   # 'female' < 'male' → 0, 1
+    assert any("gender: text labels encoded" in n for n in loaded.info["notes"])
+    assert loaded.info["column_map"]["Big_Nose"] == "big_nose"
+
+
+def test_unknown_league_value_is_rejected():
+    data = load("athlepersona", n=30)
+    frame = data.frame.copy()
+    frame.loc[1, "league"] = "MLB"
+    with pytest.raises(ValidationError, match="'league'.*MLB"):
+        validate(frame, "athlepersona")
