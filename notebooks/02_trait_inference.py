@@ -140,6 +140,16 @@ tidy = run_inference(people, backends, list(FORMAT_IDS), ledger_path, params=par
 print("this run:", tidy.attrs["run"])
 print("simulated (not an LLM):", bool(tidy["simulated"].all()))
 
+# %% [markdown]
+# One ledger line (raw text shortened here). It records the prompt id and hash, the
+# sampling parameters, attempts and timing, the parse; never an API key.
+
+# %%
+from personax.traits.ledger import Ledger
+
+record = Ledger.read(ledger_path)[0]
+{k: (v[:160] + "…" if isinstance(v, str) and len(v) > 160 else v) for k, v in record.items()}
+
 # %%
 # Run again: every request is already in the ledger, nothing is sent.
 again = run_inference(people, backends, list(FORMAT_IDS), ledger_path, params=params, repeats=settings["repeats"])

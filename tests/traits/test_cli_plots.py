@@ -77,3 +77,11 @@ def test_package_reexports_the_data_layer_aggregate():
     assert {"run_inference", "embed", "agreement_table", "median_drop_zeros"} <= set(T.__all__)
     with pytest.raises(AttributeError):
         T.no_such_thing  # noqa: B018
+
+
+def test_cli_agreement_on_shipped_sample(tmp_path, capsys):
+    out_csv = tmp_path / "agree.csv"
+    assert main(["traits", "agreement", "--dataset", "athlepersona", "--n-boot", "20", "--out", str(out_csv)]) == 0
+    table = pd.read_csv(out_csv)
+    assert len(table) == 5 * 8 and table["estimate"].between(-1, 1).all()
+    assert "alpha_ordinal" in capsys.readouterr().out

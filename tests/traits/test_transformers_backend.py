@@ -138,3 +138,27 @@ def test_missing_chat_template_and_missing_model_are_clear_errors(tiny, tmp_path
         TransformersBackend(str(tmp_path / "no-such-model"), device="cpu")
     with pytest.raises(ValueError, match="scoring"):
         TransformersBackend(model, tok, device="cpu", scoring="vote")
+
+
+def test_llama_architecture_generates_and_scores(tiny):
+    # a second architecture, so the decoding loop's cache handling is not GPT-2 specific
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    _, _, tok = tiny
+    eos = tok.eos_token_id
+    llama = LlamaForCausalLM(LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                         num_attention_heads=2, num_key_value_heads=2, vocab_size=len(tok),
+                                         max_position_embeddings=1024, bos_token_id=eos, eos_token_id=eos,
+                                         pad_token_id=eos))
+    b = TransformersBackend(llama, tok, device="cpu", max_new_tokens=8, model_id="tiny-llama")
+    g1 = b.complete(_request("number-l3-inc").messages, temperature=0)
+    g2 = b.complete(_request("number-l3-inc").messages, temperature=0)
+    assert g1.text == g2.text and g1.finish_reason in ("stop", "length")
+    # greedy decoding with the cache equals greedy decoding without it (first tokens)
+    ids = torch.tensor([b._prompt_ids(_request("number-l3-inc").messages)])
+    with torch.no_grad():
+        first = int(torch.argmax(llama(input_ids=ids).logits[0, -1]))
+    if first != eos:
+        assert tok.decode([first], skip_special_tokens=True) == g1.text[: len(tok.decode([first]))]
+    raw = b.assess(_request("number-l3-inc"))
+    assert all(json.loads(raw.text)[t]["score"] in (0, 1, 2, 3) for t in TRAITS)
