@@ -100,3 +100,16 @@ def test_runner_rejects_bad_people():
     with pytest.raises(ValueError, match="duplicate"):
         run_inference(pd.DataFrame({"person_id": ["1", "1"], "name": ["a", "b"], "description": ["c", "d"]}),
                       _backends(), "number-l3-inc", "x")
+
+
+def test_simulated_model_id_tracks_the_rater_definition(monkeypatch):
+    from personax.data import synthetic
+
+    before = SimulatedBackend("gemini").model_id
+    assert before.startswith("simulated-gemini@") and before != SimulatedBackend("llama").model_id
+    changed = dict(synthetic.RATERS)
+    changed["gemini"] = synthetic.Rater("gemini", 0.5, (0.0,) * 5, 1.0, (0.1,) * 5)
+    monkeypatch.setattr(synthetic, "RATERS", changed)
+    assert SimulatedBackend("gemini").model_id != before  # a changed world never reuses old ledger lines
+    with pytest.raises(ValueError, match="available"):
+        SimulatedBackend("gpt-5")

@@ -26,6 +26,8 @@ import numpy as np
 from personax.data.schema import TRAITS
 from personax.traits.backends.base import ChatBackend, RawResponse, Request
 
+#: bump when the simulation rules of this module change
+BACKEND_VERSION = "1"
 SIMULATED_NOTE = "SIMULATED rating from personax.data.synthetic raters; not produced by a language model"
 
 
@@ -76,7 +78,10 @@ class SimulatedBackend(ChatBackend):
         if llm not in raters:
             raise ValueError(f"unknown simulated rater {llm!r}; available: {', '.join(raters)}")
         self.llm = llm
-        self.model_id = f"simulated-{llm}"
+        # The rater definition is part of the model id (hence of every ledger key): when the
+        # synthetic world's raters or this backend's rules change, old ledger lines are not reused.
+        spec = f"{BACKEND_VERSION}|{raters[llm]!r}|{split_noise}"
+        self.model_id = f"simulated-{llm}@{hashlib.sha256(spec.encode()).hexdigest()[:10]}"
         self.seed = int(seed)
         self.split_noise = float(split_noise)
         self.max_concurrency = 1
