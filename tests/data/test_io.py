@@ -13,6 +13,8 @@ from personax.data.io import SAMPLE_PARAMS, content_hash, sample_dir, sha256_fil
 from personax.data.schema import LLMS, TRAITS, llm_score_column
 from personax.data.synthetic import generate
 
+REPO_SAMPLE = sample_dir()
+
 
 def test_load_sample_default_is_offline_and_synthetic():
     ds = load("celebpersona")
@@ -274,3 +276,11 @@ def test_unknown_league_value_is_rejected():
     frame.loc[1, "league"] = "MLB"
     with pytest.raises(ValidationError, match="'league'.*MLB"):
         validate(frame, "athlepersona")
+
+
+def test_missing_sample_files_are_regenerated_in_memory_with_the_same_content(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONAX_SAMPLE_DIR", str(tmp_path / "nowhere"))
+    data = load("athlepersona")
+    manifest = json.loads((REPO_SAMPLE / "MANIFEST.json").read_text())
+    assert "regenerated in memory" in data.info["note"]
+    assert content_hash(data) == manifest["datasets"]["athlepersona"]["content_sha256"]

@@ -240,6 +240,20 @@ def read_dataset(path: Path, dataset: str) -> PersonaData:
     return PersonaData(frame=frame, embeddings=embeddings, schema=schema, info=info, truth=truth)
 
 
+def _sample_data(dataset: str) -> PersonaData:
+    """The sample as generated, with embeddings rounded to float16 precision: the storage
+    precision of data/sample (≈ 3 significant digits, below the 5 % measurement noise),
+    so the in-memory and on-disk samples hash the same."""
+    from personax.data.synthetic import generate
+
+    p = SAMPLE_PARAMS[dataset]
+    data = generate(dataset, n=p["n"], seed=p["seed"], face_dim=p["face_dim"], text_dim=p["text_dim"],
+                    n_face=p["n_face"])
+    data.embeddings = {k: v.astype(np.float16).astype(np.float32) for k, v in data.embeddings.items()}
+    data.info.update(source="sample", embedding_storage="float16")
+    return data
+
+
 def write_sample(folder: Path | None = None, datasets=None) -> dict:
     """(Re)generate the shipped sample and its ``MANIFEST.json``.
 
@@ -248,7 +262,7 @@ def write_sample(folder: Path | None = None, datasets=None) -> dict:
     The manifest dict: ``generator_version``, ``datasets`` (per dataset: params, n, dims,
     ``content_sha256``) and ``files`` (relative name → sha256 of the bytes).
     """
-    from personax.data.synthetic import GENERATOR_VERSION, generate
+    from personax.data.synthetic import GENERATOR_VERSION
 
     folder = Path(folder) if folder is not None else sample_dir()
     datasets = list(datasets or SAMPLE_PARAMS)
@@ -257,13 +271,7 @@ def write_sample(folder: Path | None = None, datasets=None) -> dict:
                 "datasets": {}, "files": {}}
     for ds in datasets:
         p = SAMPLE_PARAMS[ds]
-        data = generate(ds, n=p["n"], seed=p["seed"], face_dim=p["face_dim"], text_dim=p["text_dim"],
-                        n_face=p["n_face"])
-        data.info["source"] = "sample"
-        # float16 storage (≈ 3 significant digits, below the 5 % measurement noise) keeps
-        # the sample at a few MB; hash the content as it will be read back.
-        data.embeddings = {k: v.astype(np.float16).astype(np.float32) for k, v in data.embeddings.items()}
-        data.info["embedding_storage"] = "float16"
+        data = _sample_data(ds)
         files = write_dataset(data, folder, precision="float16")
         manifest["datasets"][ds] = {**p, "rows": len(data), "content_sha256": content_hash(data),
                                     "embeddings": {k: list(v.shape) for k, v in data.embeddings.items()}}
@@ -284,12 +292,8 @@ def load_sample(dataset: str) -> PersonaData:
         data = read_dataset(path, dataset)
         data.info.update(source="sample", synthetic=True)
         return data
-    from personax.data.synthetic import generate
-
-    p = SAMPLE_PARAMS[dataset]
-    data = generate(dataset, n=p["n"], seed=p["seed"], face_dim=p["face_dim"], text_dim=p["text_dim"],
-                    n_face=p["n_face"])
-    data.info.update(source="sample", note=f"{path} not found; sample regenerated in memory")
+    data = _sample_data(dataset)
+    data.info["note"] = f"{path} not found; sample regenerated in memory (same content)"
     return data
 
 
@@ -352,8 +356,10 @@ def _is_array_column(s: pd.Series) -> bool:
 
 
 def _stack(s: pd.Series, name: str) -> np.ndarray:
-    if s.isna().any() if s.dtype != object else s.map(lambda v: v is None).any():
-        raise ValueError(f"embedding column {name!r} has rows without a vector")
+    missing = s.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v))).to_numpy(dtype=bool)
+    if missing.any():
+        raise ValueError(f"embedding column {name!r} has {int(missing.sum())} row(s) without a vector "
+                         f"(rows {np.flatnonzero(missing)[:5].tolist()}); drop those rows or fill them before loading")
     lengths = s.map(len)
     if lengths.nunique() != 1:
         raise ValueError(f"embedding column {name!r} has rows of different lengths {sorted(lengths.unique())[:5]}")
