@@ -175,7 +175,8 @@ pd.DataFrame([{"mode": m, "key": repr(k), "n": F.shape[0], "dim": F.shape[1],
 # %% [markdown]
 # ### What is preserved
 #
-# Dependence between the face embeddings and a trait score, and how well the planted face
+# Dependence between the face embeddings and a trait score (and a shuffled copy of it, which
+# is independent by construction: a null control), and how well the planted face
 # latents can be read off the embeddings, computed on the raw and on the transformed
 # embeddings. `dcor` and `hsic` are permutation tests on Euclidean distances (same
 # permutations for every version); `hsic_gamma` is the project's Gamma-HSIC
@@ -188,7 +189,9 @@ pd.DataFrame([{"mode": m, "key": repr(k), "n": F.shape[0], "dim": F.shape[1],
 trait = "extraversion"
 latent_cols = (ds.truth.blocks["shared"] + ds.truth.blocks["face"]) if ds.truth is not None else None
 latents = ds.truth.latents[latent_cols].to_numpy() if latent_cols else None
-table = audit.invariance_table(F, released, ds.frame[trait].to_numpy(float), latents,
+y = ds.frame[trait].to_numpy(float)
+null_y = personax.utils.make_rng(ctx.seed).permutation(y)  # shuffled: independent by construction
+table = audit.invariance_table(F, released, {trait: y, f"{trait} (shuffled, null)": null_y}, latents,
                                n_perm=SIZES["n_perm"], seed=ctx.seed)
 table
 

@@ -179,11 +179,16 @@ def test_mean_corr_coef_known_values():
 def test_invariance_table_schema_and_values():
     X, L, trait, _ = _world()
     versions = {m: obfuscate(X, PrivacyKey.for_data(X, seed=3, mode=m)) for m in ("orthogonal", "orthogonal+monotone")}
-    tab = invariance_table(X, versions, trait, L, n_perm=100)
-    assert tab.statistic.tolist() == ["dcor", "hsic", "hsic_gamma", "pca_mcc", "ridge_r2"]
+    shuffled = np.random.default_rng(1).permutation(trait)  # independent of X by construction
+    tab = invariance_table(X, versions, {"trait": trait, "null": shuffled}, L, n_perm=100)
+    assert tab.statistic.tolist() == ["dcor", "hsic", "hsic_gamma"] * 2 + ["pca_mcc", "ridge_r2"]
+    assert tab.target.tolist() == ["trait"] * 3 + ["null"] * 3 + ["latents"] * 2
     assert (tab["max_abs_diff_orthogonal"] < 1e-10).all()
     pv = tab[tab.kind == "p-value"]
     assert pv["decision_same_orthogonal"].all() and pv["decision_same_orthogonal+monotone"].all()
+    assert (pv[pv.target == "trait"].raw < 0.05).all() and (pv[pv.target == "null"].raw > 0.05).all()
+    # a single array works too
+    assert invariance_table(X, versions, trait, n_perm=20).target.unique().tolist() == ["target"]
 
 
 def test_reidentification_fails_without_key_and_succeeds_with_it():

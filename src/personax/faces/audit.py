@@ -271,7 +271,8 @@ def latent_recovery(E: np.ndarray, latents: np.ndarray, *, seed: int = 0) -> dic
     return {"pca_mcc": mean_corr_coef(pcs, L), "ridge_r2": float(np.mean(1 - ss_res / ss_tot))}
 
 
-def invariance_table(raw: np.ndarray, versions: dict[str, np.ndarray], target: np.ndarray,
+def invariance_table(raw: np.ndarray, versions: dict[str, np.ndarray],
+                     target: np.ndarray | dict[str, np.ndarray],
                      latents: np.ndarray | None = None, *, tests=DEPENDENCE_TESTS,
                      n_perm: int = 300, alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:
     """Statistics on raw embeddings next to the same statistics on transformed ones.
@@ -281,8 +282,9 @@ def invariance_table(raw: np.ndarray, versions: dict[str, np.ndarray], target: n
     raw : numpy.ndarray, shape (n, d)
     versions : dict of str -> numpy.ndarray (n, d)
         Transformed embeddings, e.g. ``{"orthogonal": Z1, "orthogonal+monotone": Z2}``.
-    target : numpy.ndarray, shape (n,) or (n, p)
-        Variable tested for dependence with the embeddings (e.g. a trait score).
+    target : numpy.ndarray (n,) or (n, p), or dict of name -> such arrays
+        Variable(s) tested for dependence with the embeddings (e.g. a trait score, and a
+        shuffled copy as a null control).
     latents : numpy.ndarray, shape (n, k), optional
         Planted latents (synthetic data) for the latent-recovery rows.
     tests : tuple of str
@@ -295,28 +297,35 @@ def invariance_table(raw: np.ndarray, versions: dict[str, np.ndarray], target: n
     Returns
     -------
     pandas.DataFrame
-        One row per statistic: ``statistic`` (str), ``kind`` ("p-value" or "metric"),
-        ``raw`` (float), one float column per version, ``max_abs_diff_<version>`` (float)
-        and, for p-values, ``decision_same_<version>`` (bool: same reject/accept at ``alpha``).
+        One row per (target, test) and per latent metric: ``target`` (str; ``"latents"``
+        for the metrics), ``statistic`` (str), ``kind`` ("p-value" or "metric"), ``raw``
+        (float), one float column per version, ``max_abs_diff_<version>`` (float) and, for
+        p-values, ``decision_same_<version>`` (bool: same reject/accept at ``alpha``; NA for
+        metrics).  Rows with a non-finite value anywhere are left out of every statistic.
     """
-    mask = _finite_rows(raw, target, *versions.values(), *([latents] if latents is not None else []))
+    targets = target if isinstance(target, dict) else {"target": target}
+    arrays = [raw, *versions.values(), *targets.values(), *([latents] if latents is not None else [])]
+    mask = _finite_rows(*arrays)
     sel = lambda a: np.asarray(a, float)[mask]  # noqa: E731
-    results = {"raw": {}}
-    results["raw"].update(dependence_pvalues(sel(raw), sel(target), tests=tests, n_perm=n_perm, seed=seed))
-    if latents is not None:
-        results["raw"].update(latent_recovery(sel(raw), sel(latents), seed=seed))
-    for name, Z in versions.items():
-        results[name] = dict(dependence_pvalues(sel(Z), sel(target), tests=tests, n_perm=n_perm, seed=seed))
-        if latents is not None:
-            results[name].update(latent_recovery(sel(Z), sel(latents), seed=seed))
+    all_versions = {"raw": raw, **versions}
     rows = []
-    for stat, value in results["raw"].items():
-        kind = "p-value" if stat in DEPENDENCE_TESTS else "metric"
-        row = {"statistic": stat, "kind": kind, "raw": value}
-        for name in versions:
-            row[name] = results[name][stat]
-            row[f"max_abs_diff_{name}"] = abs(results[name][stat] - value)
-            if kind == "p-value":
-                row[f"decision_same_{name}"] = (results[name][stat] < alpha) == (value < alpha)
-        rows.append(row)
+    for tname, y in targets.items():
+        res = {v: dependence_pvalues(sel(E), sel(y), tests=tests, n_perm=n_perm, seed=seed)
+               for v, E in all_versions.items()}
+        for stat in res["raw"]:
+            rows.append(_row(tname, stat, "p-value", res, versions, alpha))
+    if latents is not None:
+        res = {v: latent_recovery(sel(E), sel(latents), seed=seed) for v, E in all_versions.items()}
+        for stat in res["raw"]:
+            rows.append(_row("latents", stat, "metric", res, versions, alpha))
     return pd.DataFrame(rows)
+
+
+def _row(target: str, stat: str, kind: str, res: dict, versions: dict, alpha: float) -> dict:
+    value = res["raw"][stat]
+    row = {"target": target, "statistic": stat, "kind": kind, "raw": value}
+    for name in versions:
+        row[name] = res[name][stat]
+        row[f"max_abs_diff_{name}"] = abs(res[name][stat] - value)
+        row[f"decision_same_{name}"] = ((res[name][stat] < alpha) == (value < alpha)) if kind == "p-value" else pd.NA
+    return row
