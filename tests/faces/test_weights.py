@@ -12,7 +12,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from personax.faces import weights as W

@@ -13,7 +13,6 @@ Heavy imports (deepface, torch) happen inside the handlers so ``personax --help`
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
