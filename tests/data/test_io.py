@@ -284,3 +284,13 @@ def test_missing_sample_files_are_regenerated_in_memory_with_the_same_content(tm
     manifest = json.loads((REPO_SAMPLE / "MANIFEST.json").read_text())
     assert "regenerated in memory" in data.info["note"]
     assert content_hash(data) == manifest["datasets"]["athlepersona"]["content_sha256"]
+
+
+def test_folder_with_two_formats_reads_parquet_only(tmp_path):
+    data = generate("athlepersona", n=25, seed=6, face_dim=16, text_dim=16)
+    raw = _renamed_raw(data)
+    raw.to_parquet(tmp_path / "train.parquet")
+    raw.drop(columns=[c for c in raw.columns if c.startswith("face_emb")]).head(3).to_csv(tmp_path / "preview.csv")
+    (tmp_path / "README.md").write_text("# card\n")
+    loaded = load("athlepersona", source=str(tmp_path))
+    assert len(loaded) == 25 and [p.endswith("train.parquet") for p in loaded.info["files"]] == [True]

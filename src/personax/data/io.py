@@ -615,6 +615,11 @@ def _table_files(path: Path) -> list[Path]:
                    and not p.name.startswith(".") and ".cache" not in p.parts
                    and not p.name.endswith("_truth.json") and p.name != "MANIFEST.json"
                    and not p.name.endswith("_truth_latents.parquet"))
+    # a repository may hold the same table in several formats: use the first format present
+    for suffixes in ((".parquet",), (".csv", ".tsv"), (".jsonl", ".json")):
+        chosen = [f for f in files if f.suffix.lower() in suffixes]
+        if chosen:
+            return chosen
     return files
 
 
@@ -634,8 +639,9 @@ def _read_table(path: Path) -> pd.DataFrame:
 def load_local(path, dataset: str, column_map: dict | None = None) -> PersonaData:
     """Load a local Parquet/CSV/JSONL file or a folder of them (e.g. a HF snapshot).
 
-    Several files in a folder (splits, shards) are concatenated in sorted path order;
-    files whose names mention the other dataset are skipped.
+    Several files in a folder (splits, shards) are concatenated in sorted path order; only
+    one format is read (Parquet, else CSV/TSV, else JSON lines) so a table released in two
+    formats is not loaded twice; files whose names mention the other dataset are skipped.
     """
     path = Path(path).expanduser()
     if not path.exists():

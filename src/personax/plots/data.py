@@ -60,8 +60,9 @@ def plot_attribute_distributions(data, ncols: int = 5):
             counts = s.astype(str).value_counts()
             if s.dtype.kind in "iu" or str(s.dtype) == "Int64":
                 counts = counts.reindex(sorted(counts.index, key=lambda v: int(v)))
-            if len(counts) > 40:  # birth_year: show as histogram
-                sns.histplot(s.astype(float), ax=ax, bins=30, color="#55a868")
+            if len(counts) > 15 and pd.api.types.is_numeric_dtype(s.dtype):
+                # many integer levels (birth year, birth day): one bar per value, numeric axis
+                sns.histplot(s.astype(float), ax=ax, discrete=True, color="#55a868")
             else:
                 sns.barplot(x=counts.index, y=counts.to_numpy(), ax=ax, color="#55a868")
                 ax.tick_params(axis="x", labelrotation=90 if len(counts) > 6 else 0, labelsize=7)
