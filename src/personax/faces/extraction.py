@@ -235,7 +235,15 @@ def extract(images: Any, detector: str = "opencv", model: str | None = "Dlib",
     rows: list[dict[str, Any]] = []
     with _weights.deepface_env(weights_dir) as home:
         from deepface import DeepFace
+        from deepface.commons import backend_utils
         from deepface.modules.exceptions import FaceNotDetected, ImgNotFound
+
+        engine = backend_utils.get_backend_engine()  # cached by deepface at its first use
+        if engine != _weights.BACKEND_ENGINE:
+            raise RuntimeError(f"deepface already runs on its {engine!r} engine in this process (chosen before "
+                               f"personax set DEEPFACE_BACKEND_ENGINE={_weights.BACKEND_ENGINE}); the weight checks "
+                               "assume pytorch file names. Restart Python and call personax.faces.extract first, "
+                               "or set DEEPFACE_BACKEND_ENGINE=pytorch before importing deepface.")
 
         for source, item in progress(items, desc=f"faces ({detector}/{model})", total=len(items)):
             row: dict[str, Any] = {"source": source, "status": "ok", "message": ""}
