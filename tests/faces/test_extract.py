@@ -194,3 +194,21 @@ def test_importing_the_package_is_cheap():
             "print(any(m in sys.modules for m in ('deepface', 'torch', 'cv2')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_never_writes_to_the_users_home(tmp_path):
+    # a fresh process with DEEPFACE_HOME unset: deepface's default would be ~/.deepface
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DEEPFACE_HOME", "PYTEST_CURRENT_TEST")}
+    env.update(HOME=str(tmp_path / "home"), PERSONAX_CACHE=str(tmp_path / "cache"), PERSONAX_QUIET="1")
+    (tmp_path / "home").mkdir()
+    code = ("from skimage import data; from personax.faces import extract; "
+            "print(extract([data.astronaut()]).status.tolist())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "['ok']" in out.stdout
+    assert not (tmp_path / "home" / ".deepface").exists()
+    assert (tmp_path / "cache" / "deepface" / ".deepface" / "weights" / "dlib_face_recognition_resnet_model_v1.dat").exists()
