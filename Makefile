@@ -93,8 +93,7 @@ notebooks-ci: $(STAMP)
 
 nbval: $(STAMP)
 	@ls book/executed/*.ipynb >/dev/null 2>&1 || { echo "error: no executed notebooks in book/executed (run make notebooks-ci)" >&2; exit 1; }
-	$(TIMED) nbval $(RUN_OFFLINE) env PERSONAX_QUIET=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
-	  --nbval-lax --nbval-current-env book/executed/*.ipynb
+	$(TIMED) nbval $(RUN_OFFLINE) env PERSONAX_QUIET=1 $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env book/executed/*.ipynb
 
 book-build: $(STAMP)
 	$(TIMED) book-build $(RUN_OFFLINE) $(BIN)/personax book --no-execute
