@@ -86,8 +86,19 @@ def n_levels(data: np.ndarray) -> int:
 def _sqdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Squared Euclidean distances by explicit differences (no ‖a‖²+‖b‖²−2ab cancellation)."""
     if a.shape[1] == 1:
-        return (a - b.T) ** 2
-    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+        return (a - b.T).square_()
+    return (a[:, None, :] - b[None, :, :]).square_().sum(-1)
+
+
+def _gauss_(sq: torch.Tensor, c: float) -> torch.Tensor:
+    """In place: sq ← exp(−c·sq).  On CPU NumPy's vectorised float64 exp is used on the
+    shared buffer (≈ 3× faster than torch's float64 exp there); on GPU torch's."""
+    sq.mul_(-c)
+    if sq.device.type == "cpu" and sq.is_contiguous():
+        buf = sq.numpy()
+        np.exp(buf, out=buf)
+        return sq
+    return sq.exp_()
 
 
 def _block_rows(n: int, d: int = 1) -> int:
@@ -99,7 +110,7 @@ def grouped_kernel(g: Grouped, c: float, device: str) -> dict[str, torch.Tensor]
     u = torch.as_tensor(g.values, dtype=DTYPE, device=device)
     m = torch.as_tensor(g.counts, dtype=DTYPE, device=device)
     n = m.sum()
-    ku = torch.exp(-c * _sqdist(u, u))
+    ku = _gauss_(_sqdist(u, u), c)
     rowmean = (ku @ m) / n                     # row mean of K for a member of each group
     total = m @ ku @ m
     sbar = total / n ** 2
@@ -178,7 +189,7 @@ def moments_continuous_vs_grouped(x: np.ndarray, cx: float, partners: list[tuple
     step = max(1, min(64, _block_rows(n, d)))
     for start in range(0, n, step):
         stop = min(n, start + step)
-        kb = _sqdist(X[start:stop], X).mul_(-cx).exp_()
+        kb = _gauss_(_sqdist(X[start:stop], X), cx)
         KP1[start:stop] = torch.stack([kb[:, bounds[a]:bounds[a + 1]].sum(1) for a in range(k1)], 1)
         if K_o:
             KPo[start:stop] = kb @ Po
@@ -243,8 +254,8 @@ def moments_continuous_continuous(x: np.ndarray, cx: float, y: np.ndarray, cy: f
     ry = torch.empty(n, dtype=DTYPE, device=device)
     for start in range(0, n, step):
         stop = min(n, start + step)
-        rx[start:stop] = _sqdist(X[start:stop], X).mul_(-cx).exp_().sum(1)
-        ry[start:stop] = _sqdist(Y[start:stop], Y).mul_(-cy).exp_().sum(1)
+        rx[start:stop] = _gauss_(_sqdist(X[start:stop], X), cx).sum(1)
+        ry[start:stop] = _gauss_(_sqdist(Y[start:stop], Y), cy).sum(1)
     sx, sy = rx.sum(), ry.sum()
     rx, ry = rx / n, ry / n
     sbx, sby = sx / n ** 2, sy / n ** 2
@@ -254,9 +265,9 @@ def moments_continuous_continuous(x: np.ndarray, cx: float, y: np.ndarray, cy: f
     fy = torch.zeros((), dtype=DTYPE, device=device)
     for start in range(0, n, step):
         stop = min(n, start + step)
-        kx = _sqdist(X[start:stop], X).mul_(-cx).exp_()
+        kx = _gauss_(_sqdist(X[start:stop], X), cx)
         kx.sub_(rx[start:stop, None]).sub_(rx[None, :]).add_(sbx)
-        ky = _sqdist(Y[start:stop], Y).mul_(-cy).exp_()
+        ky = _gauss_(_sqdist(Y[start:stop], Y), cy)
         ky.sub_(ry[start:stop, None]).sub_(ry[None, :]).add_(sby)
         fx += (kx * kx).sum()
         fy += (ky * ky).sum()
