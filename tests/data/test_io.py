@@ -294,3 +294,21 @@ def test_folder_with_two_formats_reads_parquet_only(tmp_path):
     (tmp_path / "README.md").write_text("# card\n")
     loaded = load("athlepersona", source=str(tmp_path))
     assert len(loaded) == 25 and [p.endswith("train.parquet") for p in loaded.info["files"]] == [True]
+
+
+def test_mapping_reports_observed_scores_and_agreement_and_accepts_overrides(tmp_path):
+    data = generate("athlepersona", n=50, seed=9, face_dim=16, text_dim=16)
+    raw = _renamed_raw(data).rename(columns={"League": "club_competition"})
+    raw.loc[0, "final_o"] = 9.0
+    path = tmp_path / "r.parquet"
+    raw.to_parquet(path)
+    with pytest.raises(ColumnMappingError):
+        load("athlepersona", source=str(path))
+    with pytest.raises(ValidationError, match="'openness'"):   # 9 is outside 1–3 …
+        load("athlepersona", source=str(path), column_map={"club_competition": "league"})
+    raw.loc[0, "final_o"] = 1.0 if data.frame.loc[0, "openness"] != 1.0 else 2.0   # … a valid but different value
+    raw.to_parquet(path)
+    loaded = load("athlepersona", source=str(path), column_map={"club_competition": "league"})
+    assert loaded.info["column_map"]["league"] == "club_competition"
+    assert loaded.info["aggregate_agreement"]["openness"] == pytest.approx(49 / 50)
+    assert loaded.info["observed_score_values"]["chatgpt"] == [0, 1, 2, 3]

@@ -398,9 +398,11 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None)
     -------
     frame : DataFrame with canonical scalar columns (dtypes coerced per schema).
     embeddings : dict of float32 arrays.
-    report : dict with ``column_map`` (canonical/role → raw), ``unused`` raw columns, and
-        ``notes`` (e.g. aggregate computed, ids generated, non-release embedding widths,
-        aggregate agreement with :func:`~personax.data.aggregate.median_drop_zeros`).
+    report : dict with ``column_map`` (canonical/role → raw), ``unused`` raw columns,
+        ``notes`` (e.g. aggregate computed, ids generated, non-release embedding widths),
+        ``aggregate_agreement`` (per trait: match rate of the released aggregate with
+        :func:`~personax.data.aggregate.median_drop_zeros`, or None) and
+        ``observed_score_values`` (per LLM: the distinct integer scores present).
 
     Raises
     ------
@@ -550,9 +552,14 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None)
                      + ", ".join(f"{TRAIT_ABBREV[t]} {v:.3f}" for t, v in agree.items()))
     else:
         agree = None
+    # the per-LLM score scale of the release is not documented (paper.md §6 #2): report it
+    observed = {llm: sorted({int(v) for c in (llm_score_column(llm, t) for t in TRAITS)
+                             for v in frame[c].dropna().unique()
+                             if float(v) == int(v)}) for llm in LLMS}
+    notes.append("observed per-LLM score values: " + "; ".join(f"{l} {v}" for l, v in observed.items()))
     unused = [c for c in raw.columns if c not in used]
     return frame, embeddings, {"column_map": mapping, "unused": unused, "notes": notes,
-                               "aggregate_agreement": agree}
+                               "aggregate_agreement": agree, "observed_score_values": observed}
 
 
 def _coerce_dtypes(frame: pd.DataFrame, dataset: str, notes: list | None = None) -> pd.DataFrame:

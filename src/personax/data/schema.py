@@ -117,7 +117,10 @@ class EmbeddingSpec:
     """One embedding role (a family of measurements).
 
     ``role`` is ``"face"`` or ``"text"``; ``keys`` are the allowed dict keys;
-    ``real_dim`` the released width; ``model`` the encoder named by the paper.
+    ``real_dim`` the released width; ``model`` the encoder named by the paper;
+    ``default_measurements`` the count the authors' code uses (3 face photos per celebrity,
+    1 per athlete; paper.md §2.8) — how many the release holds is unknown, so 1–3 face
+    measurements are accepted for both datasets.
     """
 
     role: str
@@ -126,6 +129,7 @@ class EmbeddingSpec:
     model: str
     min_measurements: int
     max_measurements: int
+    default_measurements: int
 
 
 def _common_columns() -> list[ColumnSpec]:
@@ -244,8 +248,8 @@ def _celeb_schema() -> DatasetSchema:
     attributes = ("height_cm", "weight_kg", "birth_year", "birth_month", "birth_day", "latitude", "longitude",
                   "occupation", "gender") + FACE_ATTRIBUTES
     emb = {
-        "face": EmbeddingSpec("face", tuple(face_key(k) for k in (1, 2, 3)), FACE_DIM, "ImageBind-huge", 1, 3),
-        "text": EmbeddingSpec("text", tuple(text_key(l) for l in LLMS), TEXT_DIM, "gte-Qwen2", 3, 3),
+        "face": EmbeddingSpec("face", tuple(face_key(k) for k in (1, 2, 3)), FACE_DIM, "ImageBind-huge", 1, 3, 3),
+        "text": EmbeddingSpec("text", tuple(text_key(l) for l in LLMS), TEXT_DIM, "gte-Qwen2", 3, 3, 3),
     }
     return DatasetSchema("celebpersona", {c.name: c for c in cols}, attributes,
                          {"shared": 3, "face": 10, "text": 5}, emb, PAPER_ROWS["celebpersona"])
@@ -259,8 +263,8 @@ def _athle_schema() -> DatasetSchema:
     attributes = ("birth_year", "birth_month", "birth_day", "league", "latitude", "longitude", "height_cm",
                   "weight_kg")
     emb = {
-        "face": EmbeddingSpec("face", (face_key(1),), FACE_DIM, "ImageBind-huge", 1, 1),
-        "text": EmbeddingSpec("text", tuple(text_key(l) for l in LLMS), TEXT_DIM, "gte-Qwen2", 3, 3),
+        "face": EmbeddingSpec("face", tuple(face_key(k) for k in (1, 2, 3)), FACE_DIM, "ImageBind-huge", 1, 3, 1),
+        "text": EmbeddingSpec("text", tuple(text_key(l) for l in LLMS), TEXT_DIM, "gte-Qwen2", 3, 3, 3),
     }
     return DatasetSchema("athlepersona", {c.name: c for c in cols}, attributes,
                          {"shared": 2, "face": 5, "text": 5}, emb, PAPER_ROWS["athlepersona"])

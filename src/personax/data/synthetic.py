@@ -566,7 +566,7 @@ def generate(dataset: str, n: int | None = None, seed: int = 0, face_dim: int = 
     _check_int("n", n, 1)
     _check_int("face_dim", face_dim, 1)
     _check_int("text_dim", text_dim, 1)
-    n_face = schema.embeddings["face"].max_measurements if n_face is None else n_face
+    n_face = schema.embeddings["face"].default_measurements if n_face is None else n_face
     _check_int("n_face", n_face, 1)
     make_rng(seed)  # validates the seed
     ds_index = ["celebpersona", "athlepersona"].index(dataset)
