@@ -7,7 +7,9 @@ For every HTML page of ``_build/html`` (run this under ``scripts/offline.sh``):
   loads a remote (http/https) resource (plain ``<a href>`` hyperlinks are fine); notebook
   pages contain at least one figure in a cell output; no error output (traceback blocks,
   ``output_error``, stderr blocks that carry a traceback or ``...Error:``); CSS under
-  ``_static`` imports nothing remote;
+  ``_static`` imports nothing remote; every notebook page carries the runner's provenance
+  record (read from ``_sources``), and pages built on the synthetic sample show the
+  "Synthetic sample" banner;
 * browser checks (``chromium --headless --dump-dom``): the page loads (non-empty DOM with a
   title, or is a redirect to an existing page), MathJax rendered (``mjx-container``) on
   every page with math, no remote resource appears in the DOM after JavaScript ran, and
@@ -76,6 +78,7 @@ class PageFacts:
     remote_resources: list[str] = field(default_factory=list)
     error_outputs: list[str] = field(default_factory=list)
     stderr_outputs: list[str] = field(default_factory=list)
+    sample_banner: bool = False
     size: int = 0
 
 
@@ -167,6 +170,8 @@ class _PageParser(HTMLParser):
             self._close_div()
 
     def handle_data(self, data):
+        if "Synthetic sample" in data:
+            self.facts.sample_banner = True
         if self._in_title:
             self.facts.title += data
         if self._in_style:
@@ -247,6 +252,37 @@ def page_requests(netlog: Path) -> list[str]:
     return sorted(set(urls))
 
 
+def page_provenance(html_dir: Path, rel: str) -> dict | None:
+    """Provenance record of the executed notebook behind a page, from the copy in ``_sources``.
+
+    Jupyter Book copies each source to ``_sources/<page>.ipynb``; the runner stored the
+    record under ``metadata["personax"]["provenance"]``.  None for pages without one.
+    """
+    source = html_dir / "_sources" / (rel[: -len(".html")] + ".ipynb")
+    if not source.exists():
+        return None
+    try:
+        meta = json.loads(source.read_text(encoding="utf-8")).get("metadata", {})
+    except json.JSONDecodeError:
+        return None
+    record = meta.get("personax", {}).get("provenance")
+    return record if isinstance(record, dict) else None
+
+
+def provenance_problems(facts: PageFacts, record: dict | None) -> list[str]:
+    """A notebook page needs a provenance record, and the sample banner when built on the sample."""
+    if not facts.is_notebook:
+        return []
+    if record is None:
+        return ["notebook page without provenance (execute it with `personax run`, not by hand)"]
+    problems = []
+    if record.get("parameters", {}).get("source") == "sample" and not facts.sample_banner:
+        problems.append("built on the synthetic sample but the page does not say so (no 'Synthetic sample' banner)")
+    if record.get("runner", {}).get("status") not in (None, "ok"):
+        problems.append(f"the notebook run failed: {record['runner'].get('error')}")
+    return problems
+
+
 def find_chromium(explicit: str | None = None) -> str | None:
     """Path of a Chromium/Chrome binary (``--chromium``, ``$CHROMIUM``, then ``PATH``)."""
     for name in (explicit, os.environ.get("CHROMIUM"), *CHROMIUM_NAMES):
@@ -299,6 +335,8 @@ class PageResult:
     page: str
     title: str
     notebook: bool
+    source: str | None
+    profile: str | None
     figures: int
     math: bool
     mathjax: bool | None
@@ -334,6 +372,8 @@ def check_book(html_dir: Path, out_dir: Path, *, chromium: str | None, require_f
         facts = parse_page(page.read_text(encoding="utf-8", errors="replace"))
         needs_figures = require_figures and not any(re.search(p, rel) for p in allow_no_figures)
         problems = static_problems(facts, require_figures=needs_figures)
+        record = page_provenance(html_dir, rel)
+        problems += provenance_problems(facts, record)
         if facts.redirect is not None:
             target = (page.parent / unquote(urlparse(facts.redirect).path)).resolve()
             if not target.exists():
@@ -345,7 +385,9 @@ def check_book(html_dir: Path, out_dir: Path, *, chromium: str | None, require_f
             problems += dom_problems(dom, facts)
             mathjax = parse_page(dom).mathjax_rendered if dom else False
             problems += [f"page requested {url}" for url in page_requests(netlog)]
-        results.append(PageResult(page=rel, title=facts.title, notebook=facts.is_notebook, figures=facts.figures,
+        params = (record or {}).get("parameters", {})
+        results.append(PageResult(page=rel, title=facts.title, notebook=facts.is_notebook,
+                                  source=params.get("source"), profile=params.get("profile"), figures=facts.figures,
                                   math=facts.has_math, mathjax=mathjax, remote=len(facts.remote_resources),
                                   errors=len(facts.error_outputs),
                                   stderr_warnings=len(facts.stderr_outputs) - sum(
@@ -384,11 +426,13 @@ def write_report(out_dir: Path, results: list[PageResult], global_problems: list
         f"{sum(r.notebook for r in results)} notebook pages, {sum(r.figures for r in results)} figures, "
         f"browser checks {'on' if browser else 'OFF (--no-browser)'}, {wall_s:.1f} s.",
         "",
-        "| page | title | notebook | figures | math | MathJax | remote | errors | stderr (warnings) | problems |",
+        "| page | title | notebook (source, profile) | figures | math | MathJax | remote | errors "
+        "| stderr (warnings) | problems |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| {r.page} | {r.title[:50]} | {'yes' if r.notebook else ''} | {r.figures} | "
+        nb = f"yes ({r.source}, {r.profile})" if r.notebook else ""
+        lines.append(f"| {r.page} | {r.title[:50]} | {nb} | {r.figures} | "
                      f"{'yes' if r.math else ''} | {'' if r.mathjax is None else ('yes' if r.mathjax else 'no')} | "
                      f"{r.remote} | {r.errors} | {r.stderr_warnings} | {'; '.join(r.problems) or 'ok'} |")
     if global_problems:

@@ -143,6 +143,7 @@ def test_main_static_only_writes_report_and_fails_on_problems(check_book, tmp_pa
     problems = {p["page"]: p["problems"] for p in report["pages"]}
     assert problems["intro.html"] == [] and problems["index.html"] == []
     assert "notebook page without any figure" in problems["nb.html"][0]
+    assert "notebook page without provenance" in problems["nb.html"][1]
     assert "_static/theme.css: remote" in report["global_problems"][0]
     assert (out / "report.md").read_text().startswith("# Book check")
     assert check_book.main(["--html", str(tmp_path / "nothing"), "--out", str(out), "--no-browser"]) == 2
@@ -167,3 +168,31 @@ def test_chromium_renders_vendored_mathjax_offline(check_book, tmp_path):
     assert any(p.startswith("page requested https://cdn.example.invalid/x.js") for p in problems), problems
     shots = check_book.take_screenshots(html, out, check_book.find_chromium(), results)
     assert [s.name for s in shots] == ["screenshot_intro.png"] and shots[0].stat().st_size > 1000
+
+
+def test_notebook_pages_need_provenance_and_the_sample_banner(check_book, tmp_path):
+    body = NOTEBOOK_CELL.format(inner=FIGURE)
+    html = _site(tmp_path, {"book/nb.html": page(body), "book/real.html": page(body),
+                            "book/banner.html": page("<blockquote><p><strong>Synthetic sample — not the released "
+                                                     "PersonaX data.</strong></p></blockquote>" + body)})
+
+    def source(name, params, status="ok"):
+        target = html / "_sources" / "book" / f"{name}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        record = {"parameters": params, "runner": {"status": status, "error": None if status == "ok" else "boom"}}
+        target.write_text(json.dumps({"metadata": {"personax": {"provenance": record}}, "cells": []}))
+
+    facts = check_book.parse_page((html / "book" / "nb.html").read_text())
+    assert check_book.provenance_problems(facts, None) == [
+        "notebook page without provenance (execute it with `personax run`, not by hand)"]
+    source("nb", {"source": "sample", "profile": "ci"})
+    record = check_book.page_provenance(html, "book/nb.html")
+    assert "does not say so" in check_book.provenance_problems(facts, record)[0]
+    source("banner", {"source": "sample"})
+    banner = check_book.parse_page((html / "book" / "banner.html").read_text())
+    assert banner.sample_banner
+    assert check_book.provenance_problems(banner, check_book.page_provenance(html, "book/banner.html")) == []
+    source("real", {"source": "hf"}, status="failed")
+    real = check_book.parse_page((html / "book" / "real.html").read_text())
+    assert check_book.provenance_problems(real, check_book.page_provenance(html, "book/real.html")) == [
+        "the notebook run failed: boom"]
