@@ -68,6 +68,7 @@ __all__ = [
     "compare_graphs",
     "align_latents",
     "edge_stability",
+    "edge_frequencies",
 ]
 
 #: Latent block names, in drawing order.
@@ -689,7 +690,6 @@ def edge_stability(latents_by_seed: Sequence[pd.DataFrame] | Mapping[int, pd.Dat
     if align:
         tables = [ref] + [align_latents(ref, t)[0] for t in tables[1:]]
     rng = make_rng(seed)
-    counts: dict[tuple[str, str, str], int] = {}
     runs = []
     for k, tab in enumerate(tables):
         tab = _validate_latents(tab)[nodes]
@@ -703,13 +703,41 @@ def edge_stability(latents_by_seed: Sequence[pd.DataFrame] | Mapping[int, pd.Dat
             else:
                 rows = np.sort(rng.choice(n, size=min(cap, n // 2), replace=False))
             runs.append((k, rows, int(rng.integers(2**31 - 1))))
+    graphs = []
     for k, rows, run_seed in progress(runs, desc="edge stability"):
-        g = pc_graph(tables[k], alpha=alpha, test=test, background=background, seed=run_seed,
-                     rows=rows, max_depth=max_depth, unconditional=unconditional)
-        for s, t, kind in g.edges[["source", "target", "type"]].itertuples(index=False):
+        graphs.append(pc_graph(tables[k], alpha=alpha, test=test, background=background, seed=run_seed,
+                               rows=rows, max_depth=max_depth, unconditional=unconditional))
+    return edge_frequencies(graphs, nodes)
+
+
+def edge_frequencies(graphs: Sequence[LatentGraph | pd.DataFrame], nodes: Sequence[str] | None = None) -> pd.DataFrame:
+    """Edge frequencies over a collection of PC results (the table of :func:`edge_stability`).
+
+    Parameters
+    ----------
+    graphs : sequence of LatentGraph or edge DataFrames
+        One entry per run.
+    nodes : sequence of str, optional
+        Node order for ties and for undirected edges (default: the first graph's nodes).
+
+    Returns
+    -------
+    DataFrame
+        Columns as :func:`edge_stability`.
+    """
+    if not graphs:
+        raise ValueError("graphs is empty")
+    if nodes is None:
+        g0 = graphs[0]
+        nodes = g0.nodes if isinstance(g0, LatentGraph) else sorted(set(g0["source"]) | set(g0["target"]))
+    nodes = list(nodes)
+    counts: dict[tuple[str, str, str], int] = {}
+    for g in graphs:
+        edges = g.edges if isinstance(g, LatentGraph) else g
+        for s, t, kind in edges[["source", "target", "type"]].itertuples(index=False):
             key = (s, t, "directed") if kind == "directed" else (*sorted((s, t), key=nodes.index), "undirected")
             counts[key] = counts.get(key, 0) + 1
-    R = len(runs)
+    R = len(graphs)
     pairs: dict[tuple[str, str], dict] = {}
     for (s, t, kind), c in counts.items():
         a, b = sorted((s, t), key=nodes.index)

@@ -28,8 +28,9 @@ Estimator (this module):
   receives gradient from the likelihood, and the L1 term shrinks unused edges.
   Acyclicity: ``order="fixed"`` masks ``A`` to a strictly upper-triangular matrix in the
   latent order ``[s, z_1, z_2, ...]`` (the official code's assumption, shared latents
-  first); ``order="learned"`` leaves every off-diagonal entry free and adds the NOTEARS
-  penalty ``tr(exp(A∘A)) - D`` (Zheng et al., 2018).
+  first); ``order="block"`` keeps the block order ``s -> z_1 -> z_2`` but learns the
+  order inside each block with the NOTEARS penalty ``tr(exp(A∘A)) - D`` (Zheng et al.,
+  2018); ``order="learned"`` frees every off-diagonal entry (NOTEARS penalty only).
 * the noises ``[eps, eta]`` go through a normalizing flow to N(0, I)
   (:mod:`personax.crl.flow`); the prior's negative log-likelihood includes the exact
   log-determinants of the location-scale step and of the flow.
@@ -38,7 +39,7 @@ Loss::
 
     L = alpha_rec * sum_mk MSE(x_m^(k))  +  alpha_ind * NLL([eps, eta])
       + alpha_sp * ||A restricted to sparsity_scope||_1  +  alpha_cons * consistency
-      (+ alpha_dag * acyclicity when order="learned")
+      (+ alpha_dag * acyclicity when order is "block" or "learned")
 """
 
 from __future__ import annotations
@@ -83,8 +84,12 @@ class CRLConfig:
     flow_layers, flow_hidden : int
         RealNVP depth and conditioner width (paper code: 5 and 16).
     order : str
-        ``"fixed"`` (strictly upper-triangular adjacency in latent order, shared first)
-        or ``"learned"`` (free off-diagonal adjacency plus NOTEARS penalty).
+        ``"fixed"`` (strictly upper-triangular adjacency in latent order, shared first;
+        the official code's assumption), ``"block"`` (edges only from earlier to later
+        blocks ``S -> Z1 -> Z2``, both directions inside a block, NOTEARS penalty against
+        cycles; the order *within* a block is learned, which matters because learned
+        latents come in arbitrary order within their block) or ``"learned"`` (every
+        off-diagonal entry free, NOTEARS penalty).
     adjacency_init : float
         Initial value of every free adjacency entry (paper code: 0.5).
     alpha_rec, alpha_ind, alpha_sp : float
@@ -95,7 +100,7 @@ class CRLConfig:
         measurement's code to the modality mean; the paper's code used 1e-5 times a
         Frobenius norm on real data and disabled it on synthetic data).
     alpha_dag : float
-        Weight of the NOTEARS acyclicity penalty (``order="learned"`` only).
+        Weight of the NOTEARS acyclicity penalty (``order="block"`` / ``"learned"``).
     sparsity_scope : str
         Which adjacency entries get the L1 penalty: ``"cross_modal"`` (paper: edges
         between different modality blocks, indices from the latent layout) or ``"all"``.
@@ -155,8 +160,8 @@ class CRLConfig:
         self.conv_channels = tuple(int(h) for h in self.conv_channels)
         if self.flow not in ("elementwise", "realnvp"):
             raise ValueError(f"flow={self.flow!r}: use 'elementwise' or 'realnvp'")
-        if self.order not in ("fixed", "learned"):
-            raise ValueError(f"order={self.order!r}: use 'fixed' or 'learned'")
+        if self.order not in ("fixed", "block", "learned"):
+            raise ValueError(f"order={self.order!r}: use 'fixed', 'block' or 'learned'")
         if self.sparsity_scope not in ("cross_modal", "all"):
             raise ValueError(f"sparsity_scope={self.sparsity_scope!r}: use 'cross_modal' or 'all'")
         for name in ("alpha_rec", "alpha_ind", "alpha_sp", "alpha_cons", "alpha_dag", "lr",
@@ -332,18 +337,29 @@ class CausalPrior(nn.Module):
     hidden : int
         Width of each per-edge network ``phi_ji``.
     order : str
-        ``"fixed"`` or ``"learned"`` (see :class:`CRLConfig`).
+        ``"fixed"``, ``"block"`` or ``"learned"`` (see :class:`CRLConfig`).
     init : float
         Initial adjacency value of every free entry.
+    block_ids : sequence of int, optional
+        Block id per latent (shared = -1, then modality 0, 1, ...); needed by ``"block"``.
     """
 
-    def __init__(self, dim: int, hidden: int = 16, order: str = "fixed", init: float = 0.5):
+    def __init__(self, dim: int, hidden: int = 16, order: str = "fixed", init: float = 0.5,
+                 block_ids: Sequence[int] | None = None):
         super().__init__()
         self.dim = dim
         if order == "fixed":
             mask = torch.triu(torch.ones(dim, dim), diagonal=1)  # parent index < child index
-        else:
+        elif order == "block":
+            if block_ids is None or len(block_ids) != dim:
+                raise ValueError("order='block' needs block_ids (one block id per latent)")
+            ids = torch.as_tensor(np.asarray(block_ids))
+            # edges from earlier blocks to later ones, and both directions inside a block
+            mask = ((ids[:, None] < ids[None, :]) | (ids[:, None] == ids[None, :])).float() * (1.0 - torch.eye(dim))
+        elif order == "learned":
             mask = 1.0 - torch.eye(dim)
+        else:
+            raise ValueError(f"order={order!r}: use 'fixed', 'block' or 'learned'")
         self.register_buffer("mask", mask)
         self.A = nn.Parameter(torch.full((dim, dim), float(init)) * mask)
         # per-edge networks, batched over (child i, parent j): 1 -> hidden -> 1
@@ -411,7 +427,8 @@ class CRLModel(nn.Module):
                                                  nn.BatchNorm1d(layout.n_shared, affine=False)))
         else:
             self.shared = None
-        self.prior = CausalPrior(layout.total, cfg.prior_hidden, cfg.order, cfg.adjacency_init)
+        self.prior = CausalPrior(layout.total, cfg.prior_hidden, cfg.order, cfg.adjacency_init,
+                                 block_ids=layout.block_ids())
         n_eta = cfg.eta_dim * len(self.encoders)
         self.flow = make_flow(cfg.flow, layout.total + n_eta, cfg.flow_layers, cfg.flow_hidden)
         sp = np.ones((layout.total, layout.total), dtype=bool) if cfg.sparsity_scope == "all" \
@@ -465,7 +482,7 @@ class CRLModel(nn.Module):
         sp = (self.prior.weights().abs() * self.sparsity_mask).sum()
         loss = cfg.alpha_rec * rec + cfg.alpha_ind * nll + cfg.alpha_sp * sp + cfg.alpha_cons * cons
         out = {"rec": rec, "ind": nll, "sp": sp, "cons": cons}
-        if cfg.order == "learned":
+        if cfg.order in ("learned", "block"):
             dag = self.prior.acyclicity()
             loss = loss + cfg.alpha_dag * dag
             out["dag"] = dag
