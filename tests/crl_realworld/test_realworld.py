@@ -131,3 +131,24 @@ def test_evaluate_recovery_on_planted_latents(athle_small):
     np.testing.assert_allclose(renamed["Z1_1"], T["Z1_1"])
     with pytest.raises(ValueError, match="no planted truth"):
         evaluate_recovery(learned, None)
+
+
+@pytest.mark.slow
+def test_run_level2_ci_profile_end_to_end(athle_small):
+    from personax.crl.realworld import run_level2
+
+    r = run_level2(athle_small, profile="ci", device="cpu", seed=0)
+    assert r.settings["ci_test"] == "fisherz" and set(r.settings["timings"]) >= {"fit", "pc", "describe"}
+    nodes = ["S1", "S2"] + [f"Z1_{i}" for i in range(1, 6)] + [f"Z2_{i}" for i in range(1, 6)]
+    assert r.graph.nodes == nodes
+    e = r.graph.edges
+    assert e[(e["target_block"] == "shared") & (e["source_block"] != "shared")].empty
+    # the stability table covers exactly the single run's edges
+    assert len(r.stability) == len(e) and (r.stability["freq_any"] == 1.0).all()
+    assert len(r.description) == len(nodes) * (len(athle_small.schema.traits) + len(athle_small.schema.attributes))
+    assert set(r.labels["latent"]) == set(nodes)
+    assert set(r.recovery["blocks"]["block"]) == {"shared", "face", "text"}
+    assert {"shd_cpdag", "skeleton_precision", "skeleton_recall"} <= set(r.recovery["graph"])
+    assert r.oracle["scores"]["n_true"] == int(athle_small.truth.dag.to_numpy().sum())
+    with pytest.raises(ValueError, match="profile"):
+        run_level2(athle_small, profile="fast")
