@@ -312,3 +312,43 @@ def test_mapping_reports_observed_scores_and_agreement_and_accepts_overrides(tmp
     assert loaded.info["column_map"]["league"] == "club_competition"
     assert loaded.info["aggregate_agreement"]["openness"] == pytest.approx(49 / 50)
     assert loaded.info["observed_score_values"]["chatgpt"] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ([2, 3, 1, 2, 0], [2, 3, 1, 2, 0]),
+    (np.array([1.0, 1.5, 2.0, 2.5, 3.0]), [1.0, 1.5, 2.0, 2.5, 3.0]),
+    ('{"openness": 3, "conscientiousness": 2, "extraversion": 1, "agreeableness": 0, "neuroticism": 2}',
+     [3, 2, 1, 0, 2]),
+    ("{'O': 1, 'C': 2, 'E': 3, 'A': 1, 'N': None}", [1, 2, 3, 1, np.nan]),
+    ("O: 2, C: 3, E: 1, A: 2, N: 0", [2, 3, 1, 2, 0]),
+    ("[2, 2, 2, 2, 2]", [2, 2, 2, 2, 2]),
+    (None, None),
+])
+def test_packed_score_cells(cell, expected):
+    from personax.data.io import _parse_packed
+
+    out = _parse_packed(cell)
+    if expected is None:
+        assert out is None
+    else:
+        np.testing.assert_array_equal(np.asarray(out, dtype=float), np.asarray(expected, dtype=float))
+
+
+def test_packed_cell_with_wrong_length_is_named():
+    from personax.data.io import _parse_packed
+
+    with pytest.raises(ValueError, match="4 values, expected 5"):
+        _parse_packed([1, 2, 3, 4])
+    with pytest.raises(ValueError, match="no entry for 'neuroticism'"):
+        _parse_packed({"O": 1, "C": 2, "E": 3, "A": 1})
+
+
+def test_unparseable_packed_column_names_column_and_row(tmp_path):
+    data = generate("athlepersona", n=10, seed=0, face_dim=16, text_dim=16)
+    raw = _renamed_raw(data)
+    raw["Chatgpt_score"] = raw["Chatgpt_score"].astype(object)
+    raw.at[3, "Chatgpt_score"] = "high, low"
+    raw["Chatgpt_score"] = raw["Chatgpt_score"].map(str)
+    raw.to_parquet(tmp_path / "p.parquet")
+    with pytest.raises(ValueError, match="column 'Chatgpt_score', row 3"):
+        load("athlepersona", source=str(tmp_path / "p.parquet"))

@@ -347,6 +347,19 @@ def _parse_packed(cell) -> list | None:
     return vals
 
 
+def _parse_packed_column(s: pd.Series, name: str) -> np.ndarray:
+    """(n, 5) float array from a packed column; errors name the column and the row."""
+    out = np.full((len(s), len(TRAITS)), np.nan)
+    for i, v in enumerate(s.to_numpy()):
+        try:
+            parsed = _parse_packed(v)
+        except ValueError as exc:
+            raise ValueError(f"column {name!r}, row {i}: {exc}") from exc
+        if parsed is not None:
+            out[i] = parsed
+    return out
+
+
 def _is_array_column(s: pd.Series) -> bool:
     first = s.dropna()
     if first.empty:
@@ -509,7 +522,7 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None)
             continue
         rc = find(f"packed:{llm}", include_canonical=False)
         if rc is not None:
-            parsed = np.array([_parse_packed(v) or [np.nan] * len(TRAITS) for v in raw[rc]], dtype=np.float64)
+            parsed = _parse_packed_column(raw[rc], rc)
             for k, c in enumerate(cols):
                 if c not in frame:
                     frame[c] = parsed[:, k]
@@ -518,7 +531,7 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None)
     if not all(t in frame for t in TRAITS):
         rc = find("packed:aggregate", include_canonical=False)
         if rc is not None:
-            parsed = np.array([_parse_packed(v) or [np.nan] * len(TRAITS) for v in raw[rc]], dtype=np.float64)
+            parsed = _parse_packed_column(raw[rc], rc)
             for k, t in enumerate(TRAITS):
                 if t not in frame:
                     frame[t] = parsed[:, k]
