@@ -44,6 +44,10 @@ def register(subparsers) -> None:
         description="Execute a notebook from its jupytext source notebooks/NN_name.py with papermill "
                     "(kernel python3) into book/executed/ (never onto notebooks/*.ipynb), recording provenance "
                     "in NN_name.provenance.json and the notebook metadata.",
+        epilog="A single notebook rejects -p parameters its parameters cell does not declare (usually a typo); "
+               "with --all each notebook gets only the overrides it declares, and an override no notebook "
+               "declares is an error. Examples: personax run 01_data -p dataset athlepersona -p n 500; "
+               "personax run --all --profile ci",
     )
     run.add_argument("notebook", nargs="?", help="notebook name (01_data, 01) or path to a .py/.ipynb notebook")
     run.add_argument("--all", action="store_true", help="execute every notebooks/NN_*.py in order")
