@@ -172,9 +172,9 @@ for ds in ctx.datasets:
 checks = {}
 full_scale = ctx.by_profile(ci=False, quick=True, paper=True)
 for ds in ctx.datasets:
-    full = generate(ds, seed=ctx.seed, face_dim=16, text_dim=16) if full_scale else data[ds]
-    if full.truth is None:
+    if data[ds].truth is None:  # real data: there is no planted truth to check
         continue
+    full = generate(ds, seed=ctx.seed, face_dim=16, text_dim=16) if full_scale else data[ds]
     checks[ds] = check_planted_truth(full, alpha=ctx.extra["alpha"])
     dplots.plot_planted_pairs(full, checks[ds])
     plt.show()
