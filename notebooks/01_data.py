@@ -155,8 +155,9 @@ else:
 
 # %%
 for ds in ctx.datasets:
-    edges = attribute_edges(ds)
-    display(Markdown(f"**{ds}**: " + "; ".join(f"{a} → {b}" for a, b in edges)))
+    if data[ds].truth is not None:
+        edges = attribute_edges(ds)
+        display(Markdown(f"**{ds}**: " + "; ".join(f"{a} → {b}" for a, b in edges)))
 
 # %% [markdown]
 # ### Does a simple test recover the planted pairs?
