@@ -122,14 +122,17 @@ def plot_llm_scores(data):
         sns.barplot(data=sub, x="score", y="fraction", hue="llm", ax=ax, palette=LLM_COLOURS)
         ax.set_title(f"{trait} ({TRAIT_ABBREV[trait]})", fontsize=9)
         ax.set_ylabel("fraction")
-        if ax is not axes[0]:
+        if ax is axes[0]:
+            ax.legend(fontsize=7, title=None, loc="upper left", framealpha=0.6)
+        else:
             ax.get_legend().remove()
     ax = axes[len(TRAITS)]
     agg = data.frame[list(TRAITS)].melt(var_name="trait", value_name="aggregate").dropna()
     agg["trait"] = agg["trait"].map(TRAIT_ABBREV)
     sns.countplot(data=agg, x="aggregate", hue="trait", ax=ax)
     ax.set_title("aggregate (median of non-zero scores)", fontsize=9)
-    ax.legend(fontsize=7, ncols=5, loc="upper left")
+    ax.set_xlabel("")
+    ax.legend(fontsize=7, ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     fig.suptitle(f"{data.dataset}: LLM trait scores per rater", y=1.0)
     fig.tight_layout()
     return fig
