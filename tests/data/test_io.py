@@ -352,3 +352,18 @@ def test_unparseable_packed_column_names_column_and_row(tmp_path):
     raw.to_parquet(tmp_path / "p.parquet")
     with pytest.raises(ValueError, match="column 'Chatgpt_score', row 3"):
         load("athlepersona", source=str(tmp_path / "p.parquet"))
+
+
+def test_column_map_can_name_embedding_columns(tmp_path):
+    data = generate("athlepersona", n=20, seed=0, face_dim=16, text_dim=16)
+    raw = _renamed_raw(data)
+    raw = raw.drop(columns=[c for c in raw.columns if c.startswith("face_emb")])
+    raw["photo_vec"] = list(data.embeddings["face_1"])
+    raw.to_parquet(tmp_path / "e.parquet")
+    with pytest.raises(ColumnMappingError, match="embedding:face"):
+        load("athlepersona", source=str(tmp_path / "e.parquet"))
+    ds = load("athlepersona", source=str(tmp_path / "e.parquet"), column_map={"photo_vec": "face_1"})
+    np.testing.assert_array_equal(ds.embeddings["face_1"], data.embeddings["face_1"])
+    assert ds.info["column_map"]["embedding:face_1"] == "photo_vec"
+    with pytest.raises(ColumnMappingError, match="not vectors"):
+        load("athlepersona", source=str(tmp_path / "e.parquet"), column_map={"League": "text_llama"})

@@ -447,8 +447,7 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None)
     # --- embeddings (array columns and wide groups) first, so their columns are not taken as scalars
     candidates: dict[str, np.ndarray] = {}
     for c in raw.columns:
-        if c in used or c in mapping.values():
-            continue
+        # array cells are embeddings whether or not column_map named them
         if raw[c].dtype == object and _is_array_column(raw[c]):
             candidates[c] = _stack(raw[c], c)
     for prefix, cols in _wide_groups([c for c in raw.columns if c not in used]).items():
@@ -457,9 +456,14 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None)
             used.update(cols)
             notes.append(f"wide embedding {prefix!r}: {len(cols)} columns {cols[0]}…{cols[-1]}")
     embeddings: dict[str, np.ndarray] = {}
+    emb_keys = {k for spec in schema.embeddings.values() for k in spec.keys}
     for canon, rc in list(mapping.items()):
-        if canon in candidates or rc in candidates:
+        if canon in emb_keys:
+            if rc not in candidates:
+                raise ColumnMappingError(dataset, list(raw.columns), mapping, [canon],
+                                         extra=f"  column_map maps {rc!r} to {canon}, but its cells are not vectors\n")
             embeddings[canon] = candidates.pop(rc)
+            mapping[f"embedding:{canon}"] = mapping.pop(canon)
 
     def role_of(name: str) -> tuple[str, int | None] | None:
         norm = normalize_name(name)
