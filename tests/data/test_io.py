@@ -367,3 +367,19 @@ def test_column_map_can_name_embedding_columns(tmp_path):
     assert ds.info["column_map"]["embedding:face_1"] == "photo_vec"
     with pytest.raises(ColumnMappingError, match="not vectors"):
         load("athlepersona", source=str(tmp_path / "e.parquet"), column_map={"League": "text_llama"})
+
+
+def test_probe_has_a_hard_deadline(monkeypatch):
+    """A resolver that hangs cannot stall load(source='hf'): the probe gives up on time."""
+    import socket as socket_mod
+
+    from personax.data import io
+
+    def hang(*args, **kwargs):
+        time.sleep(30)
+
+    monkeypatch.setattr(socket_mod, "create_connection", hang)
+    t0 = time.perf_counter()
+    reason = io._probe("huggingface.co", timeout=0.5)
+    assert time.perf_counter() - t0 < 3
+    assert "no answer" in reason

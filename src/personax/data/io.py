@@ -708,12 +708,28 @@ def _offline_env() -> bool:
 
 
 def _probe(host: str, port: int = 443, timeout: float = _PROBE_TIMEOUT_S) -> str | None:
-    """None if a TCP connection to host:port opens within ``timeout`` seconds, else the reason."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
-    except OSError as exc:
-        return f"{type(exc).__name__}: {exc}"
+    """None if a TCP connection to host:port opens within ``timeout`` seconds, else the reason.
+
+    The name lookup is not covered by socket timeouts (a broken resolver can block for
+    tens of seconds), so the whole probe runs in a daemon thread with a hard deadline.
+    """
+    import threading
+
+    result: list = []
+
+    def attempt():
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                result.append(None)
+        except OSError as exc:
+            result.append(f"{type(exc).__name__}: {exc}")
+
+    worker = threading.Thread(target=attempt, daemon=True, name="personax-hf-probe")
+    worker.start()
+    worker.join(timeout + 0.5)
+    if not result:
+        return f"no answer from {host}:{port} within {timeout:.0f} s (DNS or connection timeout)"
+    return result[0]
 
 
 def load_hf(dataset: str, revision: str | None = None, cache_dir=None, column_map: dict | None = None) -> PersonaData:
