@@ -170,9 +170,31 @@ def median_bandwidth(z: np.ndarray) -> float:
 def _median_bandwidth_cached(buf: bytes, shape: tuple[int, int]) -> float:
     # keyed by the bytes of the rows used: in a battery the same attribute/trait rows recur
     head = np.frombuffer(buf, dtype=np.float64).reshape(shape)
+    if shape[1] == 1:
+        uniq, counts = np.unique(head[:, 0], return_counts=True)
+        if uniq.size <= 64:
+            return _grouped_median_distance(uniq, counts)
     d = pdist(head, metric="euclidean")
     d = d[d != 0]
     sigma = float(np.median(d)) if d.size else 0.0
+    return sigma if (np.isfinite(sigma) and sigma != 0) else 1.0
+
+
+def _grouped_median_distance(uniq: np.ndarray, counts: np.ndarray) -> float:
+    """Median of the non-zero pairwise distances of a 1-D sample given as distinct values
+    and counts: the distance |u_a − u_b| occurs c_a·c_b times (exactly ``np.median`` of
+    the expanded list, without forming its O(m²) entries)."""
+    a, b = np.triu_indices(uniq.size, k=1)
+    if a.size == 0:
+        return 1.0
+    d = np.sqrt((uniq[a] - uniq[b]) ** 2)  # pdist's formula, so ties and rounding match
+    w = counts[a] * counts[b]
+    order = np.argsort(d, kind="stable")
+    d, cw = d[order], np.cumsum(w[order])
+    total = int(cw[-1])
+    lo = d[np.searchsorted(cw, (total - 1) // 2, side="right")]
+    hi = d[np.searchsorted(cw, total // 2, side="right")]
+    sigma = float((lo + hi) / 2.0)
     return sigma if (np.isfinite(sigma) and sigma != 0) else 1.0
 
 
@@ -269,6 +291,55 @@ def rcit(x: np.ndarray, y: np.ndarray, *, seed: int = 0, device: str = "cpu",
                        "approx": "hbe", "n_weights": int(eig.size), "strategy": strategy})
 
 
+def _group_sums(index: np.ndarray, k: int, values: np.ndarray) -> np.ndarray:
+    """(k, m) sums of the rows of ``values`` (n, m) per group, in one bincount pass."""
+    n, m = values.shape
+    flat = (index[:, None] * m + np.arange(m)[None, :]).ravel()
+    return np.bincount(flat, weights=values.ravel(), minlength=k * m).reshape(k, m)
+
+
+def rcit_many(xs: Sequence[np.ndarray], y: np.ndarray, *, seed: int = 0, num_features: int = 5,
+              max_levels: int = 64) -> list[TestResult]:
+    """RCIT of several x's (e.g. the five traits) against one y on the same rows.
+
+    Same numbers as :func:`rcit` pair by pair (same seed, so the same draws): y's
+    features and their F² products are computed once and reused; each few-valued x then
+    costs one pass of group sums.  x's with many values fall back to :func:`rcit`.
+    """
+    n = y.shape[0]
+    F = num_features
+    zy = zscore(y)
+    sy = median_bandwidth(zy)
+    out: list[TestResult] = []
+    shared: dict[str, np.ndarray] = {}
+    for x in xs:
+        zx = zscore(x)
+        draw = draw_fourier(seed, x.shape[1], y.shape[1], F)
+        sx = median_bandwidth(zx)
+        fx, gx = _standardised_features(zx, draw["wx"] / sx, draw["bx"], max_levels)
+        if gx is None:
+            out.append(rcit(x, y, seed=seed, num_features=F, max_levels=max_levels))
+            continue
+        if not shared:
+            fy, _ = _standardised_features(zy, draw["wy"] / sy, draw["by"], 0)
+            shared["fy"] = fy
+            shared["hh"] = (fy[:, :, None] * fy[:, None, :]).reshape(n, F * F)
+        k = fx.shape[0]
+        hsum = _group_sums(gx, k, shared["fy"])
+        S = _group_sums(gx, k, shared["hh"]).reshape(k, F, F)
+        A = fx[:, :, None] * fx[:, None, :]
+        cxy = fx.T @ hsum / (n - 1)
+        cov = np.einsum("gik,gjl->ijkl", A, S).reshape(F * F, F * F) / n
+        stat = float(n * (cxy ** 2).sum())
+        eig = np.linalg.eigvalsh(cov)
+        eig = eig[eig > 0]
+        p = hbe_sf(eig, stat)
+        out.append(TestResult("rcit", stat, p, f"RCIT ({F} random Fourier features, HBE null)", BACKEND, n,
+                              {"sigma_x": sx, "sigma_y": sy, "num_features": F, "seed": int(seed),
+                               "approx": "hbe", "n_weights": int(eig.size), "strategy": "grouped"}))
+    return out
+
+
 # --------------------------------------------------------------------------- χ² / G²
 def contingency(x: np.ndarray, y: np.ndarray, *, max_levels: int = 500) -> np.ndarray:
     """kx×ky table of counts of the distinct (rows of) x and y; refuses continuous data."""
@@ -287,6 +358,43 @@ def contingency(x: np.ndarray, y: np.ndarray, *, max_levels: int = 500) -> np.nd
         tabs.append((idx, k))
     (ix, kx), (iy, ky) = tabs
     return np.bincount(ix * ky + iy, minlength=kx * ky).reshape(kx, ky).astype(np.float64)
+
+
+def level_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Integer codes 0…k−1 of the distinct finite values of a 1-D array (−1 for NaN), and k."""
+    v = np.asarray(values, dtype=np.float64)
+    codes = np.full(v.shape, -1, dtype=np.int64)
+    ok = np.isfinite(v)
+    uniq, inv = np.unique(v[ok], return_inverse=True)
+    codes[ok] = inv.reshape(-1)
+    return codes, int(uniq.size)
+
+
+def contingency_from_codes(cx: np.ndarray, kx: int, cy: np.ndarray, ky: int, *, min_n: int,
+                           max_levels: int = 500) -> np.ndarray:
+    """Contingency table of a pair from precomputed column codes (battery fast path).
+
+    Applies the same rules as :func:`personax.independence.prepare.clean_pair` and
+    :func:`contingency` (listwise deletion, ``min_n``, constant variable, ``max_levels``);
+    levels absent from the pair's rows are dropped, exactly as recoding the pair would.
+    """
+    keep = (cx >= 0) & (cy >= 0)
+    m = int(keep.sum())
+    if m < min_n:
+        raise IndependenceTestError(
+            f"only {m} complete rows (of {cx.size}) after dropping missing values; at least "
+            f"min_n={min_n} are needed: use variables with fewer missing values or lower min_n")
+    table = np.bincount(cx[keep] * ky + cy[keep], minlength=kx * ky).reshape(kx, ky)
+    table = table[table.sum(1) > 0][:, table.sum(0) > 0].astype(np.float64)
+    for name, k in (("x", table.shape[0]), ("y", table.shape[1])):
+        if k == 1:
+            raise IndependenceTestError(
+                f"{name} is constant on the {m} complete rows: independence is untestable; drop this variable")
+        if k > max_levels:
+            raise IndependenceTestError(
+                f"{name} has {k} distinct values (> max_levels={max_levels}): chi2/g2 need discrete data; "
+                "use kci/rcit/hsic for continuous variables, bin it, or raise max_levels")
+    return table
 
 
 def contingency_test(name: str, table: np.ndarray, backend: str = BACKEND) -> TestResult:

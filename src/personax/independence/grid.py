@@ -158,6 +158,7 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
                 continue
             units.append((t, a))
     rows: list[dict[str, Any]] = []
+    codes = None  # integer level codes per column, built on first use by chi2/g2
     show = (not quiet()) if progress is None else bool(progress)
     for t, a in _progress(units, desc=f"independence battery ({backend})", total=len(units), disable=not show):
         opts = dict(options.get(t, {}))
@@ -170,7 +171,9 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
             if hit is not None:
                 rows.extend(hit)
                 continue
-        unit_rows = _run_unit(t, a, traits, cols, backend, dev, seed, opts, min_n, merged, max_trait_levels)
+        if codes is None and backend == "fast" and get_spec(t).data == "discrete":
+            codes = {c: fast.level_codes(v) for c, v in cols.items()}
+        unit_rows = _run_unit(t, a, traits, cols, backend, dev, seed, opts, min_n, merged, max_trait_levels, codes)
         if cache:
             _cache.store(key, unit_rows)
         rows.extend(unit_rows)
@@ -207,11 +210,12 @@ def _note(result) -> str:
 
 
 def _run_unit(test: str, attribute: str, traits: list[str], cols: dict[str, np.ndarray], backend: str,
-              device: str, seed: int, opts: dict, min_n: int, merged: dict, max_trait_levels: int) -> list[dict]:
+              device: str, seed: int, opts: dict, min_n: int, merged: dict, max_trait_levels: int,
+              codes: dict[str, tuple[np.ndarray, int]] | None = None) -> list[dict]:
     """All traits against one attribute for one test; errors become rows with NaN p-values."""
     x_attr = cols[attribute]
     results: dict[str, dict] = {}
-    if backend == "fast" and test in ("kci", "hsic"):
+    if backend == "fast" and test in ("kci", "hsic", "rcit"):
         # group traits by their complete-row mask so that one kernel pass serves several
         by_mask: dict[bytes, list[str]] = {}
         for tr in traits:
@@ -227,14 +231,36 @@ def _run_unit(test: str, attribute: str, traits: list[str], cols: dict[str, np.n
             mask = np.isfinite(cols[group[0]]) & np.isfinite(x_attr)
             xa = x_attr[mask][:, None]
             try:
-                res = fast.kernel_many(test, xa, [cols[tr][mask][:, None] for tr in group], device=device,
-                                       **{k: v for k, v in merged.items() if k in ("standardize", "sigma")})
+                if test == "rcit":  # roles as in test("rcit", trait, attribute): trait draws first
+                    res = fast.rcit_many([cols[tr][mask][:, None] for tr in group], xa, seed=seed,
+                                         num_features=int(merged["num_features"]))
+                else:
+                    res = fast.kernel_many(test, xa, [cols[tr][mask][:, None] for tr in group], device=device,
+                                           **{k: v for k, v in merged.items() if k in ("standardize", "sigma")})
             except (IndependenceTestError, FloatingPointError) as exc:
                 for tr in group:
                     results[tr] = _row(tr, attribute, test, backend, error=f"{test}: {exc}")
                 continue
             for tr, r in zip(group, res):
                 results[tr] = _row(tr, attribute, test, backend, r.n, r.statistic, r.pvalue)
+    elif backend == "fast" and get_spec(test).data == "discrete":
+        # contingency tests from column codes computed once per battery (no per-pair sorting)
+        ca, ka = codes[attribute]
+        for tr in traits:
+            ct, kt = codes[tr]
+            present = int(np.unique(ct[ct >= 0]).size) if kt else 0
+            if present > max_trait_levels:
+                results[tr] = _row(tr, attribute, test, backend, error=(
+                    f"trait {tr!r} has {present} distinct values (> max_trait_levels={max_trait_levels}): "
+                    "not treated as discrete for chi2/g2"))
+                continue
+            try:
+                table = fast.contingency_from_codes(ct, kt, ca, ka, min_n=min_n, max_levels=merged["max_levels"])
+            except IndependenceTestError as exc:
+                results[tr] = _row(tr, attribute, test, backend, error=str(exc))
+                continue
+            r = fast.contingency_test(test, table)
+            results[tr] = _row(tr, attribute, test, backend, r.n, r.statistic, r.pvalue, note=_note(r))
     else:
         for tr in traits:
             y = cols[tr]
