@@ -139,18 +139,19 @@ def kernel_many(name: str, x: np.ndarray, partners: Sequence[np.ndarray], *, dev
     else:
         raise ValueError(f"kernel_many supports 'kci' and 'hsic', got {name!r}")
     moments: list[kernels.PairMoments | None] = [None] * len(partners)
-    if kernels.n_levels(px) <= kernels.MAX_LEVELS_GROUPED:
+    # one sort per variable: its grouped form also tells how many distinct values it has
+    gx = kernels.group(px)
+    gys = [kernels.group(py) for py, _ in preps]
+    if gx.k <= kernels.MAX_LEVELS_GROUPED:
         # x's k×k kernel is computed once and shared by every few-valued partner
-        gx = kernels.group(px)
         qx = kernels.grouped_kernel(gx, cx, device)
-        for i, (py, cy) in enumerate(preps):
-            if kernels.n_levels(py) <= kernels.MAX_LEVELS_GROUPED:
-                moments[i] = kernels.moments_grouped_grouped(gx, cx, kernels.group(py), cy, device, qx=qx)
+        for i, (gy, (_, cy)) in enumerate(zip(gys, preps)):
+            if gy.k <= kernels.MAX_LEVELS_GROUPED:
+                moments[i] = kernels.moments_grouped_grouped(gx, cx, gy, cy, device, qx=qx)
     else:
-        batch = [i for i, (py, _) in enumerate(preps) if kernels.n_levels(py) <= kernels.MAX_LEVELS_MIXED]
+        batch = [i for i, gy in enumerate(gys) if gy.k <= kernels.MAX_LEVELS_MIXED]
         if batch:
-            res = kernels.moments_continuous_vs_grouped(
-                px, cx, [(kernels.group(preps[i][0]), preps[i][1]) for i in batch], device)
+            res = kernels.moments_continuous_vs_grouped(px, cx, [(gys[i], preps[i][1]) for i in batch], device)
             for i, m in zip(batch, res):
                 moments[i] = m
     for i, (py, cy) in enumerate(preps):

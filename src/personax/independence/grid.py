@@ -104,7 +104,8 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
     max_trait_levels : int
         Largest number of distinct values a trait may take to enter χ²/G².
     options : dict, optional
-        Per-test options, e.g. ``{"hsic": {"standardize": False}}``.
+        Per-test options, e.g. ``{"hsic": {"standardize": False}}``.  With the reference
+        backend HSIC skips hyppo's cross-check (``hyppo=False``) unless set here.
     progress : bool, optional
         Show a progress bar (default: unless quiet, see ``personax.utils.quiet``).
 
@@ -162,6 +163,9 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
     show = (not quiet()) if progress is None else bool(progress)
     for t, a in _progress(units, desc=f"independence battery ({backend})", total=len(units), disable=not show):
         opts = dict(options.get(t, {}))
+        if t == "hsic" and backend == "reference":
+            # hyppo's cross-check p-value is not a battery column: skip its n×n cost unless asked
+            opts.setdefault("hyppo", False)
         min_n, merged = resolve_options(get_spec(t), opts)
         key = None
         if cache:
