@@ -44,7 +44,7 @@
 # %% tags=["parameters"]
 dataset = "both"        # "celebpersona", "athlepersona" or "both"
 source = "sample"       # "sample" (shipped synthetic sample), "hf", or a local path
-n = None                # row limit; None = profile default, 400 rows at ci and all rows otherwise
+n = None                # row limit; None means the profile default: 400 rows at ci, all rows otherwise
 seed = 0                # RCIT features, subsampling, permutations
 device = "auto"         # fast backend device: "auto", "cpu", "cuda"
 profile = "quick"       # "ci" | "quick" | "paper"
