@@ -82,7 +82,7 @@ if unknown:
 ALPHA, BACKEND = ctx.extra["alpha"], ctx.extra["backend"]
 N_ROWS = ctx.n if ctx.n is not None else ctx.by_profile(ci=400, quick=None, paper=None)
 N_PERM = ctx.by_profile(ci=2, quick=5, paper=20)
-N_REF_PAIRS = ctx.by_profile(ci=6, quick=15, paper=30)
+N_REF_PAIRS = ctx.by_profile(ci=6, quick=15, paper=10)  # dense references cost seconds per pair at full n
 
 # %% [markdown]
 # ## The five tests
