@@ -176,7 +176,7 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
                 rows.extend(hit)
                 continue
         if codes is None and backend == "fast" and get_spec(t).data == "discrete":
-            codes = {c: fast.level_codes(v) for c, v in cols.items()}
+            codes = {c: fast.level_codes(cols[c]) for c in dict.fromkeys([*traits, *(a for a in attributes if a in disc)])}
         unit_rows = _run_unit(t, a, traits, cols, backend, dev, seed, opts, min_n, merged, max_trait_levels, codes)
         if cache:
             _cache.store(key, unit_rows)
@@ -252,10 +252,9 @@ def _run_unit(test: str, attribute: str, traits: list[str], cols: dict[str, np.n
         ca, ka = codes[attribute]
         for tr in traits:
             ct, kt = codes[tr]
-            present = int(np.unique(ct[ct >= 0]).size) if kt else 0
-            if present > max_trait_levels:
+            if kt > max_trait_levels:
                 results[tr] = _row(tr, attribute, test, backend, error=(
-                    f"trait {tr!r} has {present} distinct values (> max_trait_levels={max_trait_levels}): "
+                    f"trait {tr!r} has {kt} distinct values (> max_trait_levels={max_trait_levels}): "
                     "not treated as discrete for chi2/g2"))
                 continue
             try:
