@@ -8,8 +8,8 @@ For every HTML page of ``_build/html`` (run this under ``scripts/offline.sh``):
   pages contain at least one figure in a cell output; no error output (traceback blocks,
   ``output_error``, stderr blocks that carry a traceback or ``...Error:``); CSS under
   ``_static`` imports nothing remote; every notebook page carries the runner's provenance
-  record (read from ``_sources``), and pages built on the synthetic sample show the
-  "Synthetic sample" banner;
+  record (read from ``_sources``), and pages built on the synthetic sample say so
+  ("Synthetic sample ...", "Synthetic benchmarks ..." — see ``SYNTHETIC_NOTICE``);
 * browser checks (``chromium --headless --dump-dom``): the page loads (non-empty DOM with a
   title, or is a redirect to an existing page), MathJax rendered (``mjx-container``) on
   every page with math, no remote resource appears in the DOM after JavaScript ran, and
@@ -62,6 +62,9 @@ REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
 CSS_REMOTE = re.compile(r"(@import\s+(url\()?\s*['\"]?\s*(https?:)?//|url\(\s*['\"]?\s*(https?:)?//)", re.IGNORECASE)
 ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|^\s*\w*(Error|Exception)\b.*:", re.MULTILINE)
 FIGURE_SRC = re.compile(r"(\.(png|jpe?g|svg|gif|webp)(\?.*)?$)|^data:image/", re.IGNORECASE)
+# How a page says plainly that it shows synthetic data ("Synthetic sample — not the released
+# PersonaX data", the banner of personax.notebook.setup; "Synthetic benchmarks", ...).
+SYNTHETIC_NOTICE = re.compile(r"\bsynthetic (sample|benchmarks?|data)\b", re.IGNORECASE)
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -170,7 +173,7 @@ class _PageParser(HTMLParser):
             self._close_div()
 
     def handle_data(self, data):
-        if "Synthetic sample" in data:
+        if SYNTHETIC_NOTICE.search(data):
             self.facts.sample_banner = True
         if self._in_title:
             self.facts.title += data
@@ -277,7 +280,8 @@ def provenance_problems(facts: PageFacts, record: dict | None) -> list[str]:
         return ["notebook page without provenance (execute it with `personax run`, not by hand)"]
     problems = []
     if record.get("parameters", {}).get("source") == "sample" and not facts.sample_banner:
-        problems.append("built on the synthetic sample but the page does not say so (no 'Synthetic sample' banner)")
+        problems.append("built on the synthetic sample but the page does not say so "
+                        "(no 'Synthetic sample' banner from personax.notebook.setup)")
     if record.get("runner", {}).get("status") not in (None, "ok"):
         problems.append(f"the notebook run failed: {record['runner'].get('error')}")
     return problems

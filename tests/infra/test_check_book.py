@@ -196,3 +196,14 @@ def test_notebook_pages_need_provenance_and_the_sample_banner(check_book, tmp_pa
     real = check_book.parse_page((html / "book" / "real.html").read_text())
     assert check_book.provenance_problems(real, check_book.page_provenance(html, "book/real.html")) == [
         "the notebook run failed: boom"]
+
+
+@pytest.mark.parametrize("text, found", [
+    ("<p><strong>Synthetic sample — not the released PersonaX data.</strong></p>", True),
+    ("<blockquote><strong>Synthetic benchmarks.</strong> Every number ...</blockquote>", True),
+    ("<p>This uses synthetic data with planted structure.</p>", True),
+    ("<p>Results on the released CelebPersona data.</p>", False),
+    ("<p>a synthetically generated thing</p>", False),
+])
+def test_synthetic_notice_detection(check_book, text, found):
+    assert check_book.parse_page(page(text)).sample_banner is found
