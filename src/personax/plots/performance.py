@@ -1,0 +1,43 @@
+"""Figures of the *Performance* page: speed-ups of the Level I battery and CRL training speed."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+def level1_speed(summary: pd.DataFrame, *, ax=None):
+    """Horizontal bars of wall time per test, fast vs reference backend (log scale)."""
+    per_test = summary[summary["test"] != "all"]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.6 * len(per_test) + 1.5))
+    y = np.arange(len(per_test))
+    ax.barh(y - 0.2, per_test["reference_s"], height=0.4, color="#9ecae1", label="reference libraries (extrapolated)")
+    ax.barh(y + 0.2, per_test["fast_s"], height=0.4, color="#08519c", label="personax fast backend")
+    for yi, (_, r) in zip(y, per_test.iterrows()):
+        ax.text(max(r["reference_s"], r["fast_s"]) * 1.3, yi, f"×{r['speedup']:.0f}", va="center", fontsize=9)
+    ax.set_yticks(y, per_test["test"])
+    ax.set_xscale("log")
+    ax.set_xlabel("wall time for the whole grid (s, log scale)")
+    ax.set_title("Level I battery at CelebPersona scale")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def crl_speed(df: pd.DataFrame):
+    """Two panels: training throughput and time to reach MCC 0.9, per training recipe."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.2))
+    labels = [m.split(" (")[0] for m in df["method"]]
+    a.barh(labels, df["samples_per_s"], color="#31a354")
+    a.set_xlabel("training samples / s")
+    a.set_title("throughput")
+    t = df["time_to_mcc90_s"].astype(float)
+    b.barh(labels, t.fillna(0), color="#756bb1")
+    for i, v in enumerate(t):
+        b.text((0 if np.isnan(v) else v), i, "  never reached" if np.isnan(v) else f"  {v:.1f} s", va="center")
+    b.set_xlabel("training seconds until test MCC ≥ 0.9")
+    b.set_title("time to MCC 0.9")
+    fig.tight_layout()
+    return fig
