@@ -49,6 +49,7 @@ seeds = None            # model seeds (None = profile default: ci [0], quick [0,
 benchmark = "both"      # "numerical" | "images" | "both"
 image_source1 = "digits"  # "digits" (sklearn, offline) or a local MNIST folder / file
 image_source2 = "digits"  # "digits" or a local Fashion-MNIST folder / file
+image_base = "random"     # "random" base image per row (as the paper) or "fixed" (no nuisance)
 
 # %%
 import matplotlib.pyplot as plt
@@ -62,8 +63,9 @@ from personax.plots import crl as crl_plots
 ctx = personax.notebook.setup(
     "05_crl_synthetic", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
     datasets_allowed=("synthetic",), show=False, seeds=seeds, benchmark=benchmark,
-    image_source1=image_source1, image_source2=image_source2,
-    checks={"benchmark": {"kind": "str", "choices": ("numerical", "images", "both")}})
+    image_source1=image_source1, image_source2=image_source2, image_base=image_base,
+    checks={"benchmark": {"kind": "str", "choices": ("numerical", "images", "both")},
+            "image_base": {"kind": "str", "choices": ("random", "fixed")}})
 if ctx.source != "sample":
     raise personax.notebook.ParameterError(
         f"parameter source={source!r}: this chapter generates its data; use source='sample' "
@@ -108,7 +110,7 @@ display(pd.DataFrame(personax.notebook.provenance_rows(ctx), columns=["field", "
 
 # %%
 if "images" in BENCHES:
-    img_preview = synthetic.images(n=12, seed=seed, source1=image_source1, source2=image_source2)
+    img_preview = synthetic.images(n=12, seed=seed, source1=image_source1, source2=image_source2, base=image_base)
     crl_plots.image_samples(img_preview, k=8)
     plt.show()
 
@@ -124,7 +126,7 @@ results = []
 for b in BENCHES:
     res = synthetic.run_benchmark(b, seeds=SEEDS, profile=profile, n=n, device=ctx.device, data_seed=seed,
                                   keep_fits=True,
-                                  **({"image_sources": (image_source1, image_source2)} if b == "images" else {}))
+                                  image_sources=(image_source1, image_source2), image_base=image_base)
     results.append(res)
 table = pd.concat(results, ignore_index=True)
 summary = synthetic.summarize(table)

@@ -103,3 +103,13 @@ def test_evaluate_and_summarize_on_truth():
                          "mcc_spearman": 0.8, "shd": 1} for s in range(3)])
     summ = synthetic.summarize(res)
     assert summ.loc[("numerical", "x"), "r2"] == "0.910 ± 0.010"
+
+
+def test_images_fixed_base_is_driven_by_latents_only():
+    b = synthetic.images(n=200, seed=1, base="fixed")
+    assert b.info["base"] == "fixed"
+    # with one base digit, total ink of modality 1 grows with the scale latent Z1_2
+    ink = b.views["m1"][0].sum(axis=(1, 2, 3))
+    assert np.corrcoef(ink, b.latents["Z1_2"])[0, 1] > 0.5
+    with pytest.raises(ValueError, match="base"):
+        synthetic.images(n=10, base="other")

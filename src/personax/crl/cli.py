@@ -29,6 +29,10 @@ def register(subparsers) -> None:
     t.add_argument("--n", type=int, default=None, help="rows (default set by the profile)")
     t.add_argument("--data-seed", type=int, default=0, help="seed of the benchmark data and split")
     t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    t.add_argument("--image-base", choices=["random", "fixed"], default="random",
+                   help="images benchmark: random base digit per row (default) or one fixed digit")
+    t.add_argument("--image-sources", nargs=2, default=["digits", "digits"], metavar=("SRC1", "SRC2"),
+                   help="images benchmark: 'digits' or local MNIST / Fashion-MNIST paths")
     t.add_argument("--out", required=True, help="output folder (created)")
     t.add_argument("--resume", action="store_true", help="skip finished runs, resume from checkpoints")
     t.set_defaults(func=_train)
@@ -45,7 +49,8 @@ def _train(args) -> int:
     if not args.resume and (out / "results.csv").exists():
         raise SystemExit(f"{out / 'results.csv'} exists: pass --resume to continue it or choose another --out")
     res = run_benchmark(args.benchmark, methods=args.methods, seeds=args.seeds, profile=args.profile, n=args.n,
-                        device=args.device, out=out, resume=args.resume, data_seed=args.data_seed)
+                        device=args.device, out=out, resume=args.resume, data_seed=args.data_seed,
+                        image_sources=tuple(args.image_sources), image_base=args.image_base)
     summary = summarize(res)
     summary.to_csv(out / "summary.csv")
     cols = [c for c in ("seeds", "r2", "mcc", "mcc_spearman", "shd") if c in summary]

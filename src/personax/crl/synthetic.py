@@ -275,7 +275,8 @@ PALETTE = np.array([[1.0, 0.25, 0.2], [0.2, 1.0, 0.3], [0.25, 0.3, 1.0]], dtype=
 
 
 def images(n: int = 3000, seed: int = 0, n_shared: int = 1, size: int = 16, source1: str = "digits",
-           source2: str = "digits", n_colours: int = 3, latent_noise: str = "uniform") -> Benchmark:
+           source2: str = "digits", n_colours: int = 3, latent_noise: str = "uniform",
+           base: str = "random") -> Benchmark:
     """Coloured-digits image benchmark (the paper's Colored MNIST + Fashion-MNIST analogue).
 
     Latents follow :func:`paper_dag`; each drives a continuous invertible image transform:
@@ -292,8 +293,10 @@ def images(n: int = 3000, seed: int = 0, n_shared: int = 1, size: int = 16, sour
     (:data:`PALETTE`), each with its own exogenous brightness ``eta`` (0.8–1), shape
     ``(n, 3, size, size)``.  Modality 2: a second grayscale image (another random sample of
     ``source2``) with an exogenous vertical shift, shape ``(n, 1, size, size)``.  Which
-    base image a row shows is random (a nuisance the encoders must ignore), as in the
-    paper's MNIST set.  A second shared latent ``S2`` (``n_shared=2``) shifts both images
+    base image a row shows is random with ``base="random"`` (a nuisance the encoders must
+    ignore, as with the paper's MNIST digits), or one fixed image per modality with
+    ``base="fixed"`` (no nuisance: the images are then an invertible function of the
+    latents and the exogenous variables — a cleaner identifiability test).  A second shared latent ``S2`` (``n_shared=2``) shifts both images
     vertically; ``n_shared`` in (0, 1, 2) is supported.  Latents reach the transform
     parameters through the strictly increasing map ``1 / (1 + exp(-1.7 z))``.
     """
@@ -306,7 +309,13 @@ def images(n: int = 3000, seed: int = 0, n_shared: int = 1, size: int = 16, sour
     # strictly increasing squashing to (0, 1): the transforms stay invertible (no clipping)
     u = {c: 1.0 / (1.0 + np.exp(-1.7 * latents[c].to_numpy())) for c in latents}
     base1, base2 = load_images(source1), load_images(source2)
-    i1, i2 = rng.integers(len(base1), size=n), rng.integers(len(base2), size=n)
+    if base == "random":
+        i1, i2 = rng.integers(len(base1), size=n), rng.integers(len(base2), size=n)
+    elif base == "fixed":
+        i1 = np.full(n, int(rng.integers(len(base1))))
+        i2 = np.full(n, int(rng.integers(len(base2))))
+    else:
+        raise ValueError(f"base={base!r}: use 'random' or 'fixed'")
     tx = 0.3 * (2 * u["S1"] - 1) if n_shared >= 1 else np.zeros(n)
     ty_shared = 0.3 * (2 * u["S2"] - 1) if n_shared >= 2 else np.zeros(n)
     d1 = _transform(base1[i1], np.deg2rad(90 * u["Z1_1"] - 45), 0.75 + 0.45 * u["Z1_2"], tx, ty_shared, size)
@@ -319,7 +328,7 @@ def images(n: int = 3000, seed: int = 0, n_shared: int = 1, size: int = 16, sour
         m1.append((d1[:, None] * PALETTE[k][None, :, None, None] * eta[:, None, None, None]).astype(np.float32))
     views = {"m1": m1, "m2": [d2[:, None].astype(np.float32)]}
     info = {"seed": seed, "n": n, "size": size, "source1": str(source1), "source2": str(source2),
-            "n_colours": n_colours, "latent_noise": latent_noise}
+            "n_colours": n_colours, "latent_noise": latent_noise, "base": base}
     return Benchmark("images", views, latents, dag, {"m1": 2, "m2": 2}, n_shared, info)
 
 
@@ -392,7 +401,8 @@ def evaluate(z: pd.DataFrame, bench: Benchmark, split: dict, adjacency: pd.DataF
 def run_benchmark(benchmark: str = "numerical", methods=METHODS, seeds=(0, 1, 2), profile: str = "quick",
                   n: int | None = None, device: str = "auto", out: str | os.PathLike | None = None,
                   resume: bool = True, data_seed: int = 0, config: dict | None = None,
-                  keep_fits: bool = False, image_sources: tuple = ("digits", "digits")) -> pd.DataFrame:
+                  keep_fits: bool = False, image_sources: tuple = ("digits", "digits"),
+                  image_base: str = "random") -> pd.DataFrame:
     """Train and score every method on a benchmark over several seeds.
 
     Parameters
@@ -416,6 +426,8 @@ def run_benchmark(benchmark: str = "numerical", methods=METHODS, seeds=(0, 1, 2)
         Also return the fitted objects in ``result.attrs["fits"]`` (``{(method, seed): fit}``).
     image_sources : (str, str)
         ``source1`` / ``source2`` of :func:`images` (ignored by the numerical benchmark).
+    image_base : {"random", "fixed"}
+        ``base`` of :func:`images` (ignored by the numerical benchmark).
 
     Returns
     -------
@@ -441,7 +453,8 @@ def run_benchmark(benchmark: str = "numerical", methods=METHODS, seeds=(0, 1, 2)
             raise ValueError(f"unknown profile {profile!r}: use 'ci', 'quick' or 'paper'")
         n = default_n[profile]
     dev = resolve_device(device)
-    extra = {"source1": image_sources[0], "source2": image_sources[1]} if benchmark == "images" else {}
+    extra = ({"source1": image_sources[0], "source2": image_sources[1], "base": image_base}
+             if benchmark == "images" else {})
     bench = BENCHMARKS[benchmark](n=n, seed=data_seed, **extra)
     ledger = Path(out) / "results.csv" if out is not None else None
     done = pd.read_csv(ledger) if (ledger is not None and resume and ledger.exists()) else pd.DataFrame()

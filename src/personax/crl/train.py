@@ -404,7 +404,7 @@ def fit(views: Mapping[str, object], latent_dims: Mapping[str, int], n_shared: i
         best_state, history, train_seconds = blob["best_state"], blob["history"], blob["seconds"]
         resumed_from = start_epoch
 
-    def snapshot(state=None) -> CRLFit:
+    def snapshot() -> CRLFit:
         return CRLFit(model, layout, cfg, seed, dev, pd.DataFrame(history), {}, split, scaler, shapes)
 
     def save_ckpt(epoch: int) -> None:
