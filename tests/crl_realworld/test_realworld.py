@@ -133,7 +133,6 @@ def test_evaluate_recovery_on_planted_latents(athle_small):
         evaluate_recovery(learned, None)
 
 
-@pytest.mark.slow
 def test_run_level2_ci_profile_end_to_end(athle_small):
     from personax.crl.realworld import run_level2
 
