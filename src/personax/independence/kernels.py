@@ -151,7 +151,9 @@ def moments_continuous_vs_grouped(x: np.ndarray, cx: float, partners: list[tuple
 
     The rows are first sorted by the first partner's groups, so that its group sums
     K P₁ are sums over contiguous column slices (cheaper than a matmul with a one-hot
-    matrix); further partners use a matmul with their indicator matrix.
+    matrix); further partners use a matmul with their indicator matrix.  Kx is symmetric,
+    so only the blocks on and above the diagonal are evaluated, each one contributing to
+    its rows and, mirrored, to its columns.
 
     Parameters
     ----------
@@ -182,21 +184,38 @@ def moments_continuous_vs_grouped(x: np.ndarray, cx: float, partners: list[tuple
     Po = torch.zeros(n, K_o, dtype=DTYPE, device=device)
     for j, off in enumerate(offs[:-1]):
         Po[rows, idx[j + 1] + int(off)] = 1.0
-    KP1 = torch.empty(n, k1, dtype=DTYPE, device=device)
-    KPo = torch.empty(n, K_o, dtype=DTYPE, device=device)
-    K2P1 = torch.empty(n, k1, dtype=DTYPE, device=device)
+    KP1 = torch.zeros(n, k1, dtype=DTYPE, device=device)
+    KPo = torch.zeros(n, K_o, dtype=DTYPE, device=device)
+    K2P1 = torch.zeros(n, k1, dtype=DTYPE, device=device)
     PoK2Po = torch.zeros(K_o, K_o, dtype=DTYPE, device=device)
     step = max(1, min(64, _block_rows(n, d)))
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        kb = _gauss_(_sqdist(X[start:stop], X), cx)
-        KP1[start:stop] = torch.stack([kb[:, bounds[a]:bounds[a + 1]].sum(1) for a in range(k1)], 1)
+
+    def accumulate(kb: torch.Tensor, i0: int, i1: int, out: torch.Tensor) -> None:
+        # kb holds K[i0:i1, i0:n]; Kx is symmetric, so the block also stands for K[i1:n, i0:i1]
+        for a in range(k1):
+            c0, c1 = max(bounds[a], i0), bounds[a + 1]
+            if c1 > c0:   # row sums over partner-1 group a (columns j >= i0)
+                out[i0:i1, a] += kb[:, c0 - i0:c1 - i0].sum(1)
+            r0, r1 = max(bounds[a], i0), min(bounds[a + 1], i1)
+            if r1 > r0 and i1 < n:   # mirrored part: rows j >= i1, columns i in block and group a
+                out[i1:, a] += kb[r0 - i0:r1 - i0, i1 - i0:].sum(0)
+
+    for i0 in range(0, n, step):
+        i1 = min(n, i0 + step)
+        # only the upper part K[i0:i1, i0:n] is evaluated: half the kernel entries
+        kb = _gauss_(_sqdist(X[i0:i1], X[i0:]), cx)
+        accumulate(kb, i0, i1, KP1)
         if K_o:
-            KPo[start:stop] = kb @ Po
+            KPo[i0:i1] += kb @ Po[i0:]
+            if i1 < n:
+                KPo[i1:] += kb[:, i1 - i0:].T @ Po[i0:i1]
         kb.square_()
-        K2P1[start:stop] = torch.stack([kb[:, bounds[a]:bounds[a + 1]].sum(1) for a in range(k1)], 1)
+        accumulate(kb, i0, i1, K2P1)
         if K_o:
-            PoK2Po += Po[start:stop].T @ (kb @ Po)
+            PoK2Po += Po[i0:i1].T @ (kb[:, :i1 - i0] @ Po[i0:i1])
+            if i1 < n:
+                m_off = Po[i0:i1].T @ (kb[:, i1 - i0:] @ Po[i1:])
+                PoK2Po += m_off + m_off.T
         del kb
     k1vec = KP1.sum(1)                          # row sums of Kx
     s = k1vec.sum()
