@@ -618,9 +618,10 @@ def align_latents(reference: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.Data
     oth = _validate_latents(other, "other")
     if len(ref) != len(oth):
         raise ValueError(f"reference has {len(ref)} rows and other {len(oth)}; align rows first")
-    if isinstance(reference.index, pd.Index) and isinstance(other.index, pd.Index) \
-            and not reference.index.equals(other.index) and not (
-            isinstance(reference.index, pd.RangeIndex) or isinstance(other.index, pd.RangeIndex)):
+    # Two labelled indexes (person ids) must agree; a positional RangeIndex on either side
+    # means the caller vouches for the row order.
+    labelled = not isinstance(reference.index, pd.RangeIndex) and not isinstance(other.index, pd.RangeIndex)
+    if labelled and not reference.index.equals(other.index):
         raise ValueError("reference and other have different row indexes (person ids); "
                          "reindex other to reference.index first")
     rb, ob = _blocks_of(ref.columns), _blocks_of(oth.columns)

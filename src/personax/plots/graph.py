@@ -55,7 +55,7 @@ def _edge_widths(edges: pd.DataFrame, stability: pd.DataFrame | None, base: floa
     freq = {}
     for r in stability.itertuples(index=False):
         freq[frozenset((r.source, r.target))] = float(r.freq_any)
-    return [0.5 + 4.5 * freq.get(frozenset((s, t)), 0.0) for s, t in zip(edges["source"], edges["target"])]
+    return [0.5 + 3.0 * freq.get(frozenset((s, t)), 0.0) for s, t in zip(edges["source"], edges["target"])]
 
 
 def draw_latent_graph(edges: pd.DataFrame, nodes: Sequence[str] | None = None, *,
@@ -72,8 +72,8 @@ def draw_latent_graph(edges: pd.DataFrame, nodes: Sequence[str] | None = None, *
     nodes : sequence of str, optional
         All latent names (isolated nodes are drawn too); default: the edges' endpoints.
     stability : DataFrame, optional
-        :func:`~personax.crl.graph.edge_stability` output; edge width ∝ ``freq_any`` and the
-        frequency is written on the edge.
+        :func:`~personax.crl.graph.edge_stability` output; edge width ∝ ``freq_any`` and,
+        when it counts more than one run, the frequency is written on the edge.
     labels : mapping, optional
         Extra text under each node name (e.g. the paper's "e.g." labels or our evidence).
     ax : matplotlib Axes, optional
@@ -126,7 +126,10 @@ def draw_latent_graph(edges: pd.DataFrame, nodes: Sequence[str] | None = None, *
         nx.draw_networkx_edges(G, pos, edgelist=[(s, t)], width=w, edge_color=color, arrows=True,
                                arrowstyle=style, arrowsize=14, node_size=900,
                                connectionstyle="arc3,rad=0.08", ax=ax)
-    if stability is not None and len(stability):
+    # a single run has frequencies 0/1 only: numbers on the edges would be noise
+    several_runs = stability is not None and len(stability) and (
+        "n_runs" not in stability.columns or int(stability["n_runs"].max()) > 1)
+    if several_runs:
         freq = {frozenset((r.source, r.target)): r.freq_any for r in stability.itertuples(index=False)}
         for s, t in zip(edges["source"], edges["target"]):
             f = freq.get(frozenset((s, t)))
