@@ -151,3 +151,15 @@ def test_run_level2_ci_profile_end_to_end(athle_small):
     assert r.oracle["scores"]["n_true"] == int(athle_small.truth.dag.to_numpy().sum())
     with pytest.raises(ValueError, match="profile"):
         run_level2(athle_small, profile="fast")
+
+
+def test_run_level2_without_truth_skips_recovery(athle_small):
+    """Real data has no planted truth: the pipeline runs and leaves the truth columns out."""
+    import dataclasses
+
+    from personax.crl.realworld import run_level2
+
+    real_like = dataclasses.replace(athle_small, truth=None, info={**athle_small.info, "synthetic": False})
+    r = run_level2(real_like, profile="ci", device="cpu", seed=1)
+    assert r.recovery is None and r.oracle is None
+    assert len(r.description) and r.graph.params["n_rows"] == 400
