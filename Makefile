@@ -86,7 +86,7 @@ test: $(STAMP)
 	@echo "==> make test: all stages passed"; column -t -s $$'\t' build/timings.tsv 2>/dev/null || cat build/timings.tsv
 
 unit: $(STAMP)
-	$(TIMED) unit-tests $(RUN_OFFLINE) $(BIN)/python -m pytest tests/ -q -m "not network"
+	$(TIMED) unit-tests $(RUN_OFFLINE) $(BIN)/python -m pytest tests/ -q -m "not network" --durations=15
 
 notebooks-ci: $(STAMP)
 	$(TIMED) notebooks-ci $(RUN_OFFLINE) $(BIN)/personax run --all --profile ci $(PARAMS)
