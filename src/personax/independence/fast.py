@@ -33,7 +33,7 @@ import functools
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special
 from scipy.spatial.distance import pdist
 
 from personax.independence import kernels
@@ -411,7 +411,7 @@ def contingency_test(name: str, table: np.ndarray, backend: str = BACKEND) -> Te
         method = "G-square likelihood ratio"
     kx, ky = table.shape
     dof = (kx - 1) * (ky - 1)
-    p = 1.0 if dof == 0 else float(stats.chi2.sf(stat, dof))
+    p = 1.0 if dof == 0 else float(special.chdtrc(dof, stat))  # = scipy.stats.chi2.sf, without its overhead
     small = float(np.mean(expected < 5))
     return TestResult(name, stat, p, method, backend, int(n),
                       {"dof": dof, "levels_x": kx, "levels_y": ky, "min_expected": float(expected.min()),
