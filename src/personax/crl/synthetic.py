@@ -503,7 +503,8 @@ def summarize(results: pd.DataFrame, metrics=("r2", "mcc", "mcc_spearman", "shd"
     -------
     pandas.DataFrame
         Index ``(benchmark, method)``; for each metric ``<metric>_mean``, ``<metric>_sd``,
-        plus ``seeds`` (count) and a display column ``<metric>`` formatted ``"0.93 ± 0.02"``.
+        plus ``seeds`` (count) and a display column ``<metric>`` formatted ``"0.93 ± 0.02"``
+        (just ``"0.93"`` with a single seed).
     """
     g = results.groupby(["benchmark", "method"], sort=False)
     out = pd.DataFrame({"seeds": g.size()})
@@ -512,5 +513,7 @@ def summarize(results: pd.DataFrame, metrics=("r2", "mcc", "mcc_spearman", "shd"
             continue
         mean, sd = g[m].mean(), g[m].std(ddof=1)
         out[f"{m}_mean"], out[f"{m}_sd"] = mean, sd
-        out[m] = [("n/a" if pd.isna(a) else f"{a:.3f} ± {0.0 if pd.isna(b) else b:.3f}") for a, b in zip(mean, sd)]
+        # one seed has no sd: show the value alone rather than a misleading "± 0"
+        out[m] = [("n/a" if pd.isna(a) else f"{a:.3f}" if pd.isna(b) else f"{a:.3f} ± {b:.3f}")
+                  for a, b in zip(mean, sd)]
     return out
