@@ -120,7 +120,8 @@ class CRLConfig:
     grad_clip : float
         Gradient-norm clip (``0`` disables).
     standardize : bool
-        Standardise vector inputs per feature with training-split statistics.
+        Standardise inputs per feature (vectors) or per pixel (images) with
+        training-split statistics.
     split_seed : int
         Seed of the train / validation / test split (kept fixed across model seeds so
         seeds are compared on the same rows).

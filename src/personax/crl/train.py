@@ -5,7 +5,8 @@ as ``personax.crl.fit``).  Protocol:
 
 * rows are split once into train / validation / test with ``config.split_seed``
   (the same rows for every model seed);
-* vector inputs are standardised per feature with training-split statistics;
+* inputs are standardised per feature (vectors) or per pixel (images) with
+  training-split statistics;
 * minibatch Adam on the training rows, shuffled by a seeded ``torch.Generator``; the
   model is initialised inside ``torch.random.fork_rng`` with ``manual_seed(seed)``, so
   no global random state leaks in or out and CPU runs are bit-for-bit reproducible;
@@ -103,7 +104,14 @@ def make_split(n: int, val_fraction: float = 0.1, test_fraction: float = 0.1, se
 
 
 class _Scaler:
-    """Per-feature standardisation of vector measurements (images are left as they are)."""
+    """Per-feature (vectors) or per-pixel (images) standardisation with training-row statistics.
+
+    Features whose training sd is below 1e-3 times the mean sd of that measurement (e.g.
+    image border pixels that are always dark) are centred but not scaled, so they cannot
+    blow up.  Standardising images matters: raw pixel MSEs are ~100x smaller than the
+    prior terms, which then dominate the loss (measured on the image benchmark: MCC 0.58
+    -> 0.66, kernel R² 0.64 -> 0.79 at the quick profile, seed 0).
+    """
 
     def __init__(self, views: dict[str, list[np.ndarray]], rows: np.ndarray, enabled: bool):
         self.stats: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -111,11 +119,11 @@ class _Scaler:
             return
         for m, arrs in views.items():
             for k, a in enumerate(arrs):
-                if a.ndim == 2:
-                    mu = a[rows].mean(0)
-                    sd = a[rows].std(0)
-                    sd = np.where(sd > 1e-8, sd, 1.0).astype(np.float32)
-                    self.stats[(m, k)] = (mu.astype(np.float32), sd)
+                mu = a[rows].mean(0)
+                sd = a[rows].std(0)
+                tiny = 1e-3 * max(float(sd.mean()), 1e-12)
+                sd = np.where(sd > tiny, sd, 1.0).astype(np.float32)
+                self.stats[(m, k)] = (mu.astype(np.float32), sd)
 
     def __call__(self, views: dict[str, list[np.ndarray]]) -> dict[str, list[np.ndarray]]:
         out = {}
