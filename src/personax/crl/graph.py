@@ -645,7 +645,8 @@ def align_latents(reference: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.Data
 def edge_stability(latents_by_seed: Sequence[pd.DataFrame] | Mapping[int, pd.DataFrame], n_boot: int = 10,
                    alpha: float = 0.05, seed: int = 0, *, test: str = "kci", max_n: int | None = 500,
                    background: str | None = "shared", align: bool = True, max_depth: int | None = None,
-                   unconditional: str = "library", replace: bool = False) -> pd.DataFrame:
+                   unconditional: str = "library", replace: bool = False,
+                   return_graphs: bool = False) -> pd.DataFrame | list[LatentGraph]:
     """Frequency of each edge over training seeds × bootstrap resamples.
 
     For every latent table (one per CRL training seed) PC is run on ``n_boot`` resamples
@@ -671,6 +672,9 @@ def edge_stability(latents_by_seed: Sequence[pd.DataFrame] | Mapping[int, pd.Dat
         Cap on rows per resample (``None``: no cap).
     replace : bool
         Ordinary bootstrap instead of half-samples without replacement.
+    return_graphs : bool
+        Return the list of :class:`LatentGraph` runs instead of the frequency table
+        (combine them with others through :func:`edge_frequencies`).
 
     Returns
     -------
@@ -708,7 +712,7 @@ def edge_stability(latents_by_seed: Sequence[pd.DataFrame] | Mapping[int, pd.Dat
     for k, rows, run_seed in progress(runs, desc="edge stability"):
         graphs.append(pc_graph(tables[k], alpha=alpha, test=test, background=background, seed=run_seed,
                                rows=rows, max_depth=max_depth, unconditional=unconditional))
-    return edge_frequencies(graphs, nodes)
+    return graphs if return_graphs else edge_frequencies(graphs, nodes)
 
 
 def edge_frequencies(graphs: Sequence[LatentGraph | pd.DataFrame], nodes: Sequence[str] | None = None) -> pd.DataFrame:

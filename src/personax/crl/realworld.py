@@ -592,11 +592,11 @@ PROFILE_SETTINGS: dict[str, dict] = {
     # (Fisher-z in PC: conditional kernel tests on 18 latents cost tens of seconds)
     "ci": {"n": 500, "train_profile": "ci", "train_config": None, "seeds": (0,), "ci_test": "fisherz",
            "pc_max_n": 500, "max_depth": 2, "n_boot": 0, "describe_max_n": 250},
-    # the book on 2 CPU cores: the shipped sample, one seed, a 60-epoch training budget,
-    # RCIT on 400 rows with conditioning sets of size ≤ 1, two half-sample resamples
-    "quick": {"n": None, "train_profile": "quick", "train_config": {"max_epochs": 60, "patience": 15},
-              "seeds": (0,), "ci_test": "rcit", "pc_max_n": 400, "max_depth": 1, "n_boot": 2,
-              "describe_max_n": 800},
+    # the book on 2 CPU cores: the shipped sample, one seed, a 40-epoch training budget,
+    # RCIT on 300 rows with conditioning sets of size ≤ 1, two half-sample resamples
+    "quick": {"n": None, "train_profile": "quick", "train_config": {"max_epochs": 40, "patience": 10},
+              "seeds": (0,), "ci_test": "rcit", "pc_max_n": 300, "max_depth": 1, "n_boot": 2,
+              "describe_max_n": 600},
     # the full protocol (GPU advised for training; PC with RCIT stays on CPU)
     "paper": {"n": None, "train_profile": "paper", "train_config": None, "seeds": (0, 1, 2), "ci_test": "rcit",
               "pc_max_n": 2000, "max_depth": None, "n_boot": 20, "describe_max_n": 4000},
@@ -614,7 +614,8 @@ class Level2Result:
     graph : personax.crl.graph.LatentGraph
         PC over the first seed's latents (rows per ``pc_rows``).
     stability : DataFrame
-        :func:`~personax.crl.graph.edge_stability` over seeds × resamples.
+        Edge frequencies over the main PC run plus seeds × ``n_boot`` resamples
+        (:func:`~personax.crl.graph.edge_stability`).
     description : DataFrame
         :func:`describe_latents` of the first seed.
     labels : DataFrame
@@ -710,12 +711,12 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
                      max_depth=st["max_depth"])
     timings["pc"] = time.perf_counter() - t
     t = time.perf_counter()
-    if st["n_boot"] == 0 and len(lat_pc) == 1:
-        # nothing to resample: the stability table is the single PC run's
-        stability = edge_frequencies([graph])
-    else:
-        stability = edge_stability(lat_pc, n_boot=st["n_boot"], alpha=alpha, seed=seed, test=ci_test,
-                                   max_n=st["pc_max_n"], max_depth=st["max_depth"])
+    # the main run counts as one stability run; resamples add seeds × n_boot more
+    runs = [graph]
+    if st["n_boot"] > 0 or len(lat_pc) > 1:
+        runs += edge_stability(lat_pc, n_boot=st["n_boot"], alpha=alpha, seed=seed + 1, test=ci_test,
+                               max_n=st["pc_max_n"], max_depth=st["max_depth"], return_graphs=True)
+    stability = edge_frequencies(runs, graph.nodes)
     timings["stability"] = time.perf_counter() - t
     t = time.perf_counter()
     schema = ds.schema
