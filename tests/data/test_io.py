@@ -375,11 +375,20 @@ def test_probe_has_a_hard_deadline(monkeypatch):
 
     from personax.data import io
 
+    import threading
+
+    release = threading.Event()
+
     def hang(*args, **kwargs):
-        time.sleep(30)
+        # blocks like a stuck resolver; released at the end so the daemon thread ends cleanly
+        release.wait(30)
+        raise OSError("released by the test")
 
     monkeypatch.setattr(socket_mod, "create_connection", hang)
     t0 = time.perf_counter()
-    reason = io._probe("huggingface.co", timeout=0.5)
-    assert time.perf_counter() - t0 < 3
-    assert "no answer" in reason
+    try:
+        reason = io._probe("huggingface.co", timeout=0.5)
+        assert time.perf_counter() - t0 < 3
+        assert "no answer" in reason
+    finally:
+        release.set()
