@@ -79,6 +79,8 @@ def test_config_validation_and_paper_weights():
         CRLConfig(flow="glow")
     with pytest.raises(ValueError, match="alpha_sp"):
         CRLConfig(alpha_sp=-1)
+    with pytest.raises(ValueError, match="select_on"):
+        CRLConfig(select_on="mcc")
     with pytest.raises(TypeError, match="unknown CRLConfig"):
         CRLConfig().replace(alpha=1)
     assert CRLConfig().replace(**paper_synthetic_weights()).alpha_rec == 2.0

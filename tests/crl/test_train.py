@@ -120,3 +120,9 @@ def test_training_beats_random_encoder():
     m_un = metrics.mcc(untrained.encode(b.views).iloc[te], truth)
     assert r_tr.score > 0.9 and r_tr.score > r_un.score + 0.1
     assert m_tr.score > m_un.score
+
+
+def test_select_on_reconstruction_uses_val_rec(bench):
+    f = _fit(bench, config={**CFG, "select_on": "rec"})
+    h = f.history
+    assert f.record["best_epoch"] == int(h.loc[h["val_rec"].idxmin(), "epoch"])

@@ -115,6 +115,10 @@ class CRLConfig:
         Epoch budget and early-stopping patience on the validation loss.
     min_delta : float
         Smallest validation-loss improvement that resets the patience counter.
+    select_on : str
+        Validation quantity for early stopping and best-epoch selection: ``"loss"`` (the
+        total loss) or ``"rec"`` (reconstruction only; the prior's NLL can keep falling
+        while the latents drift towards more predictable, less informative codes).
     checkpoint_every : int
         Epochs between checkpoints when a checkpoint folder is given.
     grad_clip : float
@@ -150,6 +154,7 @@ class CRLConfig:
     max_epochs: int = 200
     patience: int = 25
     min_delta: float = 1e-4
+    select_on: str = "loss"
     checkpoint_every: int = 10
     grad_clip: float = 10.0
     standardize: bool = True
@@ -163,6 +168,8 @@ class CRLConfig:
             raise ValueError(f"flow={self.flow!r}: use 'elementwise' or 'realnvp'")
         if self.order not in ("fixed", "block", "learned"):
             raise ValueError(f"order={self.order!r}: use 'fixed', 'block' or 'learned'")
+        if self.select_on not in ("loss", "rec"):
+            raise ValueError(f"select_on={self.select_on!r}: use 'loss' or 'rec'")
         if self.sparsity_scope not in ("cross_modal", "all"):
             raise ValueError(f"sparsity_scope={self.sparsity_scope!r}: use 'cross_modal' or 'all'")
         for name in ("alpha_rec", "alpha_ind", "alpha_sp", "alpha_cons", "alpha_dag", "lr",

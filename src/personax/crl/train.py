@@ -452,9 +452,9 @@ def fit(views: Mapping[str, object], latent_dims: Mapping[str, int], n_shared: i
         if x_val is not None:
             ev = _evaluate(model, x_val, cfg.batch_size)
             row.update({f"val_{k}": val for k, val in ev.items()})
-            score = ev["loss"]
+            score = ev[cfg.select_on]
         else:
-            score = row["train_loss"]
+            score = row[f"train_{cfg.select_on}"]
         if not np.isfinite(score):
             raise FloatingPointError(f"loss became {score} at epoch {epoch + 1} (seed {seed}); lower config.lr "
                                      f"(now {cfg.lr}) or the loss weights")
