@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from personax.crl.graph import BLOCKS, align_latents, compare_graphs, latent_block
+from personax.independence.bh import benjamini_hochberg
 from personax.utils import make_rng, progress
 
 __all__ = [
@@ -375,7 +376,7 @@ def describe_latents(latents_df: pd.DataFrame, frame: pd.DataFrame, traits: Sequ
             rows.append({"latent": L, "block": latent_block(L), "variable": v, "kind": kind, "n": int(len(sub)),
                          "p_value": p, "r2_test": float(r2[j]), "error": err})
     out = pd.DataFrame(rows, columns=["latent", "block", "variable", "kind", "n", "p_value", "r2_test", "error"])
-    out.insert(out.columns.get_loc("p_value") + 1, "q_value", _bh(out["p_value"].to_numpy()))
+    out.insert(out.columns.get_loc("p_value") + 1, "q_value", benjamini_hochberg(out["p_value"].to_numpy()))
     return out
 
 
@@ -421,24 +422,6 @@ def _align_frame(lat: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"latents have {len(lat)} rows and frame {len(frame)}; index the latents by person_id "
                          "or pass rows in the same order")
     return frame.reset_index(drop=True)
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values; NaN stays NaN and is not counted."""
-    p = np.asarray(p, dtype=float)
-    q = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    order = np.argsort(pv)
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    qq = np.empty(m)
-    qq[order] = np.minimum(ranked, 1.0)
-    q[ok] = qq
-    return q
 
 
 def suggest_labels(description: pd.DataFrame, alpha: float = 0.05, top: int = 2) -> pd.DataFrame:
