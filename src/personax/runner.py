@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from personax import provenance as _provenance
+from personax.utils import saved_environ
 
 #: Kernel used for every execution (ipykernel's wheel installs it into the venv).
 KERNEL = "python3"
@@ -302,23 +303,16 @@ def _quiet_papermill_inference() -> Iterator[None]:
 @contextlib.contextmanager
 def _kernel_environment(provenance_file: Path) -> Iterator[None]:
     """Environment inherited by the kernel: provenance target, no Agg backend, quiet progress bars."""
-    saved = {k: os.environ.get(k) for k in (_provenance.PROVENANCE_ENV, "MPLBACKEND", "PERSONAX_QUIET")}
-    os.environ[_provenance.PROVENANCE_ENV] = str(provenance_file)
-    # progress bars would end up as stderr noise in the rendered page; keep an explicit setting
-    os.environ.setdefault("PERSONAX_QUIET", "1")
-    if (os.environ.get("MPLBACKEND") or "").lower() == "agg":
-        # MPLBACKEND=Agg makes every figure vanish from executed notebooks.
-        warnings.warn("MPLBACKEND=Agg is set; unsetting it for the notebook kernel so figures are kept",
-                      stacklevel=3)
-        del os.environ["MPLBACKEND"]
-    try:
+    with saved_environ(_provenance.PROVENANCE_ENV, "MPLBACKEND", "PERSONAX_QUIET"):
+        os.environ[_provenance.PROVENANCE_ENV] = str(provenance_file)
+        # progress bars would end up as stderr noise in the rendered page; keep an explicit setting
+        os.environ.setdefault("PERSONAX_QUIET", "1")
+        if (os.environ.get("MPLBACKEND") or "").lower() == "agg":
+            # MPLBACKEND=Agg makes every figure vanish from executed notebooks.
+            warnings.warn("MPLBACKEND=Agg is set; unsetting it for the notebook kernel so figures are kept",
+                          stacklevel=3)
+            del os.environ["MPLBACKEND"]
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _sha256(path: Path) -> str:

@@ -86,3 +86,26 @@ def repo_root() -> Path | None:
         if (parent / "_toc.yml").exists() and (parent / "src" / "personax").exists():
             return parent
     return None
+
+
+class saved_environ:
+    """Context manager restoring the named environment variables on exit (set or unset).
+
+    The body may set or delete them freely; afterwards each is back to its value before
+    (or absent again).  Used where a library reads its configuration from the environment.
+    """
+
+    def __init__(self, *keys: str):
+        self._keys = keys
+        self._saved: dict[str, str | None] = {}
+
+    def __enter__(self) -> "saved_environ":
+        self._saved = {k: os.environ.get(k) for k in self._keys}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

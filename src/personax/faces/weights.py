@@ -38,7 +38,7 @@ from typing import Iterator, Sequence
 
 import pandas as pd
 
-from personax.utils import cache_dir
+from personax.utils import cache_dir, saved_environ
 
 __all__ = [
     "WeightFile",
@@ -271,17 +271,10 @@ def deepface_env(weights_dir: str | os.PathLike | None = None) -> Iterator[Path]
             f"DEEPFACE_BACKEND_ENGINE={engine!r} is set, but personax.faces supports deepface's "
             f"{BACKEND_ENGINE!r} engine only (its weight file names are the ones checked here). "
             "Unset the variable or set it to 'pytorch'.")
-    saved = {k: os.environ.get(k) for k in ("DEEPFACE_HOME", "DEEPFACE_BACKEND_ENGINE")}
-    os.environ["DEEPFACE_HOME"] = str(home)
-    os.environ["DEEPFACE_BACKEND_ENGINE"] = BACKEND_ENGINE
-    try:
+    with saved_environ("DEEPFACE_HOME", "DEEPFACE_BACKEND_ENGINE"):
+        os.environ["DEEPFACE_HOME"] = str(home)
+        os.environ["DEEPFACE_BACKEND_ENGINE"] = BACKEND_ENGINE
         yield home
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def lookup(name: str, task: str | None = None) -> ModelWeights:
