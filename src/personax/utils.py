@@ -64,8 +64,18 @@ def quiet() -> bool:
 
 def progress(iterable: Iterable[T], *, desc: str | None = None, total: int | None = None,
              disable: bool | None = None) -> Iterable[T]:
-    """Wrap ``iterable`` in a tqdm progress bar, silent under :func:`quiet`."""
-    from tqdm.auto import tqdm
+    """Wrap ``iterable`` in a tqdm progress bar, silent under :func:`quiet`.
+
+    The notebook widget bar needs ipywidgets, which the pinned environment does not
+    carry; ``tqdm.auto`` would then print a TqdmWarning into every executed page, so the
+    plain text bar is used unless ipywidgets is importable.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
 
     return tqdm(iterable, desc=desc, total=total, disable=quiet() if disable is None else disable,
                 leave=False)

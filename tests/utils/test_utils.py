@@ -39,3 +39,10 @@ def test_saved_environ_restores_set_and_unset(monkeypatch):
             del os.environ["PX_KEEP"]
             raise RuntimeError("body fails")
     assert os.environ["PX_KEEP"] == "a"
+
+
+def test_progress_passes_items_through_without_tqdm_warning(recwarn):
+    from personax.utils import progress
+
+    assert list(progress(range(5), desc="x", disable=False)) == [0, 1, 2, 3, 4]
+    assert not [w for w in recwarn if "IProgress" in str(w.message)]
