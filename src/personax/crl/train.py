@@ -27,7 +27,6 @@ import copy
 import hashlib
 import os
 import platform
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ import pandas as pd
 import torch
 
 from personax.crl.model import CRLConfig, CRLModel, LatentLayout
+from personax.provenance import git_info, package_versions
 from personax.utils import make_rng, progress, resolve_device
 
 #: Training-budget presets.  ``ci``: seconds (tests, CI notebooks); ``quick``: the book's
@@ -240,20 +240,14 @@ class CRLFit:
 
 # ----------------------------------------------------------------------------- helpers
 def _git_commit() -> str | None:
-    try:
-        here = Path(__file__).resolve().parent
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() or None if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
+    """Commit of the checkout (None outside git); the provenance module does the asking."""
+    return git_info()["commit"]
 
 
 def _versions() -> dict:
-    import scipy
-    import sklearn
-
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "pandas": pd.__version__, "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
+    """Python and the numerical stack's versions for the run record."""
+    return {"python": platform.python_version(),
+            **package_versions(("torch", "numpy", "pandas", "scipy", "scikit-learn"))}
 
 
 def _fingerprint(flat: Sequence[np.ndarray]) -> str:
