@@ -119,3 +119,30 @@ class saved_environ:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+class atomic_path:
+    """Context manager yielding a temporary path beside ``target``; renamed onto it on success.
+
+    A failure inside the block removes the temporary file and leaves ``target`` (a good
+    earlier result) untouched.  Use for every file the package writes::
+
+        with atomic_path("out/results.parquet") as tmp:
+            frame.to_parquet(tmp)
+    """
+
+    def __init__(self, target: str | os.PathLike, suffix: str | None = None):
+        self.target = Path(target)
+        sfx = self.target.suffix if suffix is None else suffix
+        self.tmp = self.target.with_name(f".{self.target.name}.tmp-{os.getpid()}{sfx}")
+
+    def __enter__(self) -> Path:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None and self.tmp.exists():
+            os.replace(self.tmp, self.target)
+        else:
+            self.tmp.unlink(missing_ok=True)
+        return False
