@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable, Mapping
 
 import numpy as np
@@ -35,7 +35,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from personax.crl.model import CRLConfig, _mlp
+from personax.crl.model import JOINT_CONFIG, CRLConfig, _mlp
 from personax.crl.train import PROFILES, _as_views, _flat, _git_commit, _Scaler, _versions, fit as crl_fit, make_split
 from personax.utils import progress, resolve_device
 
@@ -103,7 +103,8 @@ class BaselineConfig:
 def _config(config, profile) -> BaselineConfig:
     if profile is not None and profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: use one of {sorted(PROFILES)}")
-    base = dict(PROFILES[profile]) if profile is not None else {}
+    known = {f.name for f in fields(BaselineConfig)}
+    base = {k: v for k, v in PROFILES[profile].items() if k in known} if profile is not None else {}
     base.update(dict(config or {}))
     return BaselineConfig(**base)
 
@@ -247,13 +248,18 @@ def contrastive(views, latent_dims: Mapping[str, int], n_shared: int = 0, seed: 
 def mmcrl(views, latent_dims: Mapping[str, int], n_shared: int = 0, seed: int = 0, device: str = "auto",
           profile: str | None = "quick", config: Mapping | CRLConfig | None = None, val_fraction: float = 0.1,
           test_fraction: float = 0.1) -> BaselineFit:
-    """MMCRL-style: our model with one measurement per modality and no shared latents."""
+    """MMCRL-style: the single generative objective (``estimator="joint"``, :data:`JOINT_CONFIG`) with one
+    measurement per modality and no shared latents (the predecessor's setting)."""
     t0 = time.perf_counter()
     v = _as_views(views)
     mods = tuple(v)
     first = {m: [v[m][0]] for m in mods}
     dims = {m: int(latent_dims[m]) + int(n_shared) for m in mods}
-    f = crl_fit(first, dims, n_shared=0, seed=seed, device=device, profile=profile, config=config,
+    if isinstance(config, CRLConfig):
+        cfg = config.replace(estimator="joint")
+    else:
+        cfg = {**JOINT_CONFIG, **dict(config or {}), "estimator": "joint"}
+    f = crl_fit(first, dims, n_shared=0, seed=seed, device=device, profile=profile, config=cfg,
                 val_fraction=val_fraction, test_fraction=test_fraction)
 
     def encode(vv):

@@ -197,6 +197,14 @@ def r2(z_hat, z_true, kind: str = "kernel", *, z_hat_eval=None, z_true_eval=None
     -------
     R2Result
     """
+    from threadpoolctl import threadpool_limits
+
+    # small dense problems: one BLAS thread is faster, and avoids oversubscribing a busy machine
+    with threadpool_limits(limits=1):
+        return _r2(z_hat, z_true, kind, z_hat_eval, z_true_eval, test_fraction, seed, cv, max_fit_rows)
+
+
+def _r2(z_hat, z_true, kind, z_hat_eval, z_true_eval, test_fraction, seed, cv, max_fit_rows) -> R2Result:
     from sklearn.kernel_ridge import KernelRidge
     from sklearn.linear_model import LinearRegression
     from sklearn.metrics import r2_score

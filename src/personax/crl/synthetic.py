@@ -99,23 +99,27 @@ def _noise(rng: np.random.Generator, n: int, kind: str) -> np.ndarray:
 
 
 def sample_latents(n: int, seed: int = 0, n_shared: int = 1, noise: str = "uniform",
-                   strength: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   strength: float = 1.0, return_noise: bool = False):
     """Draw latents along :func:`paper_dag` with nonlinear mechanisms and non-Gaussian noise.
 
     Each child is ``standardise(strength * tanh(1.5 * parent) + noise)``; roots are pure
-    noise; all columns are standardised.  Returns ``(latents, dag)``.
+    noise; all columns are standardised.  Returns ``(latents, dag)``, plus the
+    standardised exogenous noises of every latent with ``return_noise=True``.
     """
     rng = make_rng(seed)
     dag = paper_dag(n_shared)
     names = list(dag.index)
     z = pd.DataFrame(index=range(n), columns=names, dtype=float)
+    eps = pd.DataFrame(index=range(n), columns=names, dtype=float)
     for name in names:  # names are in a topological order of the DAG
         parents = [p for p in names if dag.loc[p, name]]
-        val = _noise(rng, n, noise)
+        e = _noise(rng, n, noise)
+        val = e.copy()
         for p in parents:
             val = val + strength * np.tanh(1.5 * z[p].to_numpy())
         z[name] = (val - val.mean()) / val.std()
-    return z, dag
+        eps[name] = (e - e.mean()) / e.std()
+    return (z, dag, eps) if return_noise else (z, dag)
 
 
 def _orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
@@ -172,7 +176,8 @@ def numerical(n: int = 4000, seed: int = 0, n_shared: int = 1, obs_dim: int = 10
     if n < 20:
         raise ValueError(f"n={n} is too small for a benchmark; use n >= 20")
     rng = make_rng(seed)
-    latents, dag = sample_latents(n, seed=int(rng.integers(2**31)), n_shared=n_shared, noise=latent_noise)
+    latents, dag, eps = sample_latents(n, seed=int(rng.integers(2**31)), n_shared=n_shared, noise=latent_noise,
+                                       return_noise=True)
     s = latents[[c for c in latents if c.startswith("S")]].to_numpy()
     views: dict[str, list[np.ndarray]] = {}
     for mi, m in enumerate(MODALITIES):
@@ -185,7 +190,7 @@ def numerical(n: int = 4000, seed: int = 0, n_shared: int = 1, obs_dim: int = 10
             x = g(h) + noise_std * rng.standard_normal((n, obs_dim))
             views[m].append(x.astype(np.float32))
     info = {"seed": seed, "n": n, "obs_dim": obs_dim, "n_measurements": list(n_measurements),
-            "eta_dim": eta_dim, "noise_std": noise_std, "latent_noise": latent_noise}
+            "eta_dim": eta_dim, "noise_std": noise_std, "latent_noise": latent_noise, "noise": eps}
     return Benchmark("numerical", views, latents, dag, {"m1": 2, "m2": 2}, n_shared, info)
 
 
@@ -343,150 +348,167 @@ PAPER_REPORTED = pd.DataFrame(
     [{"method": "PersonaX (paper)", "r2": 0.96, "mcc": 0.92},
      {"method": "MMCRL (paper)", "r2": 0.90, "mcc": 0.85}])
 
-#: Methods evaluated by :func:`run_benchmark`: our model and the three baselines.
-METHODS = ("personax", "beta_vae", "mcl", "mmcrl")
+#: Methods evaluated by :func:`run_benchmark`: our estimator (the identifying two-stage
+#: default), the paper's single generative objective as a named variant, and the baselines.
+METHODS = ("personax", "personax_joint", "beta_vae", "mcl", "mmcrl")
 
-#: Settings used for the benchmarks (our model).  Loss weights are the paper's synthetic
-#: ones for reconstruction and independence (alpha_rec 2, alpha_ind 0.01); the L1 term
-#: covers every edge (``sparsity_scope="all"``) so that the whole graph, not only its
-#: cross-modal block, can be scored against the truth, with alpha_sp halved to 0.0005
-#: because it now sums 10 entries instead of 4 (at 0.01 the whole adjacency collapsed to
-#: zero; measured on a development run of the numerical benchmark, seed 0, n 2,000).
-#: Larger alpha_ind (>= 0.03) made the single-measurement modality's latents collapse
-#: in development runs, so the paper's 0.01 is kept.
-BENCHMARK_CONFIG = {"alpha_rec": 2.0, "alpha_ind": 0.01, "alpha_sp": 0.0005, "sparsity_scope": "all"}
+#: Settings of our model in the benchmarks: none — ``crl.fit``'s defaults are the
+#: identifying configuration.  (The joint variant uses :data:`personax.crl.model.JOINT_CONFIG`.)
+BENCHMARK_CONFIG: dict = {}
 
 
 def evaluate(z: pd.DataFrame, bench: Benchmark, split: dict, adjacency: pd.DataFrame | None = None,
-             threshold: float = 0.1, seed: int = 0) -> dict:
+             threshold: float = 0.1, seed: int = 0, block_r2: bool = True) -> dict:
     """Score learned latents (and graph) against the benchmark's truth on the test rows.
 
-    MCC: matching chosen on the training rows, scored on the test rows (out-of-sample),
-    Pearson and Spearman.  R²: regressor fitted on the training rows, scored on the test
-    rows (kernel ridge with cross-validated hyper-parameters, and linear).  Graph: SHD,
-    skeleton SHD, edge precision / recall of ``|adjacency| > threshold`` after re-indexing
-    the learned latents by the test-row matching.
-
-    Returns
-    -------
-    dict
-        ``mcc``, ``mcc_spearman``, ``mcc_in_sample``, ``r2``, ``r2_linear``, ``shd``,
-        ``skeleton_shd``, ``edge_precision``, ``edge_recall`` (graph scores NaN without an
-        adjacency or when the learned latents do not match the true count).
+    Thin wrapper of :func:`personax.crl.scoring.score` (matching and regressors fitted on the
+    training rows, scores on the test rows): overall / per-block / Spearman / in-sample
+    MCC, kernel and linear R², block R² with leakage, SHD, skeleton SHD, edge precision
+    and recall, and the empty graph's SHD.
     """
-    from personax.crl import metrics
+    from personax.crl import scoring
 
-    tr, te = split["train"], split["test"]
-    zt, truth = z.iloc[te], bench.latents.iloc[te]
-    fit_on = (z.iloc[tr], bench.latents.iloc[tr])
-    out = {
-        "mcc": metrics.mcc(zt, truth, "pearson", fit_on=fit_on).score,
-        "mcc_spearman": metrics.mcc(zt, truth, "spearman", fit_on=fit_on).score,
-        "mcc_in_sample": metrics.mcc(zt, truth, "pearson").score,
-        "r2": metrics.r2(z.iloc[tr], bench.latents.iloc[tr], "kernel", z_hat_eval=zt, z_true_eval=truth,
-                         seed=seed).score,
-        "r2_linear": metrics.r2(z.iloc[tr], bench.latents.iloc[tr], "linear", z_hat_eval=zt,
-                                z_true_eval=truth).score,
-    }
-    g = {"shd": np.nan, "skeleton_shd": np.nan, "edge_precision": np.nan, "edge_recall": np.nan}
-    if adjacency is not None and adjacency.shape[0] == bench.dag.shape[0]:
-        perm = metrics.match(*fit_on)
-        sc = metrics.graph_scores(adjacency, bench.dag, threshold, perm)
-        g = {"shd": sc.shd, "skeleton_shd": sc.skeleton_shd, "edge_precision": sc.precision,
-             "edge_recall": sc.recall}
-    out.update(g)
-    return out
+    return scoring.score(z, bench, split, adjacency, threshold, seed, block_r2=block_r2)
 
 
-def run_benchmark(benchmark: str = "numerical", methods=METHODS, seeds=(0, 1, 2), profile: str = "quick",
+def _make_benchmark(benchmark, n, profile, data_seed, image_sources, image_base) -> Benchmark:
+    if isinstance(benchmark, Benchmark):
+        return benchmark
+    name = str(benchmark)
+    default_n = {"numerical": {"ci": 1000, "quick": 4000, "paper": 10000},
+                 "design": {"ci": 1000, "quick": 4000, "paper": 10000},
+                 "images": {"ci": 600, "quick": 2000, "paper": 5000}}
+    kind = name.split(":")[0]
+    if kind not in default_n:
+        raise ValueError(f"unknown benchmark {benchmark!r}: use 'numerical', 'images', 'design' / 'design:<seed>' "
+                         "or a Benchmark object")
+    if n is None:
+        if profile not in default_n[kind]:
+            raise ValueError(f"unknown profile {profile!r}: use 'ci', 'quick' or 'paper'")
+        n = default_n[kind][profile]
+    if kind == "numerical":
+        return numerical(n=n, seed=data_seed)
+    if kind == "images":
+        return images(n=n, seed=data_seed, source1=image_sources[0], source2=image_sources[1], base=image_base)
+    from personax.crl.designs import random_design
+
+    seed = int(name.split(":")[1]) if ":" in name else data_seed
+    return random_design(seed, n=n)
+
+
+def _bench_label(bench: Benchmark) -> str:
+    if bench.name == "design":
+        return f"design:{bench.info['design']['seed']}"
+    return bench.name
+
+
+def _conditions_satisfied(bench: Benchmark) -> bool:
+    from personax.crl import identifiability
+
+    if isinstance(bench.info.get("conditions"), dict):
+        return bool(bench.info["conditions"]["satisfied"])
+    meas = {m: len(bench.views[m]) for m in bench.latent_dims}
+    own = {m: bool(bench.info.get("eta_dim", 0)) for m in meas if meas[m] == 1}
+    if bench.name == "images":
+        own = {m: False for m in own}
+    return identifiability.check(bench.dag, bench.blocks, meas, own).satisfied
+
+
+def run_benchmark(benchmark="numerical", methods=METHODS, seeds=(0, 1, 2), profile: str = "quick",
                   n: int | None = None, device: str = "auto", out: str | os.PathLike | None = None,
                   resume: bool = True, data_seed: int = 0, config: dict | None = None,
                   keep_fits: bool = False, image_sources: tuple = ("digits", "digits"),
-                  image_base: str = "random") -> pd.DataFrame:
-    """Train and score every method on a benchmark over several seeds.
+                  image_base: str = "fixed", block_r2: bool = True, references: bool = True) -> pd.DataFrame:
+    """Train and score every method on a benchmark over several seeds, with reference points.
 
     Parameters
     ----------
-    benchmark : {"numerical", "images"}
+    benchmark : {"numerical", "images", "design", "design:<seed>"} or Benchmark
+        A named benchmark (``"design"`` draws :func:`personax.crl.designs.random_design`
+        with seed ``data_seed``) or a ready :class:`Benchmark`.
     methods : sequence of str
         Subset of :data:`METHODS`.
     seeds : sequence of int
         Model seeds (the data and the split are fixed by ``data_seed``).
     profile : {"ci", "quick", "paper"}
-        Training budget; also sets the default ``n`` (numerical / images: ci 1,000 / 600,
-        quick 2,000 / 1,200, paper 10,000 / 10,000).
+        Training budget; also sets the default ``n`` (numerical / design: ci 1,000, quick
+        4,000, paper 10,000; images: 600 / 2,000 / 5,000).
     out : path, optional
-        Folder for ``results.csv`` (a ledger: one row per finished (method, seed), appended
-        as soon as it finishes), checkpoints of our model and run records.  With
+        Folder for ``results.csv`` (a ledger: one row per finished (benchmark, method, seed),
+        appended as soon as it finishes), checkpoints of our model and run records.  With
         ``resume=True`` finished rows are skipped and interrupted runs resume from their
         checkpoints.
     config : dict, optional
-        Overrides of :data:`BENCHMARK_CONFIG` for our model.
+        Overrides of ``crl.fit``'s configuration for our model (none by default).
     keep_fits : bool
         Also return the fitted objects in ``result.attrs["fits"]`` (``{(method, seed): fit}``).
-    image_sources : (str, str)
-        ``source1`` / ``source2`` of :func:`images` (ignored by the numerical benchmark).
-    image_base : {"random", "fixed"}
-        ``base`` of :func:`images` (ignored by the numerical benchmark).
+    image_sources, image_base
+        ``source1`` / ``source2`` and ``base`` of :func:`images`.
+    block_r2, references : bool
+        Compute the block R² table / the reference points (random rotation, PCA, ICA).
 
     Returns
     -------
     pandas.DataFrame
         One row per (method, seed): ``benchmark``, ``method``, ``seed``, ``n``, ``profile``,
-        ``device``, the scores of :func:`evaluate`, ``epochs`` and ``seconds``.
+        ``device``, ``conditions_satisfied``, the scores of :func:`evaluate`, the reference
+        points ``ref_mcc_rotation``, ``ref_mcc_pca``, ``ref_mcc_ica``, ``epochs``,
+        ``seconds`` and ``samples_per_s`` (training rows x epochs / training seconds).
     """
     import json
 
-    from personax.crl import baselines
+    from personax.crl import baselines, scoring
+    from personax.crl.model import JOINT_CONFIG
     from personax.crl.train import fit as crl_fit
+    from personax.crl.train import make_split
     from personax.utils import resolve_device
 
-    if benchmark not in BENCHMARKS:
-        raise ValueError(f"unknown benchmark {benchmark!r}: use one of {sorted(BENCHMARKS)}")
     bad = set(methods) - set(METHODS)
     if bad:
         raise ValueError(f"unknown method(s) {sorted(bad)}: use a subset of {list(METHODS)}")
-    default_n = {"numerical": {"ci": 1000, "quick": 2000, "paper": 10000},
-                 "images": {"ci": 600, "quick": 1200, "paper": 10000}}[benchmark]
-    if n is None:
-        if profile not in default_n:
-            raise ValueError(f"unknown profile {profile!r}: use 'ci', 'quick' or 'paper'")
-        n = default_n[profile]
     dev = resolve_device(device)
-    extra = ({"source1": image_sources[0], "source2": image_sources[1], "base": image_base}
-             if benchmark == "images" else {})
-    bench = BENCHMARKS[benchmark](n=n, seed=data_seed, **extra)
+    bench = _make_benchmark(benchmark, n, profile, data_seed, image_sources, image_base)
+    n = bench.latents.shape[0]
+    label = _bench_label(bench)
     ledger = Path(out) / "results.csv" if out is not None else None
     done = pd.read_csv(ledger) if (ledger is not None and resume and ledger.exists()) else pd.DataFrame()
+    refs = scoring.reference_points(bench, make_split(n, 0.1, 0.1, 0)) if references else {}
+    satisfied = _conditions_satisfied(bench)
     rows, fits = [], {}
-    cfg = {**BENCHMARK_CONFIG, **(config or {})}
     for method in methods:
         for seed in seeds:
-            if len(done) and ((done["method"] == method) & (done["seed"] == seed) & (done["n"] == n)).any():
-                rows.append(done[(done["method"] == method) & (done["seed"] == seed) & (done["n"] == n)]
-                            .iloc[-1].to_dict())
-                continue
-            if method == "personax":
-                ck = Path(out) / "checkpoints" / benchmark / f"seed_{seed}" if out is not None else None
+            if len(done):
+                hit = done[(done["benchmark"] == label) & (done["method"] == method) & (done["seed"] == seed)
+                           & (done["n"] == n)]
+                if len(hit):
+                    rows.append(hit.iloc[-1].to_dict())
+                    continue
+            ck = Path(out) / "checkpoints" / label.replace(":", "_") / method / f"seed_{seed}" \
+                if (out is not None and resume) else None
+            if method in ("personax", "personax_joint"):
+                cfg = {**(config or {})} if method == "personax" else {**JOINT_CONFIG, **(config or {})}
                 f = crl_fit(bench.views, bench.latent_dims, n_shared=bench.n_shared, seed=seed, device=dev,
-                            profile=profile, config=cfg, checkpoint_dir=ck if resume else None)
+                            profile=profile, config=cfg, checkpoint_dir=ck)
                 adjacency, threshold = f.adjacency, f.config.edge_threshold
             else:
                 f = baselines.BASELINES[method](bench.views, bench.latent_dims, n_shared=bench.n_shared,
-                                                seed=seed, device=dev, profile=profile,
-                                                config=cfg if method == "mmcrl" else None)
+                                                seed=seed, device=dev, profile=profile)
                 adjacency, threshold = None, 0.1
             z = f.encode(bench.views)
-            row = {"benchmark": benchmark, "method": method, "seed": seed, "n": n, "profile": profile,
-                   "device": dev, **evaluate(z, bench, f.split, adjacency, threshold, seed=seed),
-                   "epochs": f.record.get("epochs_run"), "seconds": f.record["timings"]["total_seconds"]}
+            train_s = float(f.history["seconds"].iloc[-1]) if "seconds" in f.history and len(f.history) else np.nan
+            epochs = int(f.record.get("epochs_run", len(f.history)))
+            row = {"benchmark": label, "method": method, "seed": seed, "n": n, "profile": profile, "device": dev,
+                   "conditions_satisfied": satisfied,
+                   **evaluate(z, bench, f.split, adjacency, threshold, seed=seed, block_r2=block_r2), **refs,
+                   "epochs": epochs, "seconds": f.record["timings"]["total_seconds"],
+                   "samples_per_s": len(f.split["train"]) * epochs / train_s if train_s and train_s > 0 else np.nan}
             rows.append(row)
             if keep_fits:
                 fits[(method, seed)] = f
             if ledger is not None:
                 ledger.parent.mkdir(parents=True, exist_ok=True)
                 pd.DataFrame([row]).to_csv(ledger, mode="a", header=not ledger.exists(), index=False)
-                rec = Path(out) / "records" / f"{benchmark}_{method}_seed{seed}.json"
+                rec = Path(out) / "records" / f"{label.replace(':', '_')}_{method}_seed{seed}.json"
                 rec.parent.mkdir(parents=True, exist_ok=True)
                 rec.write_text(json.dumps(f.record, indent=1, default=str))
     result = pd.DataFrame(rows)

@@ -43,9 +43,9 @@ from personax.utils import make_rng, progress, resolve_device
 #: Training-budget presets.  ``ci``: seconds (tests, CI notebooks); ``quick``: the book's
 #: default on a 2-core CPU; ``paper``: the full protocol (GPU advised).
 PROFILES: dict[str, dict] = {
-    "ci": {"max_epochs": 25, "patience": 10},
-    "quick": {"max_epochs": 150, "patience": 25},
-    "paper": {"max_epochs": 1000, "patience": 60},
+    "ci": {"max_epochs": 25, "patience": 8, "s2_max_epochs": 60, "s2_patience": 10},
+    "quick": {"max_epochs": 200, "patience": 20, "s2_max_epochs": 300, "s2_patience": 20},
+    "paper": {"max_epochs": 600, "patience": 40, "s2_max_epochs": 600, "s2_patience": 40, "s2_restarts": 3},
 }
 
 _CKPT = "checkpoint.pt"
@@ -137,6 +137,19 @@ def _flat(views: dict[str, list[np.ndarray]], modalities: Sequence[str]) -> list
     return [a for m in modalities for a in views[m]]
 
 
+def _build_model(shapes, layout: LatentLayout, cfg: CRLConfig, meta: dict | None = None) -> torch.nn.Module:
+    """An untrained network of the configured estimator (for loading saved fits)."""
+    if cfg.estimator == "joint":
+        return CRLModel(shapes, layout, cfg)
+    from personax.crl.blocks import BlockModel
+    from personax.crl.staged import StagedCRL
+
+    model = StagedCRL(BlockModel(shapes, layout.dims, layout.n_shared, cfg.eta_dim, cfg.hidden, cfg.conv_channels))
+    if meta is not None:
+        model.rebuild(meta, cfg)
+    return model
+
+
 # ----------------------------------------------------------------------------- result
 @dataclass
 class CRLFit:
@@ -203,7 +216,10 @@ class CRLFit:
     @property
     def adjacency(self) -> pd.DataFrame:
         """Learned weighted adjacency (``adjacency.loc[parent, child]``, masked, signed)."""
-        W = self.model.prior.weights().detach().cpu().numpy().astype(np.float64)
+        if hasattr(self.model, "adjacency_matrix"):
+            W = self.model.adjacency_matrix()
+        else:
+            W = self.model.prior.weights().detach().cpu().numpy().astype(np.float64)
         return pd.DataFrame(W, index=self.layout.names, columns=self.layout.names)
 
     def graph(self, threshold: float | None = None) -> pd.DataFrame:
@@ -215,7 +231,8 @@ class CRLFit:
         """Write model weights, config, layout, scaler, history and record to one file."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"state": self.model.state_dict(), "config": self.config.to_dict(),
+        meta = self.model.meta() if hasattr(self.model, "meta") else None
+        torch.save({"state": self.model.state_dict(), "config": self.config.to_dict(), "meta": meta,
                     "layout": (self.layout.modalities, self.layout.dims, self.layout.n_shared),
                     "shapes": self._shapes, "scaler": self._scaler.stats, "seed": self.seed,
                     "history": self.history.to_dict("list"), "record": self.record,
@@ -229,7 +246,7 @@ class CRLFit:
         cfg = CRLConfig(**blob["config"])
         layout = LatentLayout(*blob["layout"])
         dev = resolve_device(device)
-        model = CRLModel(blob["shapes"], layout, cfg)
+        model = _build_model(blob["shapes"], layout, cfg, blob.get("meta"))
         model.load_state_dict(blob["state"])
         model.to(dev).eval()
         scaler = _Scaler({}, np.array([]), False)
@@ -256,6 +273,26 @@ def _fingerprint(flat: Sequence[np.ndarray]) -> str:
         h.update(str(a.shape).encode())
         h.update(np.ascontiguousarray(a[: min(len(a), 64)]).tobytes())
     return h.hexdigest()[:16]
+
+
+def _run_record(cfg, seed, profile, dev, modalities, dims, n_shared, layout, v, n, split, model, *, epochs_run,
+                best_epoch, stopped_early, resumed_from, train_seconds, t_start, metrics, fingerprint) -> dict:
+    """The run record shared by both estimators (config, provenance, sizes, timings, metrics)."""
+    return {
+        "model": f"personax.crl (multimodal multi-measurement CRL, estimator={cfg.estimator!r})",
+        "config": cfg.to_dict(), "seed": seed, "profile": profile, "device": dev,
+        "git_commit": _git_commit(), "versions": _versions(),
+        "layout": {"modalities": list(modalities), "latent_dims": dict(zip(modalities, dims)),
+                   "n_shared": int(n_shared), "names": layout.names},
+        "measurements": {m: len(v[m]) for m in modalities},
+        "n_rows": int(n), "split_sizes": {k: int(len(s)) for k, s in split.items()},
+        "epochs_run": int(epochs_run), "best_epoch": int(best_epoch), "stopped_early": bool(stopped_early),
+        "resumed_from_epoch": resumed_from,
+        "timings": {"train_seconds": float(train_seconds), "total_seconds": float(time.perf_counter() - t_start)},
+        "metrics": metrics,
+        "n_parameters": int(sum(p.numel() for p in model.parameters())),
+        "data_fingerprint": fingerprint,
+    }
 
 
 def _resolve_config(config: CRLConfig | Mapping | None, profile: str | None) -> CRLConfig:
@@ -382,17 +419,27 @@ def fit(views: Mapping[str, object], latent_dims: Mapping[str, int], n_shared: i
     x_train = [torch.as_tensor(a[split["train"]], device=dev) for a in flat]
     x_val = [torch.as_tensor(a[split["val"]], device=dev) for a in flat] if len(split["val"]) else None
 
+    run_id = {"config": cfg.to_dict(), "seed": seed, "layout": [list(modalities), list(dims), int(n_shared)],
+              "data": _fingerprint(flat), "split": [len(split[k]) for k in ("train", "val", "test")]}
+    ckpt_path = Path(checkpoint_dir) / _CKPT if checkpoint_dir is not None else None
+    args = (modalities, dims, int(n_shared), seed, cfg, dev, layout, v, n, split, scaler, flat, shapes, x_train,
+            x_val, run_id, ckpt_path, callback, progress_bar, profile, t_start)
+    if cfg.estimator == "joint":
+        return _fit_joint(*args)
+    return _fit_staged(*args)
+
+
+def _fit_joint(modalities, dims, n_shared, seed, cfg, dev, layout, v, n, split, scaler, flat, shapes,
+               x_train, x_val, run_id, ckpt_path, callback, progress_bar, profile, t_start) -> CRLFit:
+    """Train the paper's single generative objective (``estimator="joint"``, :mod:`personax.crl.model`)."""
     with torch.random.fork_rng(devices=[] if dev == "cpu" else None):
         torch.manual_seed(seed)
         model = CRLModel(shapes, layout, cfg).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(seed)
 
-    run_id = {"config": cfg.to_dict(), "seed": seed, "layout": [list(modalities), list(dims), int(n_shared)],
-              "data": _fingerprint(flat), "split": [len(split[k]) for k in ("train", "val", "test")]}
     history: list[dict] = []
     start_epoch, best_val, best_epoch, bad, best_state, train_seconds = 0, float("inf"), -1, 0, None, 0.0
-    ckpt_path = Path(checkpoint_dir) / _CKPT if checkpoint_dir is not None else None
     resumed_from = None
     if ckpt_path is not None and ckpt_path.exists():
         blob = torch.load(ckpt_path, map_location=dev, weights_only=False)
@@ -476,22 +523,62 @@ def fit(views: Mapping[str, object], latent_dims: Mapping[str, int], n_shared: i
     _refresh_batchnorm(model, x_train, cfg.batch_size)
     final_val = _evaluate(model, x_val, cfg.batch_size) if x_val is not None else {}
     hist = pd.DataFrame(history)
-    record = {
-        "model": "personax.crl (multimodal multi-measurement CRL)",
-        "config": cfg.to_dict(), "seed": seed, "profile": profile, "device": dev,
-        "git_commit": _git_commit(), "versions": _versions(),
-        "layout": {"modalities": list(modalities), "latent_dims": dict(zip(modalities, dims)),
-                   "n_shared": int(n_shared), "names": layout.names},
-        "measurements": {m: len(v[m]) for m in modalities},
-        "n_rows": int(n), "split_sizes": {k: int(len(s)) for k, s in split.items()},
-        "epochs_run": int(len(history)), "best_epoch": int(best_epoch), "stopped_early": bool(stopped_early),
-        "resumed_from_epoch": resumed_from,
-        "timings": {"train_seconds": float(train_seconds), "total_seconds": float(time.perf_counter() - t_start)},
-        "metrics": {f"val_{k}_best": float(val) for k, val in final_val.items()},
-        "n_parameters": int(sum(p.numel() for p in model.parameters())),
-        "data_fingerprint": run_id["data"],
+    record = _run_record(cfg, seed, profile, dev, modalities, dims, n_shared, layout, v, n, split, model,
+                         epochs_run=len(history), best_epoch=int(best_epoch), stopped_early=bool(stopped_early),
+                         resumed_from=resumed_from, train_seconds=train_seconds, t_start=t_start,
+                         metrics={f"val_{k}_best": float(val) for k, val in final_val.items()},
+                         fingerprint=run_id["data"])
+    return CRLFit(model, layout, cfg, seed, dev, hist, record, split, scaler, shapes)
+
+
+def _fit_staged(modalities, dims, n_shared, seed, cfg, dev, layout, v, n, split, scaler, flat, shapes,
+                x_train, x_val, run_id, ckpt_path, callback, progress_bar, profile, t_start) -> CRLFit:
+    """Train the identifying two-stage estimator (``estimator="staged"``, :mod:`personax.crl.staged`)."""
+    from personax.crl.blocks import BlockModel
+    from personax.crl.staged import StagedCRL, StagedTrainer, candidate_orders
+
+    with torch.random.fork_rng(devices=[] if dev == "cpu" else None):
+        torch.manual_seed(seed)
+        blocks = BlockModel(shapes, dims, n_shared, cfg.eta_dim, cfg.hidden, cfg.conv_channels).to(dev)
+    model = StagedCRL(blocks).to(dev)
+
+    def monitor(epoch: int, phase: str):
+        if callback is None:
+            return None
+        snap = CRLFit(model, layout, cfg, seed, dev, pd.DataFrame(trainer.history), {}, split, scaler, shapes)
+        return callback(epoch, snap)
+
+    n_candidates = len(candidate_orders(len(modalities), cfg.block_order)) * cfg.s2_restarts
+    bar = progress(range(cfg.max_epochs + n_candidates * cfg.s2_max_epochs), desc=f"CRL seed {seed}",
+                   disable=None if progress_bar is None else not progress_bar)
+    trainer = StagedTrainer(model, cfg, seed, x_train, x_val, ckpt_path, run_id,
+                            callback=monitor if callback is not None else None,
+                            bar=bar if hasattr(bar, "update") else None)
+    try:
+        trainer.run()
+    finally:
+        if hasattr(bar, "close"):
+            bar.close()
+    model.eval()
+    hist = pd.DataFrame(trainer.history)
+    blocks_info = trainer.done["blocks"]
+    comp = [c for c in trainer.candidates if c["order"] == model.order]
+    chosen = min(comp, key=lambda c: c["val_nll"]) if comp else {}
+    stopped = bool(blocks_info["stopped_early"]) and all(c["stopped_early"] for c in trainer.candidates)
+    record = _run_record(cfg, seed, profile, dev, modalities, dims, n_shared, layout, v, n, split, model,
+                         epochs_run=len(hist), best_epoch=int(blocks_info["best_epoch"]), stopped_early=stopped,
+                         resumed_from=trainer.resumed_from, train_seconds=trainer.seconds, t_start=t_start,
+                         metrics={"val_nll_best": float(chosen.get("val_nll", float("nan")))},
+                         fingerprint=run_id["data"])
+    record["stages"] = {
+        "blocks": {"epochs": int(blocks_info["epochs"]), "best_epoch": int(blocks_info["best_epoch"]),
+                   "stopped_early": bool(blocks_info["stopped_early"])},
+        "eta": {modalities[mi]: r for mi, r in trainer.eta_report.items()},
+        "components": trainer.candidates,
+        "block_order": [modalities[i] for i in model.order],
     }
     return CRLFit(model, layout, cfg, seed, dev, hist, record, split, scaler, shapes)
+
 
 
 def fit_seeds(views: Mapping[str, object], latent_dims: Mapping[str, int], seeds: Sequence[int] = (0, 1, 2),
