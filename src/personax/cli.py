@@ -152,11 +152,13 @@ def format_error(exc: BaseException) -> str:
 
 
 def _format_os_error(exc: OSError) -> str:
-    what = exc.strerror or type(exc).__name__
+    if exc.strerror is None:  # raised with a message of its own
+        return f"error: {exc}"
     where = f": {exc.filename!s}" if exc.filename is not None else ""
     if exc.filename2 is not None:
         where += f" -> {exc.filename2!s}"
-    return f"error: {what}{where}\n  fix: check the path (it must exist and be readable; outputs need a writable folder)"
+    return (f"error: {exc.strerror}{where}\n"
+            "  fix: check the path (inputs must exist and be readable; outputs need a writable folder)")
 
 
 @contextlib.contextmanager

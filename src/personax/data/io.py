@@ -56,6 +56,15 @@ class DataAccessError(InputOutputError, RuntimeError):
     as before)."""
 
 
+def _mapped_text(mapped: dict) -> str:
+    if not mapped:
+        return "none"
+    same = [k for k, v in mapped.items() if str(k).removeprefix("embedding:") == str(v)]
+    other = [f"{k}←{v}" for k, v in mapped.items() if k not in same]
+    parts = [f"{len(same)} under their canonical names"] if same else []
+    return ", ".join(parts + other)
+
+
 class ColumnMappingError(DataError):
     """A table's columns could not be mapped onto the canonical schema.
 
@@ -68,7 +77,7 @@ class ColumnMappingError(DataError):
         shown = ", ".join(map(str, self.found[:60])) + (" …" if len(self.found) > 60 else "")
         msg = (f"cannot map the columns of this {dataset} table onto the canonical schema.\n"
                f"  columns found ({len(self.found)}): {shown}\n"
-               f"  mapped: {', '.join(f'{k}←{v}' for k, v in self.mapped.items()) or 'none'}\n"
+               f"  mapped: {_mapped_text(self.mapped)}\n"
                f"  expected but unmapped: {', '.join(self.unmapped)}"
                + (f"\n{extra.rstrip()}" if extra else ""))
         super().__init__(msg, hint="rename the columns to the canonical names "
@@ -934,7 +943,18 @@ def load_local(path, dataset: str, column_map: dict | None = None, *, strict: bo
         raise DataError(f"{where} has no rows (columns: {', '.join(map(str, list(raw.columns)[:20]))}"
                         f"{' …' if len(raw.columns) > 20 else ''})",
                         hint="the table was exported without its rows; export it again")
-    frame, embeddings, report = map_columns(raw, dataset, column_map, source=where)
+    try:
+        frame, embeddings, report = map_columns(raw, dataset, column_map, source=where)
+    except ColumnMappingError as exc:
+        try:
+            map_columns(raw, other)
+        except ValidationError:
+            pass  # the columns fit the other dataset (only some values do not)
+        except (DataError, ParameterError):
+            raise exc from None
+        raise ColumnMappingError(dataset, exc.found, exc.mapped, exc.unmapped,
+                                 extra=f"  {where} looks like a {other} table: pass dataset={other!r} "
+                                       f"(--dataset {other})") from None
     validate(frame, dataset, embeddings, strict=strict, source=where)
     info = {"dataset": dataset, "source": str(path), "path": str(path), "files": [str(f) for f in files],
             "n": len(frame), "synthetic": False, **report}
