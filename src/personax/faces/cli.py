@@ -188,6 +188,13 @@ def _cmd_obfuscate(args) -> int:
     from personax.data.io import _read_table
     from personax.utils import atomic_path
 
+    key_path = Path(args.key)
+    if args.new_key and args.seed is None:
+        raise UsageError("--new-key needs --seed (the seed is the secret: use a large random int)")
+    if not args.new_key and not key_path.is_file():
+        raise UsageError(f"key file {args.key} does not exist",
+                         hint="pass the key written with --new-key, or create one with --new-key --seed S")
+    key = None if args.new_key else PrivacyKey.load(key_path)  # a damaged key fails before any work
     src = Path(args.input)
     if not src.is_file():
         raise UsageError(f"input {args.input} does not exist" + (" (it is a folder)" if src.is_dir() else ""),
@@ -205,18 +212,10 @@ def _cmd_obfuscate(args) -> int:
         X = embedding_matrix(df, col)
     except (KeyError, ValueError) as exc:
         raise DataError(f"{args.input}, column {col!r}: {exc}") from exc
-    key_path = Path(args.key)
     if args.new_key:
-        if args.seed is None:
-            raise UsageError("--new-key needs --seed (the seed is the secret: use a large random int)")
         key = PrivacyKey.for_data(X, seed=args.seed, mode=args.mode)
         key.save(key_path)
         print(f"new key {key.fingerprint} written to {key_path} (keep it apart from the data)")
-    else:
-        if not key_path.is_file():
-            raise UsageError(f"key file {args.key} does not exist",
-                             hint="pass the key written with --new-key, or create one with --new-key --seed S")
-        key = PrivacyKey.load(key_path)
     Z = recover(X, key) if args.recover else obfuscate(X, key)
     out = df.copy()
     out[col] = [None if np.isnan(row).all() else row for row in Z]

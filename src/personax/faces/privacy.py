@@ -165,6 +165,8 @@ class PrivacyKey:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "PrivacyKey":
         """Read a key written by :meth:`save`, checking its fingerprint."""
+        import zipfile
+
         from personax.errors import DataError
 
         try:
@@ -176,7 +178,7 @@ class PrivacyKey:
                           f["bend"].copy(), f["scale"].copy(), f["shift"].copy(), float(meta["data_scale"]))
         except (FileNotFoundError, IsADirectoryError, PermissionError):
             raise
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             if isinstance(exc, DataError):
                 raise
             raise DataError(f"{path} is not a readable privacy key ({type(exc).__name__}: {exc})",
