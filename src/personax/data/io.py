@@ -533,7 +533,7 @@ def read_column_map(path: str | os.PathLike) -> dict[str, str]:
     --------
     >>> import tempfile, pathlib
     >>> f = pathlib.Path(tempfile.mkdtemp()) / "map.yaml"
-    >>> _ = f.write_text("Height (cm): height_cm\nYear: birth_year\n")
+    >>> _ = f.write_text("Height (cm): height_cm\\nYear: birth_year\\n")
     >>> read_column_map(f)
     {'Height (cm)': 'height_cm', 'Year': 'birth_year'}
     """
