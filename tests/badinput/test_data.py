@@ -58,6 +58,9 @@ def broken(tmp_path_factory, sample_small):
     (folder / "binary.csv").write_bytes(bytes(range(256)) * 8)
     (folder / "ragged.csv").write_text("person_id,height_cm\np1,170\np2,180,extra\n")
     (folder / "nulls.csv").write_bytes(b"person_id,height_cm\n\xff\xfe\x00\x00,170\n")
+    (folder / "semicolons.csv").write_text("person_id;height_cm\np1;170\n")
+    (folder / "broken.jsonl").write_text('{"person_id": "p1"}\n{"person_id": \n')
+    (folder / "table.csv.gz").write_bytes(b"\x1f\x8b\x08\x00 gzip bytes")
     (folder / "no_tables").mkdir()
     (folder / "no_tables" / "readme.txt").write_text("nothing here")
     athle = sample_small["folder"] / "athlepersona.csv"
@@ -88,6 +91,9 @@ def validate(path, dataset="celebpersona", *extra):
     ("binary.csv", "cannot parse"),
     ("ragged.csv", "line 3"),
     ("nulls.csv", "not UTF-8 text"),
+    ("semicolons.csv", "separated by semicolons"),
+    ("broken.jsonl", "cannot parse"),
+    ("table.csv.gz", "decompress it first"),
 ])
 def test_unreadable_file_is_named_with_the_reason(bad, broken, name, fragment):
     bad(validate(broken / name), code=1, names=[name, fragment], watch=[broken])

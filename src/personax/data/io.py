@@ -883,22 +883,40 @@ def _table_files(path: Path) -> list[Path]:
     return files
 
 
+def _check_separator(frame: pd.DataFrame, path: Path, suf: str) -> pd.DataFrame:
+    """A one-column CSV whose header holds ';' (or tabs, '|') was written with another separator."""
+    if frame.shape[1] == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+            if sep in str(frame.columns[0]) and sep != ("\t" if suf == ".tsv" else ","):
+                raise DataError(
+                    f"{path} has a single column {str(frame.columns[0])[:60]!r}…: its fields are separated by "
+                    f"{name}, not by {'tabs' if suf == '.tsv' else 'commas'}",
+                    hint="export it again as comma-separated CSV (or name a tab-separated file .tsv)")
+    return frame
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     """Read one table; empty, truncated, undecodable or malformed files raise a clear error."""
     import pyarrow as pa
 
     suf = path.suffix.lower()
     if suf not in _TABLE_SUFFIXES:
+        packed = suf in (".gz", ".bz2", ".xz", ".zip", ".zst", ".7z", ".tar")
         raise DataAccessError(f"unsupported file type {path.suffix or '(no suffix)'!r} of {path}",
-                              hint="use Parquet (.parquet), CSV/TSV (.csv, .tsv) or JSON lines (.jsonl, .json)")
+                              hint=("decompress it first; " if packed else "")
+                              + "use Parquet (.parquet), CSV/TSV (.csv, .tsv) or JSON lines (.jsonl, .json)")
     _check_not_empty(path)
     kind = {".parquet": "Parquet", ".csv": "CSV", ".tsv": "TSV", ".jsonl": "JSON lines", ".json": "JSON"}[suf]
     try:
         if suf == ".parquet":
-            return pd.read_parquet(path)
-        if suf in (".csv", ".tsv"):
-            return pd.read_csv(path, sep="\t" if suf == ".tsv" else ",")
-        return pd.read_json(path, lines=suf == ".jsonl")
+            frame = pd.read_parquet(path)
+        elif suf in (".csv", ".tsv"):
+            frame = pd.read_csv(path, sep="\t" if suf == ".tsv" else ",")
+        else:
+            frame = pd.read_json(path, lines=suf == ".jsonl")
+    except PermissionError as exc:
+        raise DataAccessError(f"cannot read {path}: permission denied",
+                              hint="make the file readable (chmod) or copy it somewhere readable") from exc
     except (pa.ArrowException, OSError) as exc:
         raise DataAccessError(f"cannot read {path} as {kind} ({path.stat().st_size} bytes): the file is truncated, "
                               f"corrupt or not {kind} ({type(exc).__name__}: {exc})",
@@ -916,6 +934,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     except ValueError as exc:  # malformed JSON
         raise DataError(f"cannot parse {path} as {kind}: {exc}",
                         hint="JSON lines: one JSON object per line") from exc
+    return _check_separator(frame, path, suf) if suf in (".csv", ".tsv") else frame
 
 
 def load_local(path, dataset: str, column_map: dict | None = None, *, strict: bool = False) -> PersonaData:
