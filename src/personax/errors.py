@@ -86,9 +86,9 @@ EXIT_BUG = 70
 EXIT_INTERRUPTED = 130
 
 #: Where to report an unexpected exception (printed after its traceback).
-BUG_REPORT = ("this is a bug in personax, not a mistake in your input: please report it with the command "
-              "line and the traceback above to the issue tracker of the PersonaX companion repository "
-              "(the checkout's README names it)")
+BUG_REPORT = ("this is a bug in personax, not a mistake in your input: please report it to the maintainers "
+              "of the PersonaX companion (the issue tracker of the repository you got it from), with the "
+              "command line, the traceback above and `personax --version`")
 
 
 __all__ = ["PersonaXError", "UsageError", "ParameterError", "DataError", "BackendError",
