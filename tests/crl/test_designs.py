@@ -38,7 +38,7 @@ def test_violations_are_reported(kind):
 
 def test_mixing_is_injective_and_rejects_shrinking_maps():
     rng = np.random.default_rng(0)
-    for weights in ("orthogonal", "gaussian"):
+    for weights in ("orthogonal", "conditioned"):
         g = designs.mixing(3, 8, rng, depth=3, weights=weights)
         h = rng.standard_normal((500, 3))
         x = g(h)

@@ -115,15 +115,25 @@ class MonotoneMADE(nn.Module):
 
 
 class ConditionalFlow(nn.Module):
-    """Invertible map of a modality code given the shared code: layers alternate their order."""
+    """Invertible map of a modality code given the shared code.
 
-    def __init__(self, dim: int, ctx_dim: int, layers: int = 3, n_terms: int = 4, hidden: int = 32):
+    A full invertible linear map first (so rotations and shears of the block — the bulk of
+    what stage 2 must undo — are one matrix away from the identity start), then monotone
+    autoregressive layers that alternate their order and see the shared code.
+    """
+
+    def __init__(self, dim: int, ctx_dim: int, layers: int = 3, n_terms: int = 4, hidden: int = 32,
+                 linear: bool = True):
         super().__init__()
+        self.linear = nn.Parameter(torch.eye(dim)) if linear else None
         orders = [list(range(dim)) if i % 2 == 0 else list(range(dim))[::-1] for i in range(layers)]
         self.layers = nn.ModuleList(MonotoneMADE(dim, ctx_dim, o, n_terms, hidden) for o in orders)
 
     def forward(self, x: torch.Tensor, ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         logdet = x.new_zeros(x.shape[0])
+        if self.linear is not None:
+            x = x @ self.linear.t()
+            logdet = logdet + torch.linalg.slogdet(self.linear)[1]
         for layer in self.layers:
             x, ld = layer(x, ctx)
             logdet = logdet + ld

@@ -176,6 +176,7 @@ class CRLConfig:
     s2_min_delta: float = 1e-3
     s2_sparsity: float = 0.02
     s2_restarts: int = 1
+    s2_init: str = "ica"
 
     def __post_init__(self):
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -184,6 +185,8 @@ class CRLConfig:
         if self.estimator not in ("staged", "joint"):
             raise ValueError(f"estimator={self.estimator!r}: use 'staged' (the identifying two-stage estimator, "
                              "default) or 'joint' (the paper's single generative objective)")
+        if self.s2_init not in ("ica", "identity", "random"):
+            raise ValueError(f"s2_init={self.s2_init!r}: use 'ica', 'identity' or 'random'")
         if self.block_order not in ("auto", "given"):
             raise ValueError(f"block_order={self.block_order!r}: use 'auto' (chosen by held-out likelihood) or 'given'")
         if self.flow not in ("elementwise", "realnvp"):

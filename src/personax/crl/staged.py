@@ -49,6 +49,7 @@ class StagedCRL(nn.Module):
         self.components: ComponentModel | None = None
         self.eta_used: list[bool] = [False] * len(blocks.modalities)
         self.order: list[int] = list(range(len(blocks.modalities)))
+        self.candidate_states: dict[str, tuple[list[int], dict]] = {}
         self.register_buffer("code_mean", torch.zeros(0))
         self.register_buffer("code_sd", torch.ones(0))
 
@@ -104,6 +105,19 @@ class StagedCRL(nn.Module):
         return {"eta_used": list(map(bool, self.eta_used)), "order": list(map(int, self.order)),
                 "has_components": self.components is not None}
 
+    def with_candidate(self, name: str, cfg) -> "StagedCRL":
+        """A copy whose stage 2 is the candidate fit ``name`` (``record["stages"]["components"]``)."""
+        if name not in self.candidate_states:
+            raise KeyError(f"no stage-2 candidate {name!r}; known: {sorted(self.candidate_states)}")
+        order, state = self.candidate_states[name]
+        other = copy.copy(self)
+        other._modules = dict(self._modules)
+        comp = _components(self, cfg, order)
+        comp.load_state_dict(state)
+        other._modules["components"] = comp.to(self.code_mean.device).eval()
+        other.order = list(order)
+        return other
+
     def rebuild(self, meta: dict, cfg) -> None:
         """Recreate the stage-2 module from saved metadata (before ``load_state_dict``)."""
         self.eta_used = list(meta["eta_used"])
@@ -119,6 +133,83 @@ def _components(model: StagedCRL, cfg, order: Sequence[int]) -> ComponentModel:
     mask = order_mask(model.slots(), model.causal_flags(), order)
     return ComponentModel(model.slots(), model.blocks.n_shared, mask, layers=cfg.s2_layers, hidden=cfg.s2_hidden,
                           n_terms=cfg.s2_terms, edge_hidden=cfg.prior_hidden)
+
+
+def ica_init(comp: ComponentModel, s: np.ndarray, codes: Sequence[np.ndarray], seed: int = 0) -> None:
+    """Start each block's linear layer at the FastICA unmixing of its code (linear ``s`` part removed).
+
+    The components of a block are independent given the other blocks; with non-Gaussian
+    noises the linear ICA of the code is already close to them, which puts the likelihood
+    search in the right basin (measured on the design family: random or identity starts
+    often stop in a rotated local optimum of *higher* held-out NLL).  With Gaussian noises
+    ICA returns an arbitrary rotation, no worse than any other start.
+    """
+    import warnings
+
+    from sklearn.decomposition import FastICA
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    S = np.concatenate([s, np.ones((len(s), 1))], 1)
+    n_causal = [int(sum(f)) for f in _split_flags(comp)]
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for b, (flow, c) in enumerate(zip(comp.flows, codes)):
+            if flow.linear is None:
+                continue
+            resid = c - S @ np.linalg.lstsq(S, c, rcond=None)[0]
+            ica = FastICA(c.shape[1], whiten="unit-variance", random_state=seed, max_iter=2000).fit(resid)
+            W = np.asarray(ica.components_, dtype=np.float64)
+            if not (np.all(np.isfinite(W)) and abs(np.linalg.det(W)) > 1e-8):
+                continue
+            if n_causal[b] < c.shape[1]:
+                # a block with exogenous-noise slots (single measurement with its own noise): the
+                # components least dependent on the other blocks go to the noise slots, which
+                # have no edges; the others keep their causal slots
+                others = np.concatenate([codes[j] for j in range(len(codes)) if j != b] + [s], 1)
+                dep = [_hsic(resid @ w, others, seed) for w in W]
+                W = W[np.argsort(dep)[::-1]]
+            with torch.no_grad():
+                flow.linear.copy_(torch.as_tensor(W, dtype=flow.linear.dtype))
+
+
+def rotate_init(comp: ComponentModel, rng: np.random.Generator) -> None:
+    """Compose each block's linear layer with a random rotation (diversifies restarts)."""
+    with torch.no_grad():
+        for flow in comp.flows:
+            if flow.linear is None or flow.linear.shape[0] < 2:
+                continue
+            q, r = np.linalg.qr(rng.standard_normal(tuple(flow.linear.shape)))
+            q = q * np.sign(np.diag(r))
+            flow.linear.copy_(torch.as_tensor(q, dtype=flow.linear.dtype) @ flow.linear)
+
+
+def _split_flags(comp: ComponentModel) -> list[list[bool]]:
+    """Per block, which coordinates may carry edges (False = exogenous-noise slot)."""
+    mask = comp.prior.mask.cpu().numpy().astype(bool)
+    causal = mask.any(0) | mask.any(1)
+    out, start = [], 0
+    for sz in comp.slots:
+        out.append(list(causal[start:start + sz]) if causal.any() else [True] * sz)
+        start += sz
+    return out
+
+
+def _hsic(u: np.ndarray, v: np.ndarray, seed: int = 0, rows: int = 1000) -> float:
+    """Normalised biased HSIC of ``u`` (1-d) and ``v`` with Gaussian kernels (median widths), on a subsample."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(u), min(rows, len(u)), replace=False)
+    a, b = u[idx].reshape(len(idx), -1), v[idx].reshape(len(idx), -1)
+
+    def gram(x):
+        d = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+        med = np.median(d[d > 0]) if np.any(d > 0) else 1.0
+        k = np.exp(-d / med)
+        h = np.eye(len(x)) - 1.0 / len(x)
+        return h @ k @ h
+
+    ka, kb = gram(a), gram(b)
+    return float((ka * kb).sum() / np.sqrt((ka * ka).sum() * (kb * kb).sum()))
 
 
 def candidate_orders(n_modalities: int, mode: str) -> list[tuple[int, ...]]:
@@ -363,7 +454,13 @@ class StagedTrainer:
             name = f"components:{'>'.join(map(str, order))}:{restart}"
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed * 7919 + 101 * ci + 1)
-                comp = _components(self.model, cfg, order).to(s_tr.device)
+                comp = _components(self.model, cfg, order)
+            if cfg.s2_init == "ica":
+                ica_init(comp, s_tr.cpu().numpy(), [c.cpu().numpy() for c in c_tr], seed=self.seed)
+            if restart > 0 or cfg.s2_init == "random":
+                # later restarts start from a random rotation of each block (seeded per candidate)
+                rotate_init(comp, np.random.default_rng(self.seed * 7919 + 101 * ci + 3))
+            comp = comp.to(s_tr.device)
             if name in self.done:
                 comp.load_state_dict(self.done[name]["state"])
                 val_nll = self.done[name]["val_nll"]
@@ -393,6 +490,7 @@ class StagedTrainer:
                                    "stopped_early": phase.bad >= phase.patience}
                 self.current = None
                 self._save()
+            self.model.candidate_states[name] = (list(order), copy.deepcopy(comp.state_dict()))
             self.candidates.append({"phase": name, "order": list(order), "restart": restart, "val_nll": val_nll,
                                     "best_epoch": self.done[name]["best_epoch"], "epochs": self.done[name]["epochs"],
                                     "stopped_early": self.done[name]["stopped_early"]})

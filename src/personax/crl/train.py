@@ -222,6 +222,20 @@ class CRLFit:
             W = self.model.prior.weights().detach().cpu().numpy().astype(np.float64)
         return pd.DataFrame(W, index=self.layout.names, columns=self.layout.names)
 
+    @property
+    def candidates(self) -> pd.DataFrame:
+        """Stage-2 candidate fits (block order x restart) with their held-out NLL; empty for ``joint``."""
+        return pd.DataFrame(self.record.get("stages", {}).get("components", []))
+
+    def with_candidate(self, phase: str) -> "CRLFit":
+        """The same fit with stage 2 replaced by another candidate (``candidates["phase"]``), e.g. to show
+        how the held-out NLL that selects among them relates to scores that need the truth."""
+        if not hasattr(self.model, "with_candidate"):
+            raise ValueError("only the staged estimator has stage-2 candidates")
+        model = self.model.with_candidate(phase, self.config)
+        return CRLFit(model, self.layout, self.config, self.seed, self.device, self.history, self.record,
+                      self.split, self._scaler, self._shapes)
+
     def graph(self, threshold: float | None = None) -> pd.DataFrame:
         """0/1 adjacency: ``|A[parent, child]| > threshold`` (default ``config.edge_threshold``)."""
         t = self.config.edge_threshold if threshold is None else float(threshold)

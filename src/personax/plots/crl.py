@@ -147,3 +147,80 @@ def image_samples(bench, k: int = 6, ax=None):
                 ax_.set_ylabel(f"{m}[{i}]", fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def scores_with_references(results: pd.DataFrame, metric: str = "mcc", ax=None):
+    """Per method: the score over seeds (dots, mean bar) beside the reference points of the same data.
+
+    Parameters
+    ----------
+    results : DataFrame
+        Rows of ``synthetic.run_benchmark`` for one benchmark (columns ``method``, ``seed``,
+        ``metric``, ``ref_mcc_rotation``, ``ref_mcc_pca``, ``ref_mcc_ica``).
+    """
+    fig, axes = _fig_axes(ax, 1, figsize=(6.4, 3.4))
+    a = axes[0]
+    methods = list(dict.fromkeys(results["method"]))
+    for i, m in enumerate(methods):
+        v = results.loc[results["method"] == m, metric].to_numpy(dtype=float)
+        a.bar(i, np.nanmean(v), 0.6, color=f"C{i}", alpha=0.55)
+        a.scatter(np.full(len(v), i), v, color="black", s=10, zorder=3)
+    refs = {"ref_mcc_rotation": ("random rotation of the truth", ":"), "ref_mcc_pca": ("PCA", "--"),
+            "ref_mcc_ica": ("FastICA", "-.")}
+    if metric == "mcc":
+        for k, (lab, ls) in refs.items():
+            if k in results:
+                a.axhline(float(results[k].iloc[0]), color="grey", ls=ls, lw=1.2, label=lab)
+        a.legend(fontsize=8, loc="lower left")
+    a.set_xticks(range(len(methods)), methods, rotation=15, fontsize=9)
+    a.set_ylim(0, 1.02)
+    a.set_ylabel(metric.upper() if metric == "mcc" else metric, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def family_points(results: pd.DataFrame, ax=None):
+    """Design family: each design's mean MCC (ours) over seeds against its random-rotation reference."""
+    fig, axes = _fig_axes(ax, 1, figsize=(6.4, 3.6))
+    a = axes[0]
+    d = results[results["benchmark"].astype(str).str.startswith("design") & (results["method"] == "personax")]
+    g = d.groupby("benchmark").agg(mcc=("mcc", "mean"), lo=("mcc", "min"), hi=("mcc", "max"),
+                                   ref=("ref_mcc_rotation", "first"), ica=("ref_mcc_ica", "first"),
+                                   ok=("conditions_satisfied", "first")).reset_index()
+    g = g.sort_values(["ok", "mcc"], ascending=[False, False]).reset_index(drop=True)
+    x = np.arange(len(g))
+    col = np.where(g["ok"], "C0", "C3")
+    a.vlines(x, g["lo"], g["hi"], color=col, lw=1)
+    a.scatter(x, g["mcc"], color=col, s=18, zorder=3, label="ours: mean (min–max over seeds)")
+    a.scatter(x, g["ref"], marker="_", color="grey", s=60, label="random rotation of the truth")
+    a.scatter(x, g["ica"], marker="x", color="grey", s=14, label="FastICA")
+    a.axhline(0.95, color="black", lw=0.8, ls=":")
+    n_ok = int(g["ok"].sum())
+    if 0 < n_ok < len(g):
+        a.axvline(n_ok - 0.5, color="black", lw=0.8)
+        a.text(n_ok + 0.2, 0.05, "a condition violated", fontsize=8, color="C3")
+    a.set_xticks(x, [b.split(":")[1] for b in g["benchmark"]], fontsize=7)
+    a.set_xlabel("design (seed)", fontsize=9)
+    a.set_ylabel("MCC (test rows)", fontsize=9)
+    a.set_ylim(0, 1.02)
+    a.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def selection_evidence(candidates: pd.DataFrame, ax=None):
+    """Stage-2 candidates of every fit: held-out NLL (what selects) against test MCC (what it cannot see).
+
+    Each fit's candidates are centred on that fit's lowest NLL, so the panel shows whether a
+    lower held-out NLL goes with a higher MCC within a fit; the chosen candidates are filled.
+    """
+    fig, axes = _fig_axes(ax, 1, figsize=(5.6, 3.6))
+    a = axes[0]
+    for i, (_, d) in enumerate(candidates.groupby(["benchmark", "seed"])):
+        dn = d["val_nll"] - d["val_nll"].min()
+        a.plot(dn, d["mcc"], color="C0", alpha=0.25, lw=0.8)
+        a.scatter(dn, d["mcc"], s=10, facecolors=np.where(d["chosen"], "C0", "none"), edgecolors="C0", lw=0.8)
+    a.set_xlabel("held-out NLL above the fit's best (nats)", fontsize=9)
+    a.set_ylabel("test MCC", fontsize=9)
+    fig.tight_layout()
+    return fig
