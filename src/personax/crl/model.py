@@ -148,7 +148,7 @@ class CRLConfig:
     alpha_cons: float = 1.0
     alpha_dag: float = 1.0
     sparsity_scope: str = "cross_modal"
-    edge_threshold: float = 0.1
+    edge_threshold: float = 0.15
     lr: float = 2e-3
     weight_decay: float = 0.0
     batch_size: int = 256
@@ -233,7 +233,7 @@ class CRLConfig:
 #: independence (2, 0.01), L1 over every edge with weight 0.0005 (the whole graph is
 #: scored), lr 1e-3, the previous release's budget and stopping rule.
 JOINT_CONFIG = {"estimator": "joint", "alpha_rec": 2.0, "alpha_ind": 0.01, "alpha_sp": 0.0005,
-                "sparsity_scope": "all", "lr": 1e-3, "patience": 25}
+                "sparsity_scope": "all", "lr": 1e-3, "patience": 25, "edge_threshold": 0.1}
 
 
 def paper_synthetic_weights() -> dict:

@@ -471,6 +471,17 @@ def evaluate(z: pd.DataFrame, bench: Benchmark, split: dict, adjacency: pd.DataF
     return scoring.score(z, bench, split, adjacency, threshold, seed, block_r2=block_r2)
 
 
+def _append_rows(path: Path, rows: list[dict]) -> None:
+    """Add rows to a CSV ledger, widening its columns when new ones appear (written atomically)."""
+    from personax.utils import atomic_path
+
+    new = pd.DataFrame(rows)
+    if path.exists():
+        new = pd.concat([pd.read_csv(path), new], ignore_index=True)
+    with atomic_path(path) as tmp:
+        new.to_csv(tmp, index=False)
+
+
 def _mcc_only(z: pd.DataFrame, bench: Benchmark, split: dict) -> float:
     from personax.crl import metrics
 
@@ -619,16 +630,17 @@ def run_benchmark(benchmark="numerical", methods=METHODS, seeds=(0, 1, 2), profi
                     crow.append({"benchmark": label, "method": method, "seed": seed, "phase": cand["phase"],
                                  "val_nll": cand["val_nll"], "chosen": cand["val_nll"] == f.candidates["val_nll"].min(),
                                  "mcc": _mcc_only(zc, bench, f.split)})
-                cl = Path(out) / "candidates.csv"
-                pd.DataFrame(crow).to_csv(cl, mode="a", header=not cl.exists(), index=False)
+                _append_rows(Path(out) / "candidates.csv", crow)
             if keep_fits:
                 fits[(method, seed)] = f
             if ledger is not None:
-                ledger.parent.mkdir(parents=True, exist_ok=True)
-                pd.DataFrame([row]).to_csv(ledger, mode="a", header=not ledger.exists(), index=False)
+                _append_rows(ledger, [row])
                 rec = Path(out) / "records" / f"{label.replace(':', '_')}_{method}_seed{seed}.json"
                 rec.parent.mkdir(parents=True, exist_ok=True)
-                rec.write_text(json.dumps(f.record, indent=1, default=str))
+                from personax.utils import atomic_path
+
+                with atomic_path(rec) as tmp:
+                    tmp.write_text(json.dumps(f.record, indent=1, default=str))
     result = pd.DataFrame(rows)
     result.attrs["benchmark"] = bench
     if keep_fits:
