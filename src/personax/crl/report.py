@@ -36,7 +36,9 @@ def load_results(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:
     for key, name in (("results", "crl.csv"), ("summary", "crl_summary.csv"), ("candidates", "crl_candidates.csv")):
         p = folder / name
         if p.exists():
-            out[key] = pd.read_csv(p)
+            df = pd.read_csv(p)
+            if "benchmark" in df.columns:  # tables of an older benchmark script have another schema
+                out[key] = df
     return out
 
 

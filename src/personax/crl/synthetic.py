@@ -191,6 +191,17 @@ def numerical(n: int = 4000, seed: int = 0, n_shared: int = 1, obs_dim: int = 10
             views[m].append(x.astype(np.float32))
     info = {"seed": seed, "n": n, "obs_dim": obs_dim, "n_measurements": list(n_measurements),
             "eta_dim": eta_dim, "noise_std": noise_std, "latent_noise": latent_noise, "noise": eps}
+    from personax.crl import identifiability
+
+    blocks = {"shared": [c for c in latents if c.startswith("S")], "m1": ["Z1_1", "Z1_2"], "m2": ["Z2_1", "Z2_2"]}
+    meas = {"m1": n_measurements[0], "m2": n_measurements[1]}
+    rep = identifiability.check(dag, blocks, meas, {m: eta_dim > 0 for m in meas if meas[m] == 1})
+    canon = latents.copy()
+    for v, st in rep.status.items():
+        if st == "as its noise":
+            canon[v] = eps[v]
+    info["conditions"] = rep.to_dict()
+    info["canonical"] = canon
     return Benchmark("numerical", views, latents, dag, {"m1": 2, "m2": 2}, n_shared, info)
 
 
