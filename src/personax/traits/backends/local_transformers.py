@@ -557,7 +557,8 @@ class TransformersBackend(ChatBackend):
     def generate_batch(self, messages_list: list[list[dict[str, str]]], *, temperature: float = 0.0,
                        top_p: float = 1.0, max_tokens: int | None = None,
                        seeds: list[int] | None = None) -> list[tuple[str, str, int, int]]:
-        """Decode replies for several prompts at once (left padding, KV cache).
+        """Decode replies for several prompts at once (left padding, KV cache; the prefix all
+        prompts share is computed once).
 
         Returns
         -------
@@ -568,12 +569,18 @@ class TransformersBackend(ChatBackend):
         import torch
 
         prompts = [self._prompt_ids(m) for m in messages_list]
-        n, width = len(prompts), max(len(p) for p in prompts)
+        n = len(prompts)
+        # the tokens every prompt starts with (system message, instructions) are computed once
+        shared = min(_lcp(prompts[0], p) for p in prompts) if n > 1 else 0
+        shared = min(shared, min(len(p) for p in prompts) - 1)
+        rests = [p[shared:] for p in prompts]
+        width = max(len(r) for r in rests)
         ids = torch.full((n, width), self._pad, dtype=torch.long, device=self.device)
-        mask = torch.zeros((n, width), dtype=torch.long, device=self.device)
-        for i, p in enumerate(prompts):
-            ids[i, width - len(p):] = torch.tensor(p, device=self.device)
-            mask[i, width - len(p):] = 1
+        mask = torch.zeros((n, shared + width), dtype=torch.long, device=self.device)
+        mask[:, :shared] = 1
+        for i, r in enumerate(rests):  # left padding between the shared part and each prompt's own part
+            ids[i, width - len(r):] = torch.tensor(r, device=self.device)
+            mask[i, shared + width - len(r):] = 1
         budget = int(max_tokens or self.max_new_tokens)
         seeds = list(seeds) if seeds is not None else [0] * n
         gens = [torch.Generator(device=self.device).manual_seed(int(s)) for s in seeds]
@@ -582,8 +589,13 @@ class TransformersBackend(ChatBackend):
         finish = ["length"] * n
         sampling = bool(temperature and temperature > 0)
         with self._lock, torch.no_grad():
+            cache = None
+            if shared:
+                _, cache = self._forward(torch.tensor([prompts[0][:shared]], device=self.device), logits_to_keep=1)
+                if n > 1:
+                    cache.batch_repeat_interleave(n)
             pos = (mask.cumsum(-1) - 1).clamp(min=0)
-            out, cache = self._forward(ids, attention_mask=mask, position_ids=pos, logits_to_keep=1)
+            out, cache = self._forward(ids, cache, attention_mask=mask, position_ids=pos[:, shared:], logits_to_keep=1)
             last = pos[:, -1:]
             for _ in range(budget):
                 logits = out.logits[:, -1].float()
