@@ -58,7 +58,7 @@ seed = 0
 device = "auto"               # the LLM runs on the GPU when torch sees one
 profile = "quick"             # ci | quick | paper
 backend = "transformers"      # the LLM: transformers (local) | openai (hosted / server) | simulated (none)
-model = "smollm2-135m"        # transformers: smollm2-135m, a local folder or .gguf; openai: model name(s), comma list
+model = "smollm2-135m"        # transformers: smollm2-135m, a local folder or .gguf file; openai: the server's model name
 base_url = ""                 # openai: e.g. https://api.openai.com/v1 or http://localhost:11434/v1
 api_key_env = "OPENAI_API_KEY"  # NAME of the environment variable holding the key (never the key)
 prompt_id = "number-l3-inc"   # format used for aggregation and rater agreement
@@ -175,15 +175,15 @@ print("simulated (not an LLM):", bool(sim["simulated"].all()))
 if backend == "transformers":
     llm = make_backend("transformers", model=model, device=ctx.device, batch_size=12)
     llm_params = {"temperature": 0.0, "max_tokens": settings["max_tokens"], "seed": ctx.seed}
-    llm_label = "smollm2" if model == "smollm2-135m" else model
+    llm_label = "smollm2" if model == "smollm2-135m" else (Path(model).name or model)
 elif backend == "openai":
     if not model or not base_url:
         raise personax.errors.ParameterError("backend='openai' needs model= and base_url=",
                                              hint="e.g. -p model gpt-4o-mini -p base_url https://api.openai.com/v1")
-    llm = make_backend("openai", model=model.split(",")[0].strip(), base_url=base_url,
-                       api_key_env=api_key_env or None, seed=ctx.seed)
+    llm = make_backend("openai", model=model.strip(), base_url=base_url, api_key_env=api_key_env or None,
+                       seed=ctx.seed)
     llm_params = {"temperature": 0.0, "max_tokens": max(600, settings["max_tokens"])}
-    llm_label = model.split(",")[0].strip()
+    llm_label = model.strip()
 else:
     llm = None
     llm_label = None
@@ -291,7 +291,7 @@ pd.concat(fmt_agree, names=["rater"]).round(2)
 
 # %%
 fid = prompt_id if prompt_id in settings["formats"] else settings["formats"][0]
-both = pd.concat([sim[sim.repeat == 0], tidy_llm])
+both = pd.concat([sim, tidy_llm])
 raters = ["chatgpt", "gemini", "llama"] + ([llm_label] if len(tidy_llm) else [])
 with_sim = agreement_table(wide_scores(both, fid), llms=raters, measures=("alpha", "spearman"),
                            n_boot=settings["n_boot"], seed=ctx.seed)
