@@ -210,6 +210,16 @@ llm_counts = status_counts(tidy_llm) if len(tidy_llm) else None
 llm_counts
 
 # %%
+if len(tidy_llm):
+    replies = tidy_llm.drop_duplicates(["person_id", "prompt_id", "repeat"])
+    constrained_ids = [f for f in settings["formats"] if get_format(f).answer_kind == "number"]
+    con, gen = replies[replies.prompt_id.isin(constrained_ids)], replies[~replies.prompt_id.isin(constrained_ids)]
+    failures = replies.loc[replies.status != "ok", "status"].value_counts()
+    print(f"{llm_label}: {(con.status == 'ok').sum()} of {len(con)} constrained replies (number formats) and "
+          f"{(gen.status == 'ok').sum()} of {len(gen)} generated replies (text formats) are usable"
+          + (f"; most common rejection: {failures.index[0]} ({failures.iloc[0]})" if len(failures) else "") + ".")
+
+# %%
 if llm_counts is not None:
     tplots.plot_status_counts(llm_counts, title=f"{llm_label}: status of each reply, per prompt format");
 
@@ -247,6 +257,10 @@ if llm is not None and tidy_llm["mass"].notna().any():
 mass_table = (tidy_llm[tidy_llm["mass"].notna()].groupby("prompt_id")["mass"]
               .agg(median="median", minimum="min", below_threshold=lambda m: float((m < 0.5).mean()))
               .round(3)) if len(tidy_llm) else None
+if mass_table is not None and len(mass_table):
+    print(f"median answer mass {mass_table['median'].min():.2f}-{mass_table['median'].max():.2f} per format; "
+          f"lowest single value {mass_table['minimum'].min():.2f} ({mass_table['minimum'].idxmin()}); "
+          f"largest share of answers below 0.5 in one format: {mass_table['below_threshold'].max():.0%}")
 mass_table
 
 # %% [markdown]
@@ -278,6 +292,11 @@ tplots.plot_score_distributions(sim[sim.repeat == 0], llm="chatgpt",
 fmt_agree = {"simulated chatgpt": format_agreement(sim, "chatgpt", settings["formats"])}
 if len(tidy_llm):
     fmt_agree[llm_label] = format_agreement(tidy_llm, llm_label, settings["formats"])
+for rater, table in fmt_agree.items():
+    defined = table["rho_mean"].notna()
+    print(f"{rater}: a correlation is defined for {int(defined.sum())} of {len(table)} format pairs"
+          + (f", mean rho {table.loc[defined, 'rho_mean'].min():.2f} to {table.loc[defined, 'rho_mean'].max():.2f}"
+             if defined.any() else ""))
 pd.concat(fmt_agree, names=["rater"]).round(2)
 
 # %% [markdown]
@@ -332,6 +351,9 @@ tplots.plot_agreement(agree);
 
 # %%
 consistency = format_consistency(both)
+avg = consistency["Avg."].drop("Avg.")
+print("mean absolute difference between formats, averaged over the defined pairs: "
+      + ", ".join(f"{r} {v:.2f}" for r, v in avg.items() if np.isfinite(v)))
 consistency.round(2)
 
 # %%
