@@ -40,7 +40,7 @@ def plot_status_counts(counts: pd.DataFrame, ax=None, title: str = "Parse status
         left += v
     ax.invert_yaxis()
     ax.set_xlabel("replies")
-    ax.set_title(title)
+    ax.set_title(title, pad=16 + 16 * ((len(statuses) + 4) // 5))  # room for the legend rows above
     ax.legend(ncol=min(len(statuses), 5), loc="lower center", bbox_to_anchor=(0.5, 1.06), frameon=False,
               fontsize=8)
     return fig
