@@ -45,12 +45,12 @@ def test_smollm2_loads_offline_scores_and_generates(capfd):
     fmt = get_format("number-l3-inc")
     msgs = fmt.render("Maren Olwick", description="FICTIONAL actress known for improv comedy and animal rescue.")
     ids = torch.tensor([b._prompt_ids(msgs)])
-    with torch.no_grad():
+    with torch.no_grad(), b._thread_context():  # as many threads as the backend would use
         logits_gguf = b.model(input_ids=ids).logits
     local_transformers.clear_model_cache()
     again = TransformersBackend("smollm2-135m", device="cpu").load()  # from the converted copy
     assert again.model is not b.model
-    with torch.no_grad():
+    with torch.no_grad(), b._thread_context():
         assert torch.equal(again.model(input_ids=ids).logits, logits_gguf)
 
     req = Request("ex01", "Maren Olwick", "FICTIONAL actress.", None, fmt, msgs, {}, 0)

@@ -402,7 +402,8 @@ class TransformersBackend(ChatBackend):
         """Load the weights now (otherwise the first request does); returns ``self``."""
         if self.model is not None:
             return self
-        mdl, tok = _load(self._source, self.device, self._dtype, self._use_disk_cache)
+        with self._thread_context():
+            mdl, tok = _load(self._source, self.device, self._dtype, self._use_disk_cache)
         if isinstance(self._tokenizer_arg, str) and self._tokenizer_arg:
             from transformers import AutoTokenizer
 
@@ -454,7 +455,7 @@ class TransformersBackend(ChatBackend):
         self.load()
         import torch
 
-        with self._lock, torch.no_grad():
+        with self._lock, torch.no_grad(), self._thread_context():
             return self._score(_State(), self._prompt_text(messages) + prefix, answers)
 
     def _extend(self, state: "_State", target: list[int], need_from: int):
@@ -529,7 +530,7 @@ class TransformersBackend(ChatBackend):
         probs_all: dict[str, dict[str, float]] = {}
         mass_all: dict[str, float] = {}
         skeleton = ""
-        with self._lock, torch.no_grad():
+        with self._lock, torch.no_grad(), self._thread_context():
             # Continue from the previous request's cache: requests of one prompt format share
             # the system message and the instructions (about 2/3 of the prompt), so only the
             # part from the person's name on is computed again.
@@ -588,7 +589,7 @@ class TransformersBackend(ChatBackend):
         done = [False] * n
         finish = ["length"] * n
         sampling = bool(temperature and temperature > 0)
-        with self._lock, torch.no_grad():
+        with self._lock, torch.no_grad(), self._thread_context():
             cache = None
             if shared:
                 _, cache = self._forward(torch.tensor([prompts[0][:shared]], device=self.device), logits_to_keep=1)
