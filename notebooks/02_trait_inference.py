@@ -88,7 +88,7 @@ ctx = personax.notebook.setup(
     datasets_allowed=("celebpersona", "athlepersona"),
     backend=backend, model=model, base_url=base_url, api_key_env=api_key_env, prompt_id=prompt_id,
     embedding_model=embedding_model,
-    checks={"backend": {"kind": "str", "choices": ("transformers", "openai", "simulated")},
+    checks={"backend": {"kind": "str", "choices": ("simulated", "openai", "transformers")},
             "prompt_id": {"kind": "str", "choices": tuple(FORMAT_IDS)},
             "model": {"kind": "str"}, "base_url": {"kind": "str"}, "api_key_env": {"kind": "str"}},
 )
