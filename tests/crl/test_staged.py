@@ -59,23 +59,32 @@ def test_resume_inside_stage_two_is_bit_exact(bench, tmp_path):
 
 @pytest.mark.slow
 def test_held_out_nll_tracks_held_out_mcc():
-    """Selection uses the validation NLL only; across candidate fits it must rank like test-row MCC."""
-    from scipy.stats import spearmanr
+    """Selection uses the validation NLL only; between the block orders it must rank like test-row MCC.
 
-    b = designs.random_design(3, n=3000)
-    cfg = {"max_epochs": 80, "s2_max_epochs": 120, "s2_restarts": 3}
+    The candidates that matter are the block orders (a wrong order forces the flows to
+    explain a cross-block edge the prior may not draw): their validation NLLs differ by
+    about 0.1 nat per row on the numerical benchmark and the lower one is the order of the
+    planted graph, with the higher test MCC.  Restarts of the same order differ by about
+    0.01 nat, which does not rank them (benchmarks/results/crl_candidates.csv); the test
+    therefore checks the orders.
+    """
+    from personax.crl import synthetic
+
+    b = synthetic.numerical(n=3000, seed=0)
+    cfg = {"max_epochs": 80, "s2_max_epochs": 120, "s2_restarts": 1}
     f = crl.fit(b.views, b.latent_dims, n_shared=1, seed=0, device="cpu", profile=None, config=cfg)
     tr, te = f.split["train"], f.split["test"]
     cands = f.candidates
-    assert len(cands) == 6
+    assert len(cands) == 2
     mccs = []
     for phase in cands["phase"]:
         z = f.with_candidate(phase).encode(b.views)
         mccs.append(metrics.mcc(z.iloc[te], b.latents.iloc[te], fit_on=(z.iloc[tr], b.latents.iloc[tr])).score)
-    mccs = np.array(mccs)
-    chosen = int(np.argmin(cands["val_nll"].to_numpy()))
-    assert mccs[chosen] >= np.median(mccs)
-    assert spearmanr(cands["val_nll"], mccs)[0] < 0
+    nll = cands["val_nll"].to_numpy()
+    chosen = int(np.argmin(nll))
+    assert list(cands["order"].iloc[chosen]) == [0, 1], "the planted graph has its cross-modal edges m1 -> m2"
+    assert abs(nll[0] - nll[1]) > 0.02, "the orders are told apart by more than the restart noise"
+    assert mccs[chosen] >= max(mccs) - 0.01
     z = f.encode(b.views)
     assert np.isclose(metrics.mcc(z.iloc[te], b.latents.iloc[te], fit_on=(z.iloc[tr], b.latents.iloc[tr])).score,
                       mccs[chosen])

@@ -6,7 +6,11 @@ Generative model (paper §4.1)::
     z_m,i = g(Pa(z_m,i), s, eps_m,i)         latent causal process over [s, z_1, ..., z_M]
     x_m^(k) = g_m^(k)(s, z_m, eta_m^(k))     measurement k of modality m
 
-Estimator (this module):
+Two estimators fit it.  The default, ``estimator="staged"``, lives in
+:mod:`personax.crl.staged` (blocks by alignment, then components by exact likelihood); it
+is the one that identifies on the designs of :mod:`personax.crl.designs`.  This module
+holds the configuration and the paper's single generative objective
+(``estimator="joint"``), kept as a named variant:
 
 * one encoder per measurement ``x_m^(k) -> (z_m^(k), eta_m^(k))`` (an MLP for vectors, a
   small conv net for images); one shared encoder per modality (reading all of that
@@ -59,13 +63,25 @@ from personax.crl.flow import gaussian_nll, make_flow
 class CRLConfig:
     """Every architecture, loss and training setting of the CRL model.
 
-    Defaults follow the paper's real-data recipe where it states one (loss weights
-    1 / 0.01 / 0.001, paper §4.3; the synthetic recipe is 2 / 0.01 / 0.001, see
-    :func:`paper_synthetic_weights`); where the paper's code has a known defect the
-    corrected choice is the default and documented here.
+    Two estimators share this record.  ``estimator="staged"`` (the default, the one that
+    identifies; :mod:`personax.crl.staged`) reads the encoder settings (``eta_dim``,
+    ``hidden``, ``conv_channels``, ``lr``, ``batch_size``, ``max_epochs``, ``patience``,
+    ``standardize``, ``split_seed``, ``grad_clip``, ``checkpoint_every``,
+    ``edge_threshold``), the stage-1 alignment settings and every ``s2_*`` field below.
+    ``estimator="joint"`` is the paper's single generative objective (this module); it reads
+    the loss weights, prior, flow and ``order`` fields, and :data:`JOINT_CONFIG` holds its
+    best settings.  For the joint objective the defaults follow the paper's real-data
+    recipe where it states one (loss weights 1 / 0.01 / 0.001, paper §4.3; the synthetic
+    recipe is 2 / 0.01 / 0.001, see :func:`paper_synthetic_weights`); where the paper's
+    code has a known defect the corrected choice is the default and documented here.
 
     Attributes
     ----------
+    estimator : str
+        ``"staged"`` (default): stage 1 learns the blocks (shared code aligned across all
+        measurements, modality code aligned across a modality's measurements), stage 2
+        the components inside each block by exact maximum likelihood of an additive-noise
+        latent SCM with conditional flows.  ``"joint"``: the paper's objective.
     eta_dim : int
         Exogenous (measurement-specific) dimensions per measurement (paper code: 1).
     hidden : tuple of int
@@ -129,6 +145,34 @@ class CRLConfig:
     split_seed : int
         Seed of the train / validation / test split (kept fixed across model seeds so
         seeds are compared on the same rows).
+    align_weight : float
+        Staged, stage 1: weight of the alignment loss (squared distance between the
+        measurements' shared codes, and between a modality's measurements' own codes)
+        against reconstruction.
+    rel_min_delta : float
+        Staged: smallest *relative* validation improvement that resets early stopping.
+    lr_patience : int
+        Staged: epochs without improvement before the learning rate is halved.
+    eta_ratio, eta_gap : float
+        Staged: a single-measurement modality keeps an exogenous noise slot when its
+        held-out reconstruction error without the slot exceeds the error with it by this
+        ratio *and* this absolute gap (:meth:`personax.crl.blocks.BlockModel.eta_needed`).
+    block_order : str
+        Staged: ``"auto"`` fits every order of the modality blocks and keeps the one with
+        the lowest validation NLL; ``"given"`` uses the views' order.
+    s2_layers, s2_hidden, s2_terms : int
+        Staged, stage 2: depth and width of the monotone conditional flows and the number
+        of terms of each additive-noise mechanism.
+    s2_lr, s2_batch_size, s2_max_epochs, s2_patience, s2_min_delta : float or int
+        Staged, stage 2: optimiser and early-stopping settings of the likelihood fit.
+    s2_sparsity : float
+        Staged, stage 2: L1 weight on the edge strengths of the latent graph.
+    s2_restarts : int
+        Staged, stage 2: fits per block order (restarts after the first start from
+        rotations of the ICA start); the lowest validation NLL is kept.
+    s2_init : str
+        Staged, stage 2: ``"ica"`` (FastICA on the shared-residualised codes; default),
+        ``"identity"`` or ``"random"``.
     """
 
     estimator: str = "staged"
