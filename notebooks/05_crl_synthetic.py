@@ -71,7 +71,9 @@ from personax.plots import crl as crl_plots
 
 ctx = personax.notebook.setup(
     "05_crl_synthetic", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
-    datasets_allowed=("synthetic",), show=False, seeds=seeds, image_source2=image_source2)
+    datasets_allowed=("synthetic",), show=False, seeds=seeds, image_source2=image_source2,
+    checks={"seeds": {"kind": "ints", "low": 0, "allow_none": True}, "image_source2": {"kind": "str"}})
+synthetic.check_image_source(image_source2, "image_source2")
 if ctx.source != "sample":
     raise personax.notebook.ParameterError(
         f"parameter source={source!r}: this chapter generates its data; use source='sample' "

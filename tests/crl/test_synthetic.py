@@ -134,3 +134,12 @@ def test_images_standin_dags_and_conditions():
     assert st.shape == (1, 28, 28) and not np.allclose(st[0], st[0][:, ::-1])  # asymmetric: rotations identifiable
     with pytest.raises(ValueError, match="dag"):
         synthetic.images(n=10, dag="other")
+
+
+def test_check_image_source_names_the_parameter_and_the_fix(tmp_path):
+    from personax.errors import ParameterError
+
+    synthetic.check_image_source("standin")
+    synthetic.check_image_source(tmp_path)
+    with pytest.raises(ParameterError, match=r"image_source2='/no/such/fashion'.*'standin'"):
+        synthetic.check_image_source("/no/such/fashion", "image_source2")

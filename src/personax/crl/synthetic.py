@@ -273,6 +273,29 @@ def garment_standin(size: int = 28) -> np.ndarray:
     return img[None].astype(np.float32)
 
 
+IMAGE_SOURCES = ("mnist", "standin", "digits")
+
+
+def check_image_source(source: str | os.PathLike, name: str = "source") -> None:
+    """Raise :class:`personax.errors.ParameterError` unless ``source`` is a named image source or an existing path.
+
+    Examples
+    --------
+    >>> check_image_source("standin")
+    >>> check_image_source("/no/such/folder")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    personax.errors.ParameterError: parameter source=...: ...
+    """
+    from personax.errors import ParameterError
+
+    if str(source) in IMAGE_SOURCES or Path(source).expanduser().exists():
+        return
+    raise ParameterError(f"parameter {name}={str(source)!r}: not one of {list(IMAGE_SOURCES)} and no such file or "
+                         "folder; pass 'standin' (offline) or the folder holding Fashion-MNIST's "
+                         "train-images-idx3-ubyte.gz")
+
+
 def load_images(source: str | os.PathLike = "digits") -> np.ndarray:
     """Grayscale images in [0, 1], shape (n, H, W), from a named or local source.
 
