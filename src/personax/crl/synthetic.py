@@ -652,7 +652,10 @@ def run_benchmark(benchmark="numerical", methods=METHODS, seeds=(0, 1, 2), profi
             row = {"benchmark": label, "method": method, "seed": seed, "n": n, "profile": profile, "device": dev,
                    "conditions_satisfied": satisfied,
                    **evaluate(z, bench, f.split, adjacency, threshold, seed=seed, block_r2=block_r2), **refs,
-                   "epochs": epochs, "seconds": f.record["timings"]["total_seconds"],
+                   "epochs": epochs,
+                   # a run resumed from its checkpoint reports its training time, not the resume's seconds
+                   "seconds": (train_s if f.record.get("resumed_from_epoch") else f.record["timings"]["total_seconds"]),
+                   "resumed": bool(f.record.get("resumed_from_epoch")),
                    "samples_per_s": len(f.split["train"]) * epochs / train_s if train_s and train_s > 0 else np.nan}
             rows.append(row)
             if method == "personax" and ledger is not None and len(getattr(f, "candidates", [])):
