@@ -1,0 +1,38 @@
+"""Chapter 05's sentences come from the numbers: summary bullets and target checks read crl_summary.csv."""
+
+import numpy as np
+import pandas as pd
+
+from personax.crl import report
+
+
+def _summary():
+    row = {"method": "personax", "seeds": 5, "mcc_mean": 0.97, "mcc_min": 0.93, "mcc_shared_mean": 0.99,
+           "mcc_m1_mean": 0.96, "mcc_m2_mean": 0.88, "r2_mean": 0.98, "r2_leak_shared_mean": 0.05,
+           "shd_mean": 0.5, "shd_empty_mean": 4.0, "ref_mcc_rotation_mean": 0.7, "ref_mcc_ica_mean": 0.6}
+    fam = {**row, "benchmark": "design family (conditions met)", "designs": 20, "seeds": 20,
+           "designs_mcc_ge_0.95": 14, "designs_shd_below_empty": 18}
+    return pd.DataFrame([{**row, "benchmark": "numerical"}, fam])
+
+
+def test_target_check_marks_each_target():
+    chk = report.target_check(_summary(), "design family (conditions met)")
+    held = dict(zip(chk["target"], chk["holds"]))
+    assert held["overall MCC (mean over seeds)"] and not held["modality-2 block MCC"]
+    assert held["SHD below the empty graph's"]
+
+
+def test_summary_lines_read_the_numbers_and_name_missed_targets():
+    text = report.summary_lines(_summary())
+    lines = text.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("- **paper's numerical benchmark** (5 seeds): MCC 0.970")
+    assert "(20 designs, 20 fits)" in lines[1] and "missed: modality-2 block MCC" in lines[1]
+    assert "14 of 20 designs reach MCC ≥ 0.95" in lines[1]
+    assert "SHD 0.5 vs 4.0" in lines[1]
+
+
+def test_summary_lines_skip_missing_groups_and_show_nan_as_na():
+    s = _summary().iloc[:1].copy()
+    s["r2_mean"] = np.nan
+    text = report.summary_lines(s)
+    assert "R² n/a" in text and "design" not in text
