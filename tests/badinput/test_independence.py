@@ -35,7 +35,7 @@ def degenerate(tmp_path_factory):
 
 
 @pytest.mark.parametrize("extra, code, fragments", [
-    (["--tests", "kci,foo"], 2, ["--tests 'kci,foo'", "['foo']", "kci,rcit,hsic,chi2,g2"]),
+    (["--tests", "kci,foo"], 2, ["--tests 'kci,foo'", "['foo']", "kci,rcit,hsic_gamma,chi2,g2"]),
     (["--tests", ","], 2, ["--tests ','", "no test named"]),
     (["--tests", "chi2,g2", "--attributes", "height_cm,weight_kg"], 2,
      ["chi2, g2", "need discrete attributes", "['height_cm', 'weight_kg']", "birth_month"]),

@@ -68,7 +68,9 @@ def register(subparsers) -> None:
     add_column_map_options(b)
     b.add_argument("--n", type=_positive_int, default=None,
                    help="rows: subsample (sample/hf/path) or generate (synthetic)")
-    b.add_argument("--tests", default="kci,rcit,hsic,chi2,g2", help="comma-separated subset of kci,rcit,hsic,chi2,g2")
+    b.add_argument("--tests", default="kci,rcit,hsic_gamma,chi2,g2",
+                   help="comma-separated subset of kci,rcit,hsic_gamma,chi2,g2,hsic_hyppo (hsic: deprecated alias of "
+                        "hsic_gamma)")
     b.add_argument("--traits", default=None, help="comma-separated trait columns (default: the five aggregates)")
     b.add_argument("--attributes", default=None,
                    help="comma-separated attribute columns (default: the dataset's Level I attributes)")
@@ -149,6 +151,7 @@ def _battery(args) -> int:
     if unknown or not tests:
         raise UsageError(f"--tests {args.tests!r}: " + (f"unknown test(s) {unknown}" if unknown else "no test named"),
                          hint=f"a comma-separated subset of {','.join(TESTS)}")
+    tests = list(dict.fromkeys(TESTS[t].name for t in tests))   # deprecated alias hsic -> hsic_gamma (warns)
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out {args.out} is a folder; pass a file name such as results.csv")
@@ -171,7 +174,7 @@ def _battery(args) -> int:
                          f"{used_attributes} is discrete",
                          hint=f"add a discrete attribute ({', '.join(a for a in schema.attributes if a in schema.discrete)}) "
                               f"or drop {', '.join(discrete_tests)} from --tests")
-    options = {"hsic": {"standardize": False}} if args.hsic_raw and "hsic" in tests else None
+    options = {"hsic_gamma": {"standardize": False}} if args.hsic_raw and "hsic_gamma" in tests else None
     res = battery(ds, traits=traits, attributes=attributes, tests=tests, alpha=args.alpha, backend=args.backend,
                   device=args.device, seed=args.seed, cache=not args.no_cache, options=options)
     empty = [t for t in tests if not (res["test"] == t).any()]
