@@ -157,3 +157,14 @@ def test_planted_truth_has_confounded_pairs_and_the_battery_finds_them(celeb):
     assert check.loc["kci", "planted"] == int((away.attribute.isin(attrs)).sum())
     assert check.loc["kci", "hits"] >= 1
     assert check.loc["kci", "spurious_given"] <= 2
+
+
+def test_cli_conditional_battery(tmp_path):
+    from personax.cli import main
+
+    out = tmp_path / "r.csv"
+    assert main(["independence", "battery", "--dataset", "athlepersona", "--n", "300", "--given", "league",
+                 "--attributes", "height_cm,league,birth_month", "--out", str(out), "--no-cache"]) == 0
+    r = pd.read_csv(out, keep_default_na=False)
+    assert set(r["given"]) == {"league"} and set(r["test"]) == {"kci", "rcit", "chi2", "g2"}
+    assert set(r["attribute"]) == {"height_cm", "birth_month"}

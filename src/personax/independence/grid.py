@@ -270,8 +270,10 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
                 rows.extend({**r, "given": r.get("given", given_label)} for r in hit)
                 continue
         if z_names:
+            if codes is None:
+                codes = {}
             unit_rows = _run_unit_given(t, a, traits, cols, zmat, backend, dev, seed, min_n, merged,
-                                        max_trait_levels)
+                                        max_trait_levels, codes)
         else:
             if codes is None and backend == "fast" and get_spec(t).data == "discrete":
                 codes = {c: fast.level_codes(cols[c])
@@ -389,9 +391,10 @@ def _run_unit(test: str, attribute: str, traits: list[str], cols: dict[str, np.n
 
 def _run_unit_given(test: str, attribute: str, traits: list[str], cols: dict[str, np.ndarray], zmat: np.ndarray,
                     backend: str, device: str, seed: int, min_n: int, merged: dict,
-                    max_trait_levels: int) -> list[dict]:
+                    max_trait_levels: int, codes: dict | None = None) -> list[dict]:
     """All traits against one attribute given Z; one stratified pass per row set on the fast path."""
     x_attr = cols[attribute]
+    codes = {} if codes is None else codes
     z_ok = np.isfinite(zmat).all(axis=1)
     results: dict[str, dict] = {}
     by_mask: dict[bytes, list[str]] = {}
@@ -426,6 +429,29 @@ def _run_unit_given(test: str, attribute: str, traits: list[str], cols: dict[str
     for group in by_mask.values():
         mask = np.isfinite(cols[group[0]]) & np.isfinite(x_attr) & z_ok
         z = zmat[mask]
+        if backend == "fast" and discrete_test:
+            # codes of every column and of the strata computed once per battery (no per-pair sorts)
+            if "__strata__" not in codes:
+                codes["__strata__"] = stratified.unique_rows(np.where(np.isfinite(zmat), zmat, -np.inf))[1]
+            zcode = codes["__strata__"][mask]
+            kz = int(zcode.max()) + 1
+            levels = int(merged["max_levels"])
+            if np.unique(zcode).size > levels:
+                one_by_one(group)   # each trait gets test_given's error message
+                continue
+            for c in (attribute, *group):
+                if c not in codes:
+                    codes[c] = fast.level_codes(cols[c])
+            ca, ka = codes[attribute]
+            for tr in group:
+                ct, kt = codes[tr]
+                nt, na = np.unique(ct[mask]).size, np.unique(ca[mask]).size
+                if max(nt, na) > levels:
+                    one_by_one([tr])
+                    continue
+                r = stratified.contingency_given_codes(test, ct[mask], kt, ca[mask], ka, zcode, kz)
+                results[tr] = _row(tr, attribute, test, backend, r.n, r.statistic, r.pvalue, note=_note(r))
+            continue
         if backend != "fast" or discrete_test or stratified.n_strata(z) > _given.MAX_STRATA:
             one_by_one(group)
             continue

@@ -546,11 +546,20 @@ def contingency_given(name: str, x: np.ndarray, y: np.ndarray, z: np.ndarray, *,
                 f"{label} has {k} distinct values (> max_levels={max_levels}): chi2/g2 need discrete data; "
                 "use kci/rcit for continuous variables, bin it, or raise max_levels")
     iz, kz = _codes(z)
+    return contingency_given_codes(name, ix, kx, iy, ky, iz, kz)
+
+
+def contingency_given_codes(name: str, ix: np.ndarray, kx: int, iy: np.ndarray, ky: int, iz: np.ndarray,
+                            kz: int) -> TestResult:
+    """The stratified χ²/G² from integer codes (0…k−1, all rows complete); levels or strata
+    without rows are allowed (they add nothing), so codes of a whole column can be reused
+    on a subset of its rows (the battery's fast path)."""
     n = ix.size
     table = np.bincount((iz * kx + ix) * ky + iy, minlength=kz * kx * ky).reshape(kz, kx, ky).astype(np.float64)
     rows, cols = table.sum(2), table.sum(1)
     size = rows.sum(1)
-    expected = rows[:, :, None] * cols[:, None, :] / size[:, None, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = rows[:, :, None] * cols[:, None, :] / size[:, None, None]
     pos = expected > 0
     if name == "chi2":
         stat = float(np.sum((table[pos] - expected[pos]) ** 2 / expected[pos]))
@@ -559,9 +568,11 @@ def contingency_given(name: str, x: np.ndarray, y: np.ndarray, z: np.ndarray, *,
         obs = pos & (table > 0)
         stat = float(2.0 * np.sum(table[obs] * np.log(table[obs] / expected[obs])))
         method = "stratified G-square (sum over strata)"
-    dof = int((((rows > 0).sum(1) - 1) * ((cols > 0).sum(1) - 1)).sum())
+    present = size > 0
+    dof = int((((rows[present] > 0).sum(1) - 1) * ((cols[present] > 0).sum(1) - 1)).sum())
     p = 1.0 if dof == 0 else float(special.chdtrc(dof, stat))
     small = float(np.mean(expected[pos] < 5)) if pos.any() else 0.0
     return TestResult(name, stat, p, method, BACKEND, n,
-                      {"dof": dof, "strata": kz, "levels_x": kx, "levels_y": ky, "frac_expected_below_5": small,
+                      {"dof": dof, "strata": int(present.sum()), "levels_x": int((rows.sum(0) > 0).sum()),
+                       "levels_y": int((cols.sum(0) > 0).sum()), "frac_expected_below_5": small,
                        "conditional": True})
