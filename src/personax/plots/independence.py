@@ -106,8 +106,8 @@ def conditional_heatmaps(unconditional: pd.DataFrame, conditional: pd.DataFrame,
     right = pvalue_matrix(conditional, test).reindex(index=left.index, columns=left.columns)
     fig, axes = plt.subplots(1, 2, figsize=(8.6, 1.3 + 0.3 * left.shape[0]), sharey=True)
     name = TEST_TITLES.get(test, test)
-    _draw_matrix(axes[0], left, f"{name}: X ⫫ Y")
-    im = _draw_matrix(axes[1], right, f"{name}: X ⫫ Y | {given}", missing="in Z")
+    _draw_matrix(axes[0], left, f"{name}: X ⊥ Y")
+    im = _draw_matrix(axes[1], right, f"{name}: X ⊥ Y | {given}", missing="in Z")
     key = ["trait", "attribute"]
     du = unconditional[unconditional["test"] == test].set_index(key)[decision]
     dc = conditional[conditional["test"] == test].set_index(key)[decision]
