@@ -257,17 +257,20 @@ for ds, a in agreement.items():
     weak = a[a["n_agree"] <= 1]
     allg = a["n_agree"] == a["n_raters"]
     p_agg = results_kci[ds].set_index(["trait", "attribute"])["pvalue"]
-    p_all = p_agg.reindex(list(zip(a[allg].trait, a[allg].attribute))).median()
-    p_some = p_agg.reindex(list(zip(a[~allg].trait, a[~allg].attribute))).median()
+    dep = a["aggregate"].astype(bool)   # among the aggregate's dependences: are the fragile ones the weak ones?
+    p_all = p_agg.reindex(list(zip(a[allg & dep].trait, a[allg & dep].attribute))).median()
+    p_some = p_agg.reindex(list(zip(a[~allg & dep].trait, a[~allg & dep].attribute))).median()
     lines.append(f"* **{ds}**: all three raters agree with the aggregate on {int(allg.sum())} "
                  f"of {len(a)} pairs; at most one agrees on {len(weak)} "
-                 f"({', '.join(sorted(set(weak.attribute))[:6]) or 'none'}). Median aggregate KCI p: "
-                 f"{p_all:.2g} where all agree, {p_some:.2g} where some rater disagrees.")
+                 f"({', '.join(sorted(set(weak.attribute))[:6]) or 'none'}). Among the aggregate's "
+                 f"{int(dep.sum())} dependences, median aggregate KCI p {p_all:.2g} where all raters agree "
+                 f"({int((allg & dep).sum())} pairs), {p_some:.2g} where some rater does not "
+                 f"({int((~allg & dep).sum())}).")
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
-# Where the median p of the disagreeing pairs is much larger than that of the agreeing ones,
-# disagreement sits where the aggregate's evidence is weakest: a single rater has three
+# Where the second median is much larger than the first, the dependences that a rater fails
+# to reproduce are the aggregate's weakest ones: a single rater has three
 # score levels instead of five and more missing values, so it loses power first on the
 # pairs with small effects. A dependence that all three raters reproduce does not hinge
 # on one LLM's reading of the descriptions.
