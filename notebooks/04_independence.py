@@ -48,7 +48,7 @@ n = None                # row limit; None means the profile default: 400 rows at
 seed = 0                # RCIT features, subsampling, permutations
 device = "auto"         # fast backend device: "auto", "cpu", "cuda"
 profile = "quick"       # "ci" | "quick" | "paper"
-tests = "kci,rcit,hsic,chi2,g2"   # comma-separated subset
+tests = "kci,rcit,hsic_gamma,chi2,g2"   # comma-separated subset ("hsic": deprecated alias of hsic_gamma)
 alpha = 0.05            # level of the decisions (BH-adjusted and raw)
 backend = "fast"        # "fast" (this package) or "reference" (the libraries; slow at full size)
 
@@ -75,10 +75,11 @@ ctx = personax.notebook.setup(
             "backend": {"kind": "str", "choices": ("fast", "reference")},
             "tests": {"kind": "str"}})
 TESTS_RUN = [t.strip().lower() for t in ctx.extra["tests"].split(",") if t.strip()]
-unknown = sorted(set(TESTS_RUN) - set(TESTS))
+unknown = sorted(t for t in TESTS_RUN if t not in TESTS)
 if unknown:
     raise personax.notebook.ParameterError(
         f"parameter tests={tests!r} names unknown tests {unknown}: use a comma-separated subset of {', '.join(TESTS)}")
+TESTS_RUN = list(dict.fromkeys(TESTS[t].name for t in TESTS_RUN))   # "hsic" -> "hsic_gamma" (deprecated alias)
 ALPHA, BACKEND = ctx.extra["alpha"], ctx.extra["backend"]
 N_ROWS = ctx.n if ctx.n is not None else ctx.by_profile(ci=400, quick=None, paper=None)
 N_PERM = ctx.by_profile(ci=2, quick=5, paper=20)
@@ -245,12 +246,12 @@ rng = np.random.default_rng(ctx.seed)
 r0 = results[first]
 ref_rows = []
 cols = {c: _numeric(d0.frame[c]) for c in set(r0["trait"]) | set(r0["attribute"])}
-kernel_tests = [t for t in TESTS_RUN if t in ("kci", "rcit", "hsic", "chi2", "g2")]
+kernel_tests = [t for t in TESTS_RUN if t in ("kci", "rcit", "hsic_gamma", "chi2", "g2")]
 for t in kernel_tests:
     sub = r0[(r0["test"] == t) & r0["pvalue"].notna()]
     pick = sub.iloc[rng.choice(len(sub), size=min(N_REF_PAIRS, len(sub)), replace=False)]
     for tr, a in zip(pick["trait"], pick["attribute"]):
-        opts = {"hyppo": False} if t == "hsic" else {}
+        opts = {"hyppo": False} if t == "hsic_gamma" else {}
         ref = run_test(t, cols[tr], cols[a], backend="reference", seed=ctx.seed, **opts)
         ref_rows.append({"trait": tr, "attribute": a, "test": t, "pvalue": ref.pvalue})
 reference = pd.DataFrame(ref_rows)

@@ -79,6 +79,12 @@ fig = pplots.level1_speed(level1)
 # `max_abs_p_diff` is the largest difference between the fast and reference p-values on
 # the pairs both ran; `disagreements` counts different decisions at α = 0.05. RCIT draws
 # random features, so its two backends agree in decisions, not digits.
+#
+# Rows named `test|gender+occupation` are the **conditional** battery (X ⫫ Y | gender,
+# occupation; chapter 04b), fast path = exact stratified group sums. causal-learn's
+# conditional KCI needs n×n matrices and O(n³) time, so it was timed on row subsamples
+# and extrapolated to n = 9,444 with the power law fitted to them (`ref_n_rows`,
+# `ref_scaling_exponent` in `level1.csv`); its agreement is measured on those subsamples.
 
 # %% [markdown]
 # ## Level II: training the CRL model

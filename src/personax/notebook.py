@@ -43,9 +43,11 @@ PROFILES: tuple[str, ...] = ("ci", "quick", "paper")
 #: Named data sources; anything else must be an existing local file or folder.
 SOURCES: tuple[str, ...] = ("sample", "hf")
 
-#: The five Level I tests (kept equal to ``personax.independence.TESTS`` by a test; not
+#: The Level I tests (kept equal to ``personax.independence.TESTS`` by a test; not
 #: imported from there because that import loads torch).
-INDEPENDENCE_TESTS: tuple[str, ...] = ("kci", "rcit", "hsic", "chi2", "g2")
+INDEPENDENCE_TESTS: tuple[str, ...] = ("kci", "rcit", "hsic_gamma", "chi2", "g2", "hsic_hyppo")
+#: Names a notebook parameter may use: the tests and the deprecated alias ``hsic`` (= ``hsic_gamma``).
+INDEPENDENCE_TEST_NAMES: tuple[str, ...] = (*INDEPENDENCE_TESTS, "hsic")
 
 _BOTH = ("celebpersona", "athlepersona")
 #: ``names``: a comma-separated string or a list of strings, each one of ``choices``
@@ -73,7 +75,7 @@ def _prompt_ids() -> tuple[str, ...]:
 #: ``choices`` is resolved when the check runs.
 NOTEBOOK_CHECKS: dict[str, dict[str, dict[str, Any]]] = {
     "02_trait_inference": {"prompt_id": {"kind": "str", "choices": _prompt_ids}},
-    "04_independence": {"tests": {"kind": "names", "choices": INDEPENDENCE_TESTS}},
+    "04_independence": {"tests": {"kind": "names", "choices": INDEPENDENCE_TEST_NAMES}},
     "05_crl_synthetic": {"seeds": {"kind": "ints", "low": 0, "allow_none": True}},
     "06_crl_realworld": {"seeds": {"kind": "ints", "low": 0, "allow_none": True}},
 }

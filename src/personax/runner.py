@@ -157,9 +157,9 @@ def executed_dir(root: Path | None = None) -> Path:
 
 
 def list_notebooks(root: Path | None = None) -> list[Path]:
-    """Jupytext sources ``notebooks/NN_*.py`` in chapter order."""
+    """Jupytext sources ``notebooks/NN_*.py`` (and ``NNx_*.py`` such as ``04b_*``) in chapter order."""
     folder = notebooks_dir(root)
-    return sorted(p for p in folder.glob("[0-9][0-9]_*.py") if p.is_file())
+    return sorted(p for p in folder.glob("[0-9][0-9]*_*.py") if p.is_file())
 
 
 def find_notebook(name: str | os.PathLike, root: Path | None = None) -> Path:

@@ -35,7 +35,7 @@ def degenerate(tmp_path_factory):
 
 
 @pytest.mark.parametrize("extra, code, fragments", [
-    (["--tests", "kci,foo"], 2, ["--tests 'kci,foo'", "['foo']", "kci,rcit,hsic,chi2,g2"]),
+    (["--tests", "kci,foo"], 2, ["--tests 'kci,foo'", "['foo']", "kci,rcit,hsic_gamma,chi2,g2"]),
     (["--tests", ","], 2, ["--tests ','", "no test named"]),
     (["--tests", "chi2,g2", "--attributes", "height_cm,weight_kg"], 2,
      ["chi2, g2", "need discrete attributes", "['height_cm', 'weight_kg']", "birth_month"]),
@@ -47,6 +47,10 @@ def degenerate(tmp_path_factory):
     (["--seed", "-4"], 2, ["--seed", "non-negative"]),
     (["--backend", "slow"], 2, ["--backend", "'slow'"]),
     (["--device", "tpu"], 2, ["--device 'tpu'", "unknown device"]),
+    (["--given", "league", "--tests", "kci,hsic_gamma"], 2, ["--given", "['hsic_gamma']", "no conditional form",
+                                                              "kci,rcit,chi2,g2"]),
+    (["--given", "leag"], 2, ["--given", "['leag']", "league"]),
+    (["--given", ","], 2, ["--given ','", "names no column"]),
 ])
 def test_bad_option_stops_before_any_test(bad, outdir, extra, code, fragments):
     bad(battery(outdir, *extra), code=code, names=fragments, watch=[outdir])

@@ -34,8 +34,8 @@ def run(notebook, out, *params):
 
 @pytest.mark.parametrize("params, fragments", [
     ([("dataset", "foo")], ["dataset='foo'", "'celebpersona', 'athlepersona', 'both'"]),
-    ([("tests", "[kci,foo]")], ["tests=['kci', 'foo']", "Unknown: 'foo'", "kci, rcit, hsic, chi2, g2"]),
-    ([("tests", "kci,g3")], ["tests='kci,g3'", "Unknown: 'g3'", "kci, rcit, hsic, chi2, g2"]),
+    ([("tests", "[kci,foo]")], ["tests=['kci', 'foo']", "Unknown: 'foo'", "kci, rcit, hsic_gamma, chi2, g2, hsic_hyppo, hsic"]),
+    ([("tests", "kci,g3")], ["tests='kci,g3'", "Unknown: 'g3'", "kci, rcit, hsic_gamma, chi2, g2, hsic_hyppo, hsic"]),
     ([("n", "-5")], ["n=-5", "an integer >= 1 or None"]),
     ([("n", "abc")], ["n='abc'", "an integer"]),
     ([("n", "1.5")], ["n=1.5", "an integer"]),

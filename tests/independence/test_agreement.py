@@ -28,7 +28,7 @@ def close(a: float, b: float) -> bool:
 @pytest.mark.parametrize("dependent", [False, True])
 def test_kernel_tests_match_reference(kind, n, dependent):
     x, y = make_pair(kind, n, seed=n + len(kind), dependent=dependent)
-    for name, opts in (("kci", {}), ("hsic", {"hyppo": False}), ("rcit", {})):
+    for name, opts in (("kci", {}), ("hsic_gamma", {"hyppo": False}), ("rcit", {})):
         f = test(name, x, y, backend="fast", device="cpu", seed=3, **opts)
         r = test(name, x, y, backend="reference", seed=3, **opts)
         assert f.n == r.n == n
@@ -36,7 +36,7 @@ def test_kernel_tests_match_reference(kind, n, dependent):
         assert f.statistic == pytest.approx(r.statistic, rel=1e-9)
 
 
-@pytest.mark.parametrize("name", ["kci", "hsic"])
+@pytest.mark.parametrize("name", ["kci", "hsic_gamma"])
 def test_continuous_paths_match_reference(name):
     # n > 2000 distinct values switches to the blockwise continuous strategies
     rng = np.random.default_rng(7)
@@ -44,7 +44,7 @@ def test_continuous_paths_match_reference(name):
     x = rng.normal(size=n)
     y_cont = np.sin(2 * x) + rng.normal(size=n)
     y_disc = np.round(rng.normal(size=n) + 0.3 * x)
-    opts = {"hyppo": False} if name == "hsic" else {}
+    opts = {"hyppo": False} if name == "hsic_gamma" else {}
     for y, strategy in ((y_cont, "continuous×continuous"), (y_disc, "continuous×grouped")):
         f = test(name, x, y, device="cpu", **opts)
         r = test(name, x, y, backend="reference", **opts)
@@ -97,8 +97,8 @@ def test_hsic_decisions_match_hyppo_on_clear_cases():
     # on clearly independent / clearly dependent data
     for dependent in (False, True):
         x, y = make_pair("cc", 400, seed=21, dependent=dependent)
-        r = test("hsic", x, y, backend="reference")
-        f = test("hsic", x, y)
+        r = test("hsic_gamma", x, y, backend="reference")
+        f = test("hsic_gamma", x, y)
         assert (f.pvalue < 0.05) == (r.details["hyppo_pvalue"] < 0.05) == dependent
 
 
@@ -106,9 +106,9 @@ def test_hsic_raw_parity_mode_differs_from_standardised_and_matches_reference():
     rng = np.random.default_rng(4)
     height = 170 + 10 * rng.normal(size=300)            # cm: the raw kernel is almost a delta kernel
     trait = np.round(2 + (height - 170) / 10 + rng.normal(size=300))
-    raw_f = test("hsic", trait, height, standardize=False)
-    raw_r = test("hsic", trait, height, backend="reference", standardize=False, hyppo=False)
-    std_f = test("hsic", trait, height)
+    raw_f = test("hsic_gamma", trait, height, standardize=False)
+    raw_r = test("hsic_gamma", trait, height, backend="reference", standardize=False, hyppo=False)
+    std_f = test("hsic_gamma", trait, height)
     assert close(raw_f.pvalue, raw_r.pvalue)
     assert std_f.pvalue < raw_f.pvalue  # standardising restores power lost to units
 
@@ -117,6 +117,6 @@ def test_multivariate_inputs_match_reference():
     rng = np.random.default_rng(9)
     x = rng.normal(size=(200, 2))
     y = x[:, :1] * x[:, 1:] + rng.normal(size=(200, 1))
-    for name in ("kci", "hsic"):
-        opts = {"hyppo": False} if name == "hsic" else {}
+    for name in ("kci", "hsic_gamma"):
+        opts = {"hyppo": False} if name == "hsic_gamma" else {}
         assert close(test(name, x, y, **opts).pvalue, test(name, x, y, backend="reference", **opts).pvalue)

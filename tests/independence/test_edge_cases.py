@@ -69,7 +69,7 @@ def test_degenerate_contingency_table_has_defined_pvalue():
 
 
 def test_registry_metadata():
-    assert available_tests() == ("kci", "rcit", "hsic", "chi2", "g2")
+    assert available_tests() == ("kci", "rcit", "hsic_gamma", "chi2", "g2", "hsic_hyppo")
     assert get_spec("KCI").name == "kci"
     assert {s.data for s in TESTS.values()} == {"any", "discrete"}
     for spec in TESTS.values():

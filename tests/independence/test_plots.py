@@ -51,3 +51,40 @@ def test_other_figures(small):
     fig = iplots.backend_agreement(small, small[["trait", "attribute", "test", "pvalue"]])
     assert len(fig.axes[0].collections) == small["test"].nunique()
     plt.close(fig)
+
+
+def test_beyond_the_paper_figures(small):
+    import matplotlib.pyplot as plt
+
+    from personax.independence.power import power_curve
+
+    rng = np.random.default_rng(1)
+    n = 150
+    a = rng.normal(size=n)
+    df = pd.DataFrame({"openness": np.round(np.clip(2 + a + rng.normal(size=n), 1, 3)), "height_cm": 170 + 8 * a,
+                       "gender": (a > 0).astype(int), "Big_Nose": rng.integers(0, 2, n)})
+    kw = dict(traits=["openness"], attributes=["height_cm", "Big_Nose", "gender"], tests=["kci"], cache=False,
+              progress=False)
+    unc = battery(df, **kw)
+    cond = battery(df, given=["gender"], **kw)
+    fig = iplots.conditional_heatmaps(unc, cond, "kci")
+    left, right = [ax for ax in fig.axes if ax.images][:2]
+    assert "| gender" in right.get_title() and "in Z" in [t.get_text() for t in right.texts]
+    changed = sum(bool(u) != bool(c) for u, c in zip(unc.set_index("attribute").loc[["height_cm", "Big_Nose"], "reject"],
+                                                     cond.set_index("attribute").loc[["height_cm", "Big_Nose"], "reject"]))
+    assert len(right.patches) == changed
+    plt.close(fig)
+    agr = pd.DataFrame({"trait": ["openness", "openness"], "attribute": ["height_cm", "Big_Nose"], "test": "kci",
+                        "aggregate": [True, False], "n_agree": [3, 1], "n_raters": [3, 3]})
+    fig = iplots.rater_agreement_heatmap({"x": agr})
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["D 3", "· 1"]
+    plt.close(fig)
+    curve = power_curve(df, "height_cm", tests=["kci"], grid=(0, 3), reps=4, n=100)
+    fig = iplots.power_curves(curve)
+    assert fig.axes[0].get_title().startswith("height_cm (n = 100)")
+    plt.close(fig)
+    both = battery(df, traits=["openness"], attributes=["height_cm"], tests=["hsic_gamma", "hsic_hyppo"], cache=False,
+                   progress=False)
+    fig = iplots.hsic_comparison(both)
+    assert fig.axes[0].get_title() == "Two tests called HSIC"
+    plt.close(fig)

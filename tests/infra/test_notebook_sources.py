@@ -10,7 +10,7 @@ import pytest
 from personax import runner
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))
+SOURCES = sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.py"))
 IDS = [p.stem for p in SOURCES]
 
 

@@ -53,6 +53,19 @@ class PlantedTruth:
         rows += [{"trait": t, "attribute": a, "planted": "independent"} for t, a in self.independent_pairs]
         return pd.DataFrame(rows, columns=["trait", "attribute", "planted"])
 
+    def pairs_given(self, given) -> pd.DataFrame:
+        """Planted pairs marginally and given the conditioning set ``given`` (d-separation in
+        :attr:`graph`): columns ``trait``, ``attribute``, ``marginal``, ``conditional``,
+        ``change`` (see :func:`personax.data.synthetic.confounding_table`)."""
+        from personax.data.synthetic import CONFOUNDERS, confounding_table
+
+        if self.graph is None:
+            raise ValueError("this planted truth has no world graph; regenerate it with personax.data.synthetic")
+        dataset = next((d for d in CONFOUNDERS if set(CONFOUNDERS[d]) <= set(self.graph.nodes)), None)
+        if dataset is None:  # pragma: no cover - both worlds contain their confounders
+            raise ValueError("cannot tell the dataset of this world graph")
+        return confounding_table(dataset, given)
+
     def edges(self) -> list[tuple[str, str]]:
         """Latent DAG edges as ``(parent, child)`` tuples."""
         d = self.dag

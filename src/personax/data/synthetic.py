@@ -354,8 +354,16 @@ def latent_dag(dataset: str) -> pd.DataFrame:
     return dag
 
 
-def derive_pairs(dataset: str) -> tuple[list, list]:
-    """Dependent / independent (trait, attribute) pairs by d-separation (empty conditioning set).
+def derive_pairs(dataset: str, given=()) -> tuple[list, list]:
+    """Dependent / independent (trait, attribute) pairs by d-separation in the world graph.
+
+    Parameters
+    ----------
+    dataset : ``"celebpersona"`` or ``"athlepersona"``
+    given : iterable of str
+        Conditioning set (observed columns of the world graph, e.g. ``("gender",
+        "occupation")``); empty (default) for the marginal pairs of the planted truth.
+        Attributes in ``given`` are left out.
 
     Returns
     -------
@@ -365,11 +373,59 @@ def derive_pairs(dataset: str) -> tuple[list, list]:
     import networkx as nx
 
     g = world_graph(dataset)
+    given = set(given)
+    unknown = sorted(given - set(g.nodes))
+    if unknown:
+        raise ValueError(f"given={sorted(given)}: {unknown} are not nodes of the {dataset} world graph "
+                         f"(attributes: {', '.join(get_schema(dataset).attributes)})")
     dep, ind = [], []
     for trait in TRAITS:
         for attr in get_schema(dataset).attributes:
-            (ind if nx.is_d_separator(g, {trait}, {attr}, set()) else dep).append((trait, attr))
+            if attr in given:
+                continue
+            (ind if nx.is_d_separator(g, {trait}, {attr}, given) else dep).append((trait, attr))
     return dep, ind
+
+
+#: The conditioning sets of the Level I conditional batteries (confounders of trait–attribute pairs).
+CONFOUNDERS: dict[str, tuple[str, ...]] = {"celebpersona": ("gender", "occupation"),
+                                           "athlepersona": ("league", "birth_year")}
+
+
+def confounding_table(dataset: str, given=None) -> pd.DataFrame:
+    """Which planted (trait, attribute) pairs change when conditioning on ``given``.
+
+    The world graph already plants confounded pairs: CelebPersona's height, weight and
+    five face attributes depend on the traits only through gender/occupation, AthlePersona's
+    height/weight (and latitude/longitude for O, C, E) only through league/birth year.
+
+    Parameters
+    ----------
+    dataset : ``"celebpersona"`` or ``"athlepersona"``
+    given : iterable of str, optional
+        Conditioning set; default :data:`CONFOUNDERS` of the dataset.
+
+    Returns
+    -------
+    DataFrame, one row per (trait, attribute) with the attribute not in ``given``; columns
+    ``trait``, ``attribute``, ``marginal`` and ``conditional`` (``"dependent"`` /
+    ``"independent"``, by d-separation), ``change`` (``"explained away"``: dependent only
+    marginally; ``"induced"``: dependent only given Z; ``""``: no change).
+    """
+    given = tuple(CONFOUNDERS[dataset] if given is None else given)
+    dep0, _ = derive_pairs(dataset)
+    dep1, ind1 = derive_pairs(dataset, given)
+    dep0, dep1 = set(dep0), set(dep1)
+    rows = []
+    for trait, attr in [*dep1, *ind1]:
+        m, c = (trait, attr) in dep0, (trait, attr) in dep1
+        rows.append({"trait": trait, "attribute": attr, "marginal": "dependent" if m else "independent",
+                     "conditional": "dependent" if c else "independent",
+                     "change": "explained away" if m and not c else ("induced" if c and not m else "")})
+    order = {a: i for i, a in enumerate(get_schema(dataset).attributes)}
+    out = pd.DataFrame(rows, columns=["trait", "attribute", "marginal", "conditional", "change"])
+    out["_a"], out["_t"] = out["attribute"].map(order), out["trait"].map({t: i for i, t in enumerate(TRAITS)})
+    return out.sort_values(["_a", "_t"]).drop(columns=["_a", "_t"]).reset_index(drop=True)
 
 
 def _category_labels(parent: str) -> tuple[str, ...]:

@@ -241,7 +241,7 @@ def _project_hsic(E: np.ndarray, y: np.ndarray) -> float:
     yz = (y - y.mean(0)) / np.where(y.std(0) > 0, y.std(0), 1.0)
     D2 = _sq_dists(E)
     med = np.sqrt(np.median(D2[np.triu_indices(len(E), 1)]))
-    return float(test("hsic", E / (med if med > 0 else 1.0), yz, device="cpu", standardize=False).pvalue)
+    return float(test("hsic_gamma", E / (med if med > 0 else 1.0), yz, device="cpu", standardize=False).pvalue)
 
 
 def latent_recovery(E: np.ndarray, latents: np.ndarray, *, seed: int = 0) -> dict[str, float]:

@@ -1,17 +1,25 @@
-"""Level I: the five unconditional independence tests (KCI, RCIT, HSIC, χ², G²).
+"""Level I: the independence tests (KCI, RCIT, Gamma-HSIC, χ², G², hyppo's HSIC), unconditional
+and conditional.
 
 Public API
 ----------
 ``test(name, x, y, backend="fast", device="auto", seed=0, **options)`` → :class:`TestResult`
-    One test on two arrays (registry: :data:`TESTS`).
-``battery(frame, traits=None, attributes=None, tests=..., alpha=0.05, ...)`` → DataFrame
-    Every trait × attribute × test, with Benjamini–Hochberg adjustment per test.
+    One test on two arrays (registry: :data:`TESTS`; ``"hsic"`` is a deprecated alias of
+    ``"hsic_gamma"``).
+``test_given(name, x, y, z, backend="fast", ...)`` → :class:`TestResult`
+    One conditional test X ⫫ Y | Z (KCI, RCIT, χ², G²; :mod:`~personax.independence.given`).
+``battery(frame, traits=None, attributes=None, tests=None, alpha=0.05, ..., given=None)`` → DataFrame
+    Every trait × attribute × test, with Benjamini–Hochberg adjustment per test;
+    ``given=[...]`` conditions every pair on Z.
 
 Backends: ``"fast"`` (default, the project's torch implementation, exact low-rank forms
 for few-valued variables, bounded memory, CPU or GPU) and ``"reference"`` (causal-learn,
 hyppo, pingouin).  Submodules: ``result`` (record, error), ``prepare`` (cleaning rules),
 ``kernels`` (exact kernel moments), ``nulls`` (Gamma / HBE), ``fast``, ``reference``,
-``registry``, ``grid`` (the battery), ``bh``, ``cache``, ``summary``, ``cli``.
+``registry``, ``grid`` (the battery), ``given`` (conditional entry point and dispatch),
+``stratified`` (exact conditional tests given discrete Z), ``confounding`` (decision
+changes), ``raters`` (per-rater robustness), ``power`` (simulated power), ``bh``,
+``cache``, ``summary``, ``cli``.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from personax.independence.registry import TESTS, available_tests, get_spec, tes
 from personax.independence.result import IndependenceTestError, TestResult
 
 __all__ = ["TESTS", "TestResult", "IndependenceTestError", "available_tests", "get_spec", "test",
-           "battery", "benjamini_hochberg"]
+           "test_given", "battery", "benjamini_hochberg"]
 
 
 def __getattr__(name: str):
@@ -28,6 +36,9 @@ def __getattr__(name: str):
     if name == "battery":
         from personax.independence.grid import battery
         return battery
+    if name == "test_given":
+        from personax.independence.given import test_given
+        return test_given
     if name == "benjamini_hochberg":
         from personax.independence.bh import benjamini_hochberg
         return benjamini_hochberg

@@ -68,7 +68,11 @@ def register(subparsers) -> None:
     add_column_map_options(b)
     b.add_argument("--n", type=_positive_int, default=None,
                    help="rows: subsample (sample/hf/path) or generate (synthetic)")
-    b.add_argument("--tests", default="kci,rcit,hsic,chi2,g2", help="comma-separated subset of kci,rcit,hsic,chi2,g2")
+    b.add_argument("--tests", default=None,
+                   help="comma-separated subset of kci,rcit,hsic_gamma,chi2,g2,hsic_hyppo (hsic: deprecated alias of "
+                        "hsic_gamma); default kci,rcit,hsic_gamma,chi2,g2, or kci,rcit,chi2,g2 with --given")
+    b.add_argument("--given", default=None,
+                   help="comma-separated conditioning columns Z (e.g. gender,occupation): test trait ⫫ attribute | Z")
     b.add_argument("--traits", default=None, help="comma-separated trait columns (default: the five aggregates)")
     b.add_argument("--attributes", default=None,
                    help="comma-separated attribute columns (default: the dataset's Level I attributes)")
@@ -144,11 +148,15 @@ def _battery(args) -> int:
     from personax.independence import TESTS, battery
     from personax.utils import atomic_path
 
+    given = _names(args.given, "--given")
+    if args.tests is None:
+        args.tests = "kci,rcit,chi2,g2" if given else "kci,rcit,hsic_gamma,chi2,g2"
     tests = [t.strip().lower() for t in args.tests.split(",") if t.strip()]
     unknown = [t for t in tests if t not in TESTS]
     if unknown or not tests:
         raise UsageError(f"--tests {args.tests!r}: " + (f"unknown test(s) {unknown}" if unknown else "no test named"),
                          hint=f"a comma-separated subset of {','.join(TESTS)}")
+    tests = list(dict.fromkeys(TESTS[t].name for t in tests))   # deprecated alias hsic -> hsic_gamma (warns)
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out {args.out} is a folder; pass a file name such as results.csv")
@@ -164,6 +172,17 @@ def _battery(args) -> int:
         _check_columns("traits", traits, ds.frame, schema, list(schema.traits))
     if attributes is not None:
         _check_columns("attributes", attributes, ds.frame, schema, list(schema.attributes))
+    if given is not None:
+        from personax.independence.given import CONDITIONAL_TESTS
+
+        no_form = [t for t in tests if t not in CONDITIONAL_TESTS]
+        if no_form:
+            raise UsageError(f"--tests {args.tests!r} with --given: {no_form} have no conditional form",
+                             hint=f"with --given use a subset of {','.join(CONDITIONAL_TESTS)}")
+        missing = [g for g in given if g not in ds.frame.columns]
+        if missing:
+            raise UsageError(f"--given names column(s) {missing} that the {schema.name} table does not have",
+                             hint=f"choose from {', '.join(schema.attributes)}")
     discrete_tests = [t for t in tests if TESTS[t].data == "discrete"]
     used_attributes = attributes if attributes is not None else list(schema.attributes)
     if discrete_tests and not [a for a in used_attributes if a in schema.discrete]:
@@ -171,9 +190,9 @@ def _battery(args) -> int:
                          f"{used_attributes} is discrete",
                          hint=f"add a discrete attribute ({', '.join(a for a in schema.attributes if a in schema.discrete)}) "
                               f"or drop {', '.join(discrete_tests)} from --tests")
-    options = {"hsic": {"standardize": False}} if args.hsic_raw and "hsic" in tests else None
+    options = {"hsic_gamma": {"standardize": False}} if args.hsic_raw and "hsic_gamma" in tests else None
     res = battery(ds, traits=traits, attributes=attributes, tests=tests, alpha=args.alpha, backend=args.backend,
-                  device=args.device, seed=args.seed, cache=not args.no_cache, options=options)
+                  device=args.device, seed=args.seed, cache=not args.no_cache, options=options, given=given)
     empty = [t for t in tests if not (res["test"] == t).any()]
     errors = res["error"].fillna("").astype(str)
     failed = res[errors != ""]

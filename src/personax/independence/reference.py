@@ -13,9 +13,12 @@
 * **HSIC** — the authors' Gamma-HSIC (``conditional-independence`` ``hsic_test``, not
   installable here) re-implemented densely from its formula (``official-code.md`` §2.3)
   in float64, plus hyppo's ``Hsic().test(x, y, auto=True)`` (median-heuristic Gaussian
-  kernel, chi-square null approximation, ``workers=1``) reported in
-  ``details["hyppo_pvalue"]``.  hyppo's kernel and null differ from the Gamma test, so it
-  is compared by decisions, not p-values.
+  kernel, chi-square null approximation, ``workers=1``) on the **z-scored** inputs,
+  reported in ``details["hyppo_pvalue"]``.  hyppo takes the kernel width from x's median
+  distance and uses it for y too, so on raw units (cm against a 1–3 score) its answer
+  depends on the units; z-scoring first makes it unit-free.  hyppo's kernel and null
+  differ from the Gamma test, so it is compared by decisions, not p-values.
+* **HSIC (hyppo)** — ``hsic_hyppo``: the same hyppo call as a test of its own.
 * **χ² / G²** — causal-learn ``CIT(data, "chisq" | "gsq")`` for the p-value, with
   pingouin ``chi2_independence(correction=False)`` ("pearson" and "log-likelihood" rows)
   supplying the statistic and a cross-check p-value in ``details``.
@@ -32,7 +35,7 @@ from typing import Iterator
 import numpy as np
 from scipy import stats
 
-from personax.independence.fast import prepare_hsic
+from personax.independence.fast import prepare_hsic, zscore
 from personax.independence.result import IndependenceTestError, TestResult
 
 BACKEND = "reference"
@@ -116,15 +119,34 @@ def hsic(x: np.ndarray, y: np.ndarray, *, standardize: bool = True, sigma: float
     details = {"null_mean": mean, "null_var": var, "standardize": standardize, "sigma": sigma,
                "library": "dense numpy Gamma-HSIC (conditional-independence formula)"}
     if hyppo:
-        from hyppo.independence import Hsic
-
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=DeprecationWarning)
-            hstat, hp = Hsic().test(x, y, workers=1, auto=True, random_state=int(seed))
-        details.update({"hyppo_statistic": float(hstat), "hyppo_pvalue": float(hp)})
+        hstat, hp = _hyppo_hsic(x, y, seed)
+        details.update({"hyppo_statistic": hstat, "hyppo_pvalue": hp, "hyppo_inputs": "z-scored"})
     mode = "standardised" if standardize else "raw units (parity mode)"
     return TestResult("hsic", stat, p, f"Gamma-HSIC dense reference ({mode}) + hyppo Hsic cross-check",
                       BACKEND, n, details)
+
+
+def _hyppo_hsic(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
+    """hyppo ``Hsic().test`` on z-scored x and y (``auto=True``: chi-square null for n > 20)."""
+    from hyppo.independence import Hsic
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        stat, p = Hsic().test(zscore(x), zscore(y), workers=1, auto=True, random_state=int(seed))
+    return float(stat), float(p)
+
+
+def hsic_hyppo(x: np.ndarray, y: np.ndarray, *, seed: int = 0) -> TestResult:
+    """hyppo's HSIC on z-scored inputs (median-heuristic Gaussian kernel, chi-square null)."""
+    n = x.shape[0]
+    if n < 5:
+        raise IndependenceTestError(f"hyppo's Hsic needs n >= 5, got n={n}")
+    stat, p = _hyppo_hsic(x, y, seed)
+    if not np.isfinite(p):
+        raise IndependenceTestError(f"hyppo Hsic returned p={p!r}")
+    return TestResult("hsic_hyppo", stat, p, "hyppo Hsic on z-scored data (median-distance Gaussian kernel, "
+                      "chi-square approximation)", BACKEND, n,
+                      {"library": "hyppo", "inputs": "z-scored", "auto": n > 20, "seed": int(seed)})
 
 
 def _contingency(name: str, x: np.ndarray, y: np.ndarray, *, max_levels: int = 500) -> TestResult:

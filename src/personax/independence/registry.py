@@ -1,4 +1,8 @@
-"""The registry of the five tests and the single entry point :func:`test`.
+"""The registry of the tests and the single entry point :func:`test`.
+
+Six tests: the paper's five (``kci``, ``rcit``, ``hsic_gamma`` — the authors' Gamma-HSIC,
+registered until now as ``hsic``, which stays a deprecated alias — ``chi2``, ``g2``) and
+hyppo's HSIC (``hsic_hyppo``), a different test under the same name in the literature.
 
 Each test is a :class:`TestSpec`: its name, the data it is meant for, its options with
 defaults, and one implementation per backend.  :func:`test` cleans the pair once
@@ -8,6 +12,8 @@ the options, resolves the device and dispatches.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -72,11 +78,18 @@ def _ref_rcit(x, y, *, seed, device, num_features):
 
 
 def _fast_hsic(x, y, *, seed, device, standardize, sigma, hyppo):
-    return fast.hsic(x, y, device=device, standardize=standardize, sigma=sigma)
+    return dataclasses.replace(fast.hsic(x, y, device=device, standardize=standardize, sigma=sigma),
+                               test="hsic_gamma")
 
 
 def _ref_hsic(x, y, *, seed, device, standardize, sigma, hyppo):
-    return reference.hsic(x, y, standardize=standardize, sigma=sigma, hyppo=hyppo, seed=seed)
+    return dataclasses.replace(reference.hsic(x, y, standardize=standardize, sigma=sigma, hyppo=hyppo, seed=seed),
+                               test="hsic_gamma")
+
+
+def _hyppo_hsic(x, y, *, seed, device):
+    # no project implementation: both backends run hyppo (same answer by construction)
+    return reference.hsic_hyppo(x, y, seed=seed)
 
 
 def _fast_chi2(x, y, *, seed, device, max_levels):
@@ -104,11 +117,11 @@ TESTS: dict[str, TestSpec] = {
         "rcit", "RCIT", "any", {"num_features": 5}, _fast_rcit, _ref_rcit,
         "H0: X ⫫ Y. 5 random Fourier features per variable (median-distance bandwidth); "
         "S = n‖Ĉov(fx, fy)‖²; weighted-χ² null (Hall–Buckley–Eagleson)."),
-    "hsic": TestSpec(
-        "hsic", "HSIC", "any", {"standardize": True, "sigma": 1 / np.sqrt(2), "hyppo": True},
+    "hsic_gamma": TestSpec(
+        "hsic_gamma", "Gamma-HSIC", "any", {"standardize": True, "sigma": 1 / np.sqrt(2), "hyppo": True},
         _fast_hsic, _ref_hsic,
-        "H0: X ⫫ Y. Gaussian kernel exp(−‖a−b‖²) on standardised data; biased HSIC; "
-        "Gamma null (Gretton et al. 2008)."),
+        "H0: X ⫫ Y. The authors' HSIC (the paper's): Gaussian kernel exp(−‖a−b‖²) with fixed width on "
+        "standardised data; biased HSIC; Gamma null (Gretton et al. 2008)."),
     "chi2": TestSpec(
         "chi2", "Chi-square", "discrete", {"max_levels": 500}, _fast_chi2, _ref_chi2,
         "H0: X ⫫ Y for discrete X, Y. Pearson X² on the contingency table; χ² null with "
@@ -117,7 +130,42 @@ TESTS: dict[str, TestSpec] = {
         "g2", "G-square", "discrete", {"max_levels": 500}, _fast_g2, _ref_g2,
         "H0: X ⫫ Y for discrete X, Y. Likelihood ratio G² = 2ΣO ln(O/E); χ² null with "
         "(kx−1)(ky−1) df."),
+    "hsic_hyppo": TestSpec(
+        "hsic_hyppo", "HSIC (hyppo)", "any", {}, _hyppo_hsic, _hyppo_hsic,
+        "H0: X ⫫ Y. hyppo's Hsic on z-scored data: Gaussian kernel with the median-distance width of x "
+        "(hyppo uses it for y too), unbiased distance correlation of 1 − K, chi-square null "
+        "(n·stat + 1 ~ χ²₁; permutations when n ≤ 20). Runs hyppo on both backends."),
 }
+
+#: deprecated names → registry names (a warning on use, for one release)
+ALIASES: dict[str, str] = {"hsic": "hsic_gamma"}
+
+
+def _canonical(name: str, *, warn: bool = True) -> str:
+    key = str(name).strip().lower()
+    if key in ALIASES:
+        if warn:
+            warnings.warn(f"test name {key!r} is deprecated and ambiguous: it means {ALIASES[key]!r} (the "
+                          "authors' Gamma-HSIC, what the paper used); hyppo's HSIC is 'hsic_hyppo'. "
+                          f"Use {ALIASES[key]!r}.", FutureWarning, stacklevel=3)
+        return ALIASES[key]
+    return key
+
+
+class _Registry(dict):
+    """The registry dict; deprecated aliases resolve (with a FutureWarning) on lookup only."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (dict.__contains__(self, name) or name.strip().lower() in ALIASES)
+
+    def __getitem__(self, name: str) -> TestSpec:
+        return dict.__getitem__(self, _canonical(name) if isinstance(name, str) else name)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+
+TESTS = _Registry(TESTS)
 
 
 def available_tests() -> tuple[str, ...]:
@@ -127,10 +175,13 @@ def available_tests() -> tuple[str, ...]:
 
 def get_spec(name: str) -> TestSpec:
     """The :class:`TestSpec` for ``name`` (case-insensitive), or a clear error."""
-    key = str(name).strip().lower()
-    if key not in TESTS:
-        raise ValueError(f"unknown test {name!r}: choose one of {', '.join(TESTS)}")
-    return TESTS[key]
+    from personax.errors import ParameterError
+
+    key = _canonical(name)
+    if not dict.__contains__(TESTS, key):
+        raise ParameterError(f"unknown test {name!r}: choose one of {', '.join(TESTS)}",
+                             hint=f"test names: {', '.join(TESTS)}")
+    return dict.__getitem__(TESTS, key)
 
 
 def resolve_options(spec: TestSpec, options: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -139,8 +190,10 @@ def resolve_options(spec: TestSpec, options: Mapping[str, Any]) -> tuple[int, di
     min_n = int(opts.pop("min_n", DEFAULT_MIN_N))
     unknown = sorted(set(opts) - set(spec.options))
     if unknown:
+        from personax.errors import ParameterError
+
         allowed = ", ".join(["min_n", *spec.options]) or "min_n"
-        raise ValueError(f"unknown option(s) {unknown} for test {spec.name!r}: allowed are {allowed}")
+        raise ParameterError(f"unknown option(s) {unknown} for test {spec.name!r}: allowed are {allowed}")
     merged = {**spec.options, **opts}
     return min_n, merged
 
@@ -148,7 +201,9 @@ def resolve_options(spec: TestSpec, options: Mapping[str, Any]) -> tuple[int, di
 def check_backend(backend: str) -> str:
     """Validate a backend name."""
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}: use 'fast' (default) or 'reference'")
+        from personax.errors import ParameterError
+
+        raise ParameterError(f"unknown backend {backend!r}: use 'fast' (default) or 'reference'")
     return backend
 
 
@@ -158,8 +213,9 @@ def test(name: str, x: Any, y: Any, *, backend: str = "fast", device: str = "aut
 
     Parameters
     ----------
-    name : {"kci", "rcit", "hsic", "chi2", "g2"}
+    name : {"kci", "rcit", "hsic_gamma", "chi2", "g2", "hsic_hyppo"}
         Which test (see :data:`TESTS` for each one's hypothesis, kernel and null).
+        ``"hsic"`` is a deprecated alias of ``"hsic_gamma"`` (FutureWarning).
     x, y : array-like, shape (n,) or (n, d)
         Paired samples; rows with a missing value in either are dropped.
     backend : {"fast", "reference"}
@@ -172,8 +228,9 @@ def test(name: str, x: Any, y: Any, *, backend: str = "fast", device: str = "aut
         Seed for RCIT's random features (ignored by the deterministic tests).
     **options
         ``min_n`` (default 10) for all tests; ``num_features`` (rcit); ``standardize``,
-        ``sigma``, ``hyppo`` (hsic; ``standardize=False`` is the authors' raw-unit parity
-        mode); ``max_levels`` (chi2, g2).
+        ``sigma``, ``hyppo`` (hsic_gamma; ``standardize=False`` is the authors' raw-unit
+        parity mode; ``hyppo`` adds hyppo's p-value on z-scored data to the reference
+        result's details); ``max_levels`` (chi2, g2).
 
     Returns
     -------
@@ -184,8 +241,8 @@ def test(name: str, x: Any, y: Any, *, backend: str = "fast", device: str = "aut
     IndependenceTestError
         Too few complete rows, a constant variable, too many levels for a contingency
         test, or a degenerate null.
-    ValueError
-        Unknown test, backend or option.
+    ParameterError
+        Unknown test, backend or option (a ``ValueError``).
     """
     from personax.utils import make_rng, resolve_device
 

@@ -1,0 +1,578 @@
+r"""Conditional tests X ⫫ Y | Z for a *discrete* conditioning set Z, exact by group sums.
+
+A discrete Z with k distinct rows (strata) makes every kernel of Z a k×k matrix in
+disguise, so the conditional tests of causal-learn reduce to stratified group sums.  The
+definitions are causal-learn's (``CIT(data, "kci" | "rcit" | "chisq" | "gsq")`` with a
+conditioning set); this module evaluates them without n×n matrices.
+
+**KCI** (``KCI_CInd`` defaults).  z-score x, y, z (ddof = 1; a constant column → 0);
+x is augmented to ``[x, 0.5·z]``; all three Gaussian kernels use
+k(a, b) = exp(−c‖a − b‖²) with c = ½·(1/w²)/d_z, w = 1.2 / 0.7 / 0.4 for n < 200 / < 1200 /
+larger (the library's ``set_width_empirical_kci(z)``, for x and y too); K̃ = HKH;
+R = ε(K̃z + εI)⁻¹ with ε = 1e-3; KxR = R K̃x R, KyR = R K̃y R; statistic V = Σ KxR∘KyR; null
+Gamma with mean tr(UUᵀ) and variance 2 tr((UUᵀ)²), U the products of the eigenvectors of
+KxR and KyR scaled by √eigenvalue, keeping eigenvalues above 1e-5 × the largest.
+
+With Kz = P Kᵤ Pᵀ (P the n×k stratum indicator) Woodbury gives R − 11ᵀ/n = I − P N Pᵀ
+(N = M + 11ᵀ/n, M = A(εI + DA)⁻¹, A = C Kᵤ Cᵀ, C = I − 1dᵀ/n, D = diag(counts)).  A
+variable with few distinct values per stratum ("grouped side": its (value, stratum) groups)
+then has KR = P_g A_g P_gᵀ with A_g = B K_g Bᵀ, B = I − G N Gᵀ D_g, a k_g×k_g matrix whose
+eigen-decomposition gives the library's truncated spectrum exactly.  Three cases:
+
+* **grouped × grouped** — everything through the contingency table of the two group
+  codes; eigenvalue truncation as the library: agreement ≈ 1e-12 in p.
+* **grouped × continuous** — one blockwise pass over the continuous kernel collects its
+  group sums K P_g and (K∘K) P_g (per stratum, so the cost is n² times the number of
+  groups *per stratum*, shared by every grouped partner on the same rows: the battery tests
+  one attribute against all traits in one pass); the residualisation is applied
+  algebraically (KR_ts = K_ts − U_{t,z(s)} − U_{s,z(t)} + Q_{z(t)z(s)}, U = K P N, Q = N PᵀKP N).
+  The grouped side is truncated as the library does; the continuous side is not (its
+  spectrum would need an n×n eigen-decomposition): the Gamma moments then include the
+  eigenvalues below 1e-5 × the largest that the library drops, a relative difference of
+  ~1e-5 in p (measured: ≤ 5e-5; decisions identical).
+* **continuous × continuous** — two blockwise passes, no truncation.
+
+**RCIT** (``RCIT`` defaults: 100 random Fourier features of z, 5 of x and of y = [y, z],
+median-distance bandwidths from the first 500 rows, ridge 1e-10 on Cov(f_z), Hall–Buckley–
+Eagleson null as the library's Lindsay–Pilla–Basak call falls back to under NumPy 2).
+Features are drawn from ``numpy.random.RandomState(seed)`` in the library's order (z, x, y),
+so a reference run under the same seed sees the same features.  z's features take k
+distinct rows, x's (value, stratum) groups few; every covariance is a group sum.  The ridge
+inverse of Cov(f_z) is computed by a symmetric eigen-decomposition instead of the
+library's inverse of a Cholesky factor: Cov(f_z) has rank < 100 when Z has fewer than 100
+strata (condition number ~1e13), so every implementation — the library's own included —
+carries rounding error there; measured differences to the library are 1e-5 … 3e-3
+relative in p (same features), i.e. identical decisions except within that margin of α.
+
+**χ² / G²** (``chisq`` / ``gsq`` given S): the statistic is the sum over strata of the
+per-stratum Pearson X² (likelihood ratio G²) with expected counts from the stratum's own
+margins; df = Σ_strata (levels of x present − 1)(levels of y present − 1) (the library's
+df with empty rows and columns removed per stratum); p = χ²_df tail, 1 when df = 0.  This
+is the stratified sum, not the Cochran–Mantel–Haenszel statistic (which pools one
+common association across strata and has (kx−1)(ky−1) df); the sum detects dependence that
+differs in direction between strata, at the price of more degrees of freedom.
+
+All functions take cleaned arrays (:func:`personax.independence.given.clean_triple`):
+x (n, dx), y (n, dy), z (n, dz), no missing values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+from scipy import special
+
+from personax.independence.fast import median_bandwidth, zscore
+from personax.independence.nulls import gamma_sf, hbe_sf
+from personax.independence.result import IndependenceTestError, TestResult
+
+BACKEND = "fast"
+EPSILON = 1e-3        # causal-learn KCI_CInd.epsilon_x / epsilon_y
+EIG_THRESH = 1e-5     # causal-learn KCI_CInd.thresh
+RIDGE = 1e-10         # causal-learn RCIT: Cov(f_z) + 1e-10·I
+MAX_GROUPED = 1500    # a KCI side with more (value, stratum) groups takes the blockwise pass
+MAX_TRUNCATED = 400   # sides with at most this many groups get the library's eigenvalue truncation
+MAX_STRATA = 2000     # more distinct rows of Z than this: not treated as discrete (cost)
+DTYPE = torch.float64
+BLOCK_ELEMENTS = 4_000_000
+
+
+def _single_blas(fn):
+    """Run ``fn`` with one BLAS/LAPACK thread.  The k×k eigen-decompositions and products
+    here are small; with several threads on a busy machine OpenBLAS spends 100× longer
+    synchronising than computing (measured: 3.2 s against 0.02 s for a 364×364 ``eigh``)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            from threadpoolctl import threadpool_limits
+            limit = threadpool_limits(limits=1, user_api="blas")
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+            limit = contextlib.nullcontext()
+        with limit:
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct rows, row → group index, counts) of ``a`` (n, d), like
+    ``np.unique(a, axis=0, return_inverse=True, return_counts=True)`` but through 1-D
+    integer codes per column (several times faster than the structured-array sort)."""
+    a = np.asarray(a)
+    if a.ndim == 1:
+        a = a[:, None]
+    key = np.zeros(a.shape[0], dtype=np.int64)
+    for j in range(a.shape[1]):
+        _, code = np.unique(a[:, j], return_inverse=True)
+        code = code.reshape(-1)
+        key = key * (int(code.max()) + 1) + code
+        # re-compress so that the mixed-radix key cannot overflow
+        _, key = np.unique(key, return_inverse=True)
+        key = key.reshape(-1).astype(np.int64)
+    first = np.full(int(key.max()) + 1, a.shape[0], dtype=np.int64)
+    np.minimum.at(first, key, np.arange(a.shape[0]))
+    return a[first], key, np.bincount(key).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class Strata:
+    """The distinct rows of a (z-scored) conditioning set: values, row → stratum index, counts."""
+
+    values: np.ndarray
+    index: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return int(self.values.shape[0])
+
+
+def strata_of(z: np.ndarray) -> Strata:
+    """Group the rows of ``z`` (n, dz) into strata (distinct rows)."""
+    values, index, counts = unique_rows(z)
+    return Strata(values, index, counts)
+
+
+def n_strata(z: np.ndarray) -> int:
+    """Number of distinct rows of ``z`` (n, dz)."""
+    return int(unique_rows(z)[2].size)
+
+
+# --------------------------------------------------------------------------- KCI
+def kci_given_coefficient(n: int, dz: int) -> float:
+    """c in exp(−c‖a−b‖²) for all three kernels of conditional KCI (``set_width_empirical_kci``)."""
+    w = 1.2 if n < 200 else (0.7 if n < 1200 else 0.4)
+    return 0.5 / (w * w) / dz
+
+
+def _onehot(index: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) float64 indicator matrix of ``index``."""
+    out = np.zeros((index.size, k))
+    out[np.arange(index.size), index] = 1.0
+    return out
+
+
+def group_sums(index: np.ndarray, k: int, values: np.ndarray) -> np.ndarray:
+    """(k, m) sums of the rows of ``values`` (n, m) per group (one bincount pass)."""
+    n, m = values.shape
+    flat = (index[:, None] * m + np.arange(m)[None, :]).ravel()
+    return np.bincount(flat, weights=values.ravel(), minlength=k * m).reshape(k, m)
+
+
+def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+
+
+def _residual_matrix(st: Strata, c: float, n: int) -> np.ndarray:
+    """N (k×k) with ε(K̃z + εI)⁻¹ − 11ᵀ/n = I − P N Pᵀ (Woodbury in stratum space)."""
+    k = st.k
+    ku = np.exp(-c * _sqdist(st.values, st.values))
+    cen = np.eye(k) - np.outer(np.ones(k), st.counts) / n
+    a = cen @ ku @ cen.T
+    m = np.linalg.solve(EPSILON * np.eye(k) + a * st.counts[None, :], a)   # (εI + AD)⁻¹A = A(εI + DA)⁻¹
+    return 0.5 * (m + m.T) + 1.0 / n
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One variable in (value, stratum) groups: row → group, counts, stratum of each group,
+    the residualised kernel A (KR = P A Pᵀ) and its truncated version At."""
+
+    index: np.ndarray
+    counts: np.ndarray
+    stratum: np.ndarray
+    A: np.ndarray
+    At: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return int(self.counts.size)
+
+
+def _groups(values: np.ndarray, st: Strata):
+    key = np.column_stack([values, st.index.astype(np.float64)])
+    u, index, counts = unique_rows(key)
+    return u[:, :-1], index, counts, u[:, -1].astype(np.int64)
+
+
+def _n_groups(values: np.ndarray, st: Strata) -> int:
+    return int(unique_rows(np.column_stack([values, st.index.astype(np.float64)]))[2].size)
+
+
+def _eigh(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric eigen-decomposition (LAPACK syevr: here ~10× faster than numpy's syevd)."""
+    import scipy.linalg
+
+    return scipy.linalg.eigh(a, driver="evr")
+
+
+def _truncate(a: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """P A Pᵀ with eigenvalues ≤ 1e-5 × the largest removed, returned in group space."""
+    s = np.sqrt(counts)
+    w, v = _eigh(s[:, None] * a * s[None, :])
+    keep = w > w.max() * EIG_THRESH
+    u = v[:, keep] / s[:, None]
+    return (u * w[keep]) @ u.T
+
+
+def _grouped_side(values: np.ndarray, st: Strata, c: float, N: np.ndarray) -> _Side:
+    vals, index, counts, stratum = _groups(values, st)
+    kern = np.exp(-c * _sqdist(vals, vals))
+    # A = B K Bᵀ with B = I − R, R = N[G] Gᵀ D (k×kz times kz×k): O(k²·kz), never k³
+    ng = N[stratum]                                               # (k, kz)
+    gd = _onehot(stratum, st.k) * counts[:, None]                 # D G (k, kz)
+    gkd = gd.T @ kern                                             # Gᵀ D K (kz, k)
+    rk = ng @ gkd                                                 # R K
+    a = kern - rk - rk.T + ng @ (gkd @ gd) @ ng.T
+    a = 0.5 * (a + a.T)
+    return _Side(index, counts, stratum, a, _truncate(a, counts) if counts.size <= MAX_TRUNCATED else a)
+
+
+def _grouped_grouped(sx: _Side, sy: _Side) -> tuple[float, float, float]:
+    import scipy.sparse as sp
+
+    # the joint table has at most n non-zeros: sparse products cost n·(kx + ky), not kx·ky·(kx + ky)
+    n = sx.index.size
+    jt = sp.csr_matrix((np.ones(n), (sy.index, sx.index)), shape=(sy.k, sx.k))   # Jᵀ (ky × kx)
+    jt.sum_duplicates()
+
+    def sandwich(a: np.ndarray) -> np.ndarray:   # Jᵀ a J, (ky × ky)
+        return np.asarray(jt @ np.asarray(jt @ a).T).T
+
+    stat = float((sandwich(sx.A) * sy.A).sum())
+    coo = jt.tocoo()
+    mean = float((coo.data * np.diag(sx.At)[coo.col] * np.diag(sy.At)[coo.row]).sum())
+    var = float(2.0 * (sandwich(sx.At ** 2) * sy.At ** 2).sum())
+    return stat, mean, var
+
+
+def _gauss(a: torch.Tensor, b: torch.Tensor, c: float) -> torch.Tensor:
+    """exp(−c‖a_i − b_j‖²) by explicit differences (no ‖a‖²+‖b‖²−2ab cancellation)."""
+    sq = (a - b.T).square_() if a.shape[1] == 1 else (a[:, None, :] - b[None, :, :]).square_().sum(-1)
+    return sq.mul_(-c).exp_()
+
+
+def _gauss_np(a: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
+    sq = np.square(a - b.T) if a.shape[1] == 1 else _sqdist(a, b)
+    sq *= -c
+    return np.exp(sq, out=sq)
+
+
+def _step(n: int, d: int) -> int:
+    return max(1, BLOCK_ELEMENTS // max(1, n * d))
+
+
+MAX_VALUES = 3000   # a continuous side with at most this many distinct values: k×k kernel, no n² pass
+
+
+def _kernel_group_sums(y: np.ndarray, cy: float, cols: np.ndarray, total: int,
+                       device: str) -> tuple[np.ndarray, np.ndarray]:
+    """K·L and (K∘K)·L for the Gaussian kernel K of ``y`` (n, d) and the 0/1 matrix L
+    (n × total) with ones at (t, cols[t, j]) — row t's group column for each partner j.
+
+    Few distinct values of y: K = P Kᵤ Pᵀ, so K·L = (Kᵤ · PᵀL)[index] (exact, k²·total);
+    otherwise a blockwise pass over the rows of K (sparse L on the CPU, dense on a GPU).
+    """
+    import scipy.sparse as sp
+
+    n, m = cols.shape
+    uniq, index, _ = unique_rows(y)
+    if uniq.shape[0] <= MAX_VALUES:
+        ku = _gauss_np(uniq, uniq, cy)
+        cont = np.bincount((index[:, None] * total + cols).ravel(), minlength=uniq.shape[0] * total)
+        cont = cont.reshape(uniq.shape[0], total).astype(np.float64)
+        return (ku @ cont)[index], ((ku * ku) @ cont)[index]
+    lt = sp.csr_matrix((np.ones(n * m), (cols.ravel(), np.repeat(np.arange(n), m))), shape=(total, n))
+    kp, k2p = np.empty((n, total)), np.empty((n, total))
+    step = _step(n, y.shape[1])
+    if device == "cpu" or not torch.cuda.is_available():
+        for i0 in range(0, n, step):
+            kb = _gauss_np(y[i0:i0 + step], y, cy)
+            kp[i0:i0 + step] = (lt @ kb.T).T
+            kb *= kb
+            k2p[i0:i0 + step] = (lt @ kb.T).T
+        return kp, k2p
+    Y = torch.as_tensor(y, dtype=DTYPE, device=device)
+    L = torch.as_tensor(lt.T.toarray(), dtype=DTYPE, device=device)
+    for i0 in range(0, n, step):
+        kb = _gauss(Y[i0:i0 + step], Y, cy)
+        kp[i0:i0 + step] = (kb @ L).cpu().numpy()
+        kb.square_()
+        k2p[i0:i0 + step] = (kb @ L).cpu().numpy()
+    return kp, k2p
+
+
+def _grouped_continuous(y: np.ndarray, cy: float, st: Strata, N: np.ndarray, sides: Sequence[_Side],
+                        device: str) -> list[tuple[float, float, float]]:
+    """(V, mean, var) of each grouped side against one continuous variable, from the group
+    sums of its kernel (:func:`_kernel_group_sums`), shared by all sides."""
+    n = y.shape[0]
+    offsets = np.concatenate([[0], np.cumsum([s.k for s in sides])]).astype(np.int64)
+    cols = np.column_stack([s.index + off for s, off in zip(sides, offsets[:-1])])
+    kp_all, k2p_all = _kernel_group_sums(y, cy, cols, int(offsets[-1]), device)
+    out = []
+    for j, s in enumerate(sides):
+        k, idx, g = s.k, s.index, s.stratum
+        KP, K2P = kp_all[:, offsets[j]:offsets[j + 1]], k2p_all[:, offsets[j]:offsets[j + 1]]
+        W, W2 = group_sums(idx, k, KP), group_sums(idx, k, K2P)
+        U = group_sums(g, st.k, KP.T).T @ N                             # K P_z N  (P_z = P G)
+        Q = N @ group_sums(g, st.k, group_sums(g, st.k, W).T) @ N       # N Gᵀ W G N
+        H, E = group_sums(idx, k, U), group_sums(idx, k, U * U)
+        F = group_sums(idx, k, U[:, g] * KP)
+        d = s.counts
+        Hc, Ec, Qg = H[:, g], E[:, g], Q[np.ix_(g, g)]
+        dd = np.outer(d, d)
+        RW = W - d[None, :] * Hc - d[:, None] * Hc.T + dd * Qg                  # Pᵀ KR P
+        S = (W2 + d[None, :] * Ec + d[:, None] * Ec.T + dd * Qg ** 2 - 2.0 * F - 2.0 * F.T
+             + 2.0 * Qg * W + 2.0 * Hc * Hc.T - 2.0 * Qg * d[None, :] * Hc - 2.0 * Qg * d[:, None] * Hc.T)  # Pᵀ(KR∘KR)P
+        diag = d - 2.0 * np.diagonal(Hc) + d * np.diagonal(Qg)                  # Σ_{t∈g} KR_tt
+        out.append((float((s.A * RW).sum()), float((np.diagonal(s.At) * diag).sum()),
+                    float(2.0 * (s.At ** 2 * S).sum())))
+    return out
+
+
+def _continuous_continuous(x: np.ndarray, y: np.ndarray, c: float, st: Strata, N: np.ndarray,
+                           device: str) -> tuple[float, float, float]:
+    """(V, mean, var) with both kernels continuous: two blockwise passes, no truncation."""
+    n = x.shape[0]
+    X = torch.as_tensor(x, dtype=DTYPE, device=device)
+    Y = torch.as_tensor(y, dtype=DTYPE, device=device)
+    z = torch.as_tensor(st.index, device=device)
+    Nt = torch.as_tensor(N, dtype=DTYPE, device=device)
+    step = _step(n, max(x.shape[1], y.shape[1]))
+    Pz = torch.as_tensor(_onehot(st.index, st.k), dtype=DTYPE, device=device)
+    kxp = torch.zeros(n, st.k, dtype=DTYPE, device=device)
+    kyp = torch.zeros(n, st.k, dtype=DTYPE, device=device)
+    for i0 in range(0, n, step):
+        i1 = min(n, i0 + step)
+        kxp[i0:i1] = _gauss(X[i0:i1], X, c) @ Pz
+        kyp[i0:i1] = _gauss(Y[i0:i1], Y, c) @ Pz
+
+    def parts(kzp):
+        return kzp @ Nt, Nt @ (Pz.T @ kzp) @ Nt
+
+    ux, qx = parts(kxp)
+    uy, qy = parts(kyp)
+    stat = torch.zeros((), dtype=DTYPE, device=device)
+    sq = torch.zeros((), dtype=DTYPE, device=device)
+    for i0 in range(0, n, step):
+        i1 = min(n, i0 + step)
+        zb = z[i0:i1]
+        kx = _gauss(X[i0:i1], X, c) - ux[i0:i1][:, z] - ux[:, zb].T + qx[zb][:, z]
+        ky = _gauss(Y[i0:i1], Y, c) - uy[i0:i1][:, z] - uy[:, zb].T + qy[zb][:, z]
+        kx.mul_(ky)
+        stat += kx.sum()
+        sq += (kx * kx).sum()
+        del kx, ky
+    rows = torch.arange(n, device=device)
+    dx = 1.0 - 2.0 * ux[rows, z] + qx[z, z]
+    dy = 1.0 - 2.0 * uy[rows, z] + qy[z, z]
+    return float(stat), float((dx * dy).sum()), float(2.0 * sq)
+
+
+def _kci_result(stat: float, mean: float, var: float, n: int, strategy: str, k: int) -> TestResult:
+    try:
+        p = gamma_sf(stat, mean, var)
+    except FloatingPointError as exc:
+        raise IndependenceTestError(f"kci given Z: {exc} (a variable is constant within every stratum)") from exc
+    return TestResult("kci", stat, p, "conditional KCI given discrete Z (stratified group sums, Gamma null)",
+                      BACKEND, n, {"null_mean": mean, "null_var": var, "strategy": strategy, "strata": k,
+                                   "conditional": True})
+
+
+@_single_blas
+def kci_given_many(xs: Sequence[np.ndarray], y: np.ndarray, z: np.ndarray, *, device: str = "cpu",
+                   max_grouped: int = MAX_GROUPED) -> list[TestResult]:
+    """Conditional KCI of each x in ``xs`` against one ``y`` given discrete ``z``, same rows.
+
+    Same numbers as :func:`kci_given` pair by pair; grouped x's against a continuous y
+    share one pass over y's kernel (the battery's case: traits × one attribute).
+    """
+    n = y.shape[0]
+    zz = zscore(z)
+    st = strata_of(zz)
+    c = kci_given_coefficient(n, zz.shape[1])
+    N = _residual_matrix(st, c, n)
+    zy = zscore(y)
+    # y in groups only where that is exact *and* cheap; otherwise the pass (cheap when y has
+    # few distinct values, whatever the number of strata)
+    y_grouped = _n_groups(zy, st) <= min(max_grouped, MAX_TRUNCATED)
+    sy = _grouped_side(zy, st, c, N) if y_grouped else None
+    results: list[TestResult | None] = [None] * len(xs)
+    batch: list[tuple[int, _Side]] = []
+    for i, x in enumerate(xs):
+        xa = np.column_stack([zscore(x), 0.5 * zz])
+        if _n_groups(xa, st) <= max_grouped:
+            sx = _grouped_side(xa, st, c, N)
+            if sy is not None:
+                results[i] = _kci_result(*_grouped_grouped(sx, sy), n, "grouped×grouped", st.k)
+            else:
+                batch.append((i, sx))
+        elif sy is not None:   # continuous x, grouped y: the statistics are symmetric
+            (v,) = _grouped_continuous(xa, c, st, N, [sy], device)
+            results[i] = _kci_result(*v, n, "continuous×grouped", st.k)
+        else:
+            results[i] = _kci_result(*_continuous_continuous(xa, zy, c, st, N, device), n,
+                                     "continuous×continuous", st.k)
+    if batch:
+        for (i, _), v in zip(batch, _grouped_continuous(zy, c, st, N, [s for _, s in batch], device)):
+            results[i] = _kci_result(*v, n, "grouped×continuous", st.k)
+    return results  # type: ignore[return-value]
+
+
+def kci_given(x: np.ndarray, y: np.ndarray, z: np.ndarray, *, device: str = "cpu") -> TestResult:
+    """Conditional KCI of x ⫫ y | z for discrete z (causal-learn ``KCI_CInd`` defaults)."""
+    return kci_given_many([x], y, z, device=device)[0]
+
+
+# --------------------------------------------------------------------------- RCIT
+def _standardise(values: np.ndarray, counts: np.ndarray, n: int, what: str) -> np.ndarray:
+    mean = counts @ values / n
+    std = np.sqrt(counts @ (values - mean) ** 2 / (n - 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (values - mean) / std
+    if not np.isfinite(out).all():
+        raise IndependenceTestError(
+            f"a random Fourier feature of {what} is constant on these rows: RCIT is undefined; "
+            "use another seed or KCI")
+    return out
+
+
+def _features(u: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sqrt(2.0) * np.cos(np.einsum("kd,fd->kf", u, w) + b.T)
+
+
+def _zscore_strict(a: np.ndarray, what: str) -> np.ndarray:
+    std = a.std(axis=0, ddof=1)
+    if not (std > 0).all():
+        raise IndependenceTestError(f"{what} has a constant column on these rows: conditional RCIT "
+                                    "is undefined; drop that column from the conditioning set")
+    return (a - a.mean(axis=0)) / std
+
+
+@_single_blas
+def rcit_given_many(xs: Sequence[np.ndarray], y: np.ndarray, z: np.ndarray, *, seed: int = 0,
+                    num_features: int = 5, num_f: int = 100) -> list[TestResult]:
+    """Conditional RCIT (causal-learn ``RCIT``) of each x against ``y`` given discrete ``z``."""
+    n = y.shape[0]
+    F = num_features
+    zz = _zscore_strict(z, "the conditioning set")
+    zy = _zscore_strict(y, "y")
+    st = strata_of(zz)
+    yy = np.column_stack([zy, zz])
+    rs = np.random.RandomState(int(seed))
+    wz, bz = rs.normal(size=(num_f, zz.shape[1])), 2 * np.pi * rs.uniform(size=(num_f, 1))
+    draws_x = {}
+    sz, sy = median_bandwidth(zz), median_bandwidth(yy)
+    fz = _standardise(_features(st.values, wz / sz, bz), st.counts, n, "z")            # (k, num_f)
+    czz = fz.T @ (st.counts[:, None] * fz) / (n - 1)
+    w, v = _eigh(czz)
+    inv_czz = (v / (w + RIDGE)) @ v.T
+    out = []
+    fy = None
+    for x in xs:
+        dx = x.shape[1]
+        if dx not in draws_x:
+            state = np.random.RandomState(int(seed))
+            state.normal(size=(num_f, zz.shape[1]))
+            state.uniform(size=(num_f, 1))
+            wx, bx = state.normal(size=(F, dx)), 2 * np.pi * state.uniform(size=(F, 1))
+            wy, by = state.normal(size=(F, yy.shape[1])), 2 * np.pi * state.uniform(size=(F, 1))
+            draws_x[dx] = (wx, bx, wy, by)
+        wx, bx, wy, by = draws_x[dx]
+        if fy is None:
+            fy = _standardise(_features(yy, wy / sy, by), np.ones(n), n, "y")            # (n, F)
+            sum_y = group_sums(st.index, st.k, fy)
+            czy = fz.T @ sum_y / (n - 1)
+            ry = fy - (fz @ (inv_czz @ czy))[st.index]
+            ryy = (ry[:, :, None] * ry[:, None, :]).reshape(n, F * F)
+        zx = _zscore_strict(x, "x")
+        sx = median_bandwidth(zx)
+        ux, ix, cx = unique_rows(zx)
+        fx = _standardise(_features(ux, wx / sx, bx), cx.astype(np.float64), n, "x")      # (kx, F)
+        g_key = ix * st.k + st.index
+        groups, gi = np.unique(g_key, return_inverse=True)
+        gi = gi.reshape(-1)
+        gx, gz = groups // st.k, groups % st.k
+        gcount = np.bincount(gi, minlength=groups.size).astype(np.float64)
+        sum_x = group_sums(gz, st.k, gcount[:, None] * fx[gx])
+        czx = fz.T @ sum_x / (n - 1)
+        y_by_x = group_sums(ix, ux.shape[0], fy)
+        cxy = fx.T @ y_by_x / (n - 1)
+        cxy_z = cxy - czx.T @ inv_czz @ czy
+        stat = float(n * (cxy_z ** 2).sum())
+        rx = fx[gx] - (fz @ (inv_czz @ czx))[gz]                                          # (groups, F)
+        s = group_sums(gi, groups.size, ryy)
+        a = rx[:, :, None] * rx[:, None, :]
+        cov = np.einsum("gik,gjl->ijkl", a, s.reshape(-1, F, F)).reshape(F * F, F * F) / n
+        eig = np.linalg.eigvalsh(cov)
+        eig = eig[eig > 0]
+        try:
+            p = hbe_sf(eig, stat)
+        except FloatingPointError as exc:
+            raise IndependenceTestError(f"rcit given Z: {exc}") from exc
+        out.append(TestResult("rcit", stat, p, f"conditional RCIT given discrete Z ({num_f} features of Z, "
+                              f"{F} of x and of [y, z]; HBE null)", BACKEND, n,
+                              {"sigma_x": sx, "sigma_y": sy, "sigma_z": sz, "seed": int(seed), "strata": st.k,
+                               "num_features": F, "num_f": num_f, "approx": "hbe", "conditional": True}))
+    return out
+
+
+def rcit_given(x: np.ndarray, y: np.ndarray, z: np.ndarray, *, seed: int = 0, num_features: int = 5) -> TestResult:
+    """Conditional RCIT of x ⫫ y | z for discrete z, seeded (causal-learn ``RCIT`` defaults)."""
+    return rcit_given_many([x], y, z, seed=seed, num_features=num_features)[0]
+
+
+# --------------------------------------------------------------------------- χ² / G²
+def _codes(v: np.ndarray) -> tuple[np.ndarray, int]:
+    if v.shape[1] == 1:
+        u, idx = np.unique(v[:, 0], return_inverse=True)
+    else:
+        u, idx = np.unique(v, axis=0, return_inverse=True)
+    return idx.reshape(-1), int(u.shape[0])
+
+
+def contingency_given(name: str, x: np.ndarray, y: np.ndarray, z: np.ndarray, *,
+                      max_levels: int = 500) -> TestResult:
+    """Stratified Pearson X² (``"chi2"``) or G² (``"g2"``) of x ⫫ y | z (sum over strata)."""
+    (ix, kx), (iy, ky) = _codes(x), _codes(y)
+    for label, k in (("x", kx), ("y", ky)):
+        if k > max_levels:
+            raise IndependenceTestError(
+                f"{label} has {k} distinct values (> max_levels={max_levels}): chi2/g2 need discrete data; "
+                "use kci/rcit for continuous variables, bin it, or raise max_levels")
+    iz, kz = _codes(z)
+    return contingency_given_codes(name, ix, kx, iy, ky, iz, kz)
+
+
+def contingency_given_codes(name: str, ix: np.ndarray, kx: int, iy: np.ndarray, ky: int, iz: np.ndarray,
+                            kz: int) -> TestResult:
+    """The stratified χ²/G² from integer codes (0…k−1, all rows complete); levels or strata
+    without rows are allowed (they add nothing), so codes of a whole column can be reused
+    on a subset of its rows (the battery's fast path)."""
+    n = ix.size
+    table = np.bincount((iz * kx + ix) * ky + iy, minlength=kz * kx * ky).reshape(kz, kx, ky).astype(np.float64)
+    rows, cols = table.sum(2), table.sum(1)
+    size = rows.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = rows[:, :, None] * cols[:, None, :] / size[:, None, None]
+    pos = expected > 0
+    if name == "chi2":
+        stat = float(np.sum((table[pos] - expected[pos]) ** 2 / expected[pos]))
+        method = "stratified Pearson chi-square (sum over strata)"
+    else:
+        obs = pos & (table > 0)
+        stat = float(2.0 * np.sum(table[obs] * np.log(table[obs] / expected[obs])))
+        method = "stratified G-square (sum over strata)"
+    present = size > 0
+    dof = int((((rows[present] > 0).sum(1) - 1) * ((cols[present] > 0).sum(1) - 1)).sum())
+    p = 1.0 if dof == 0 else float(special.chdtrc(dof, stat))
+    small = float(np.mean(expected[pos] < 5)) if pos.any() else 0.0
+    return TestResult(name, stat, p, method, BACKEND, n,
+                      {"dof": dof, "strata": int(present.sum()), "levels_x": int((rows.sum(0) > 0).sum()),
+                       "levels_y": int((cols.sum(0) > 0).sum()), "frac_expected_below_5": small,
+                       "conditional": True})
