@@ -68,7 +68,7 @@ def _jobs(args) -> list[tuple[object, list[str]]]:
             b.name = f"images_{dag}"
             jobs.append((b, (base if args.baselines else ["personax"]) if dag == "paper" else ["personax"]))
     if "designs" in args.only:
-        jobs += [(f"design:{k}", ["personax"]) for k in range(args.designs)]
+        jobs += [(f"design:{k}", ["personax"]) for k in range(args.first_design, args.designs)]
         for k in range(args.violating):
             b = random_design(1000 + k, satisfy=False, n=args.design_n or 4000)
             jobs.append((b, ["personax"]))
@@ -131,6 +131,8 @@ def main(argv=None) -> pd.DataFrame:
     p.add_argument("--only", nargs="+", default=["numerical", "images", "designs"],
                    choices=["numerical", "images", "designs"])
     p.add_argument("--designs", type=int, default=20, help="designs that meet the conditions")
+    p.add_argument("--first-design", type=int, default=0,
+                   help="skip designs below this index (split one pass over several processes/ledgers)")
     p.add_argument("--violating", type=int, default=5, help="designs that break one condition each")
     p.add_argument("--both-single", type=int, default=2, help="designs with one measurement per modality")
     p.add_argument("--violation-seeds", type=int, default=3, help="model seeds for violating/limitation designs")
