@@ -155,6 +155,7 @@ def main(argv=None) -> pd.DataFrame:
         res = synthetic.run_benchmark(bench, methods=methods, seeds=seeds, profile=args.profile,
                                       device=device, out=args.ledger, resume=True,
                                       n=args.design_n if str(bench).startswith("design") else None)
+        res.attrs = {}  # the benchmark objects run_benchmark attaches cannot be compared by pd.concat
         frames.append(res)
         print(res[["benchmark", "method", "seed", "mcc", "r2", "shd", "shd_empty", "ref_mcc_rotation",
                    "seconds"]].to_string(index=False), flush=True)
