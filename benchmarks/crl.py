@@ -29,6 +29,7 @@ Usage::
     python benchmarks/crl.py                           # CPU, quick profile, 5 seeds
     python benchmarks/crl.py --device cuda --profile paper
     python benchmarks/crl.py --only numerical --seeds 0 1
+    python benchmarks/crl.py --report-only build/bench_a build/bench_b   # merge split passes
 """
 
 from __future__ import annotations
@@ -143,11 +144,19 @@ def main(argv=None) -> pd.DataFrame:
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1 is fastest for these sizes)")
     p.add_argument("--ledger", default=str(HERE.parent / "build" / "bench_crl"))
     p.add_argument("--out", default=str(HERE / "results"))
+    p.add_argument("--report-only", nargs="*", metavar="LEDGER", default=None,
+                   help="train nothing: merge the finished rows of these ledgers (default: --ledger) and write "
+                        "the CSVs (for a pass split over several processes)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     frames = []
-    for bench, methods in _jobs(args):
+    ledgers = [Path(x) for x in (args.report_only or [args.ledger])] if args.report_only is not None else []
+    for led in ledgers:
+        if not (led / "results.csv").exists():
+            raise SystemExit(f"error: no finished rows in {led} (expected {led / 'results.csv'})")
+        frames.append(pd.read_csv(led / "results.csv"))
+    for bench, methods in ([] if ledgers else _jobs(args)):
         seeds = args.seeds
         if not isinstance(bench, str) and bench.name == "design" and (
                 not bench.info["conditions"]["satisfied"] or bench.info["design"]["both_single"]):
@@ -159,7 +168,7 @@ def main(argv=None) -> pd.DataFrame:
         frames.append(res)
         print(res[["benchmark", "method", "seed", "mcc", "r2", "shd", "shd_empty", "ref_mcc_rotation",
                    "seconds"]].to_string(index=False), flush=True)
-    res = pd.concat(frames, ignore_index=True)
+    res = pd.concat(frames, ignore_index=True).drop_duplicates(["benchmark", "method", "seed"], keep="last")
     res["machine"] = _machine(device)
     res["torch_threads"] = torch.get_num_threads()
     res["torch"] = torch.__version__
@@ -169,9 +178,10 @@ def main(argv=None) -> pd.DataFrame:
     res.to_csv(out / "crl.csv", index=False)
     summ = summarize(res)
     summ.to_csv(out / "crl_summary.csv", index=False)
-    cand = Path(args.ledger) / "candidates.csv"
-    if cand.exists():
-        pd.read_csv(cand).drop_duplicates(["benchmark", "method", "seed", "phase"], keep="last").to_csv(
+    cands = [pd.read_csv(led / "candidates.csv") for led in (ledgers or [Path(args.ledger)])
+             if (led / "candidates.csv").exists()]
+    if cands:
+        pd.concat(cands, ignore_index=True).drop_duplicates(["benchmark", "method", "seed", "phase"], keep="last").to_csv(
             out / "crl_candidates.csv", index=False)
     print(summ.to_string(index=False))
     print(f"wrote {out / 'crl.csv'} and {out / 'crl_summary.csv'}")
