@@ -27,7 +27,7 @@ def test_heads_means_and_losses():
     assert torch.allclose(enc["s"], torch.stack(enc["s_heads"]).mean(0))
     assert torch.allclose(enc["c"][0], torch.stack(enc["c_heads"][0]).mean(0))
     out = m(xs, align_weight=10.0)
-    assert set(out) == {"loss", "rec", "plain", "align"} and all(torch.isfinite(v) for v in out.values())
+    assert set(out) == {"loss", "rec", "plain", "align", "decorr"} and all(torch.isfinite(v) for v in out.values())
     # single-measurement modalities get a decoder without the eta head; multi-measurement ones do not
     assert sorted(m.plain) == ["3", "4"]
     out["loss"].backward()
@@ -71,3 +71,19 @@ def test_own_noise_of_a_single_measurement_is_detected(own_noise):
     rep = m.eta_needed([x[1200:] for x in xs])
     assert list(rep) == [1]
     assert rep[1]["needed"] is own_noise, rep
+
+
+def test_eta_decorrelation_term_is_off_by_default_and_adds_to_the_loss():
+    m = _model()
+    xs = _batch(64)
+    base = m(xs, align_weight=10.0)
+    assert float(base["decorr"]) == 0.0
+    on = m(xs, align_weight=10.0, decorr_weight=5.0)
+    assert float(on["decorr"]) > 0
+    assert torch.isclose(on["loss"], base["loss"] + 5.0 * on["decorr"], rtol=1e-5)
+    # a head exactly equal to the shared code has squared correlation 1 with it
+    from personax.crl.blocks import _sq_corr
+
+    a = torch.randn(100, 1)
+    assert torch.isclose(_sq_corr(a, a), torch.tensor(1.0), atol=1e-3)
+    assert float(_sq_corr(a, torch.randn(100, 1))) < 0.1

@@ -8,7 +8,8 @@ code can shrink to a constant)::
 and a decoder ``(s, c_m, eta_mk) -> x_m^(k)`` where ``s = mean of s_mk over every
 measurement of every modality`` and ``c_m = mean_k c_mk``.  The loss is
 
-    sum_mk MSE(x_m^(k))  +  align_weight * ( sum_mk |s_mk - s|^2 + sum_mk |c_mk - c_m|^2 ).
+    sum_mk MSE(x_m^(k))  +  align_weight * ( sum_mk |s_mk - s|^2 + sum_mk |c_mk - c_m|^2 )
+                         +  decorr_weight * sum_mk corr^2(eta_mk, [s, c_m, eta_mk'])
 
 Why this identifies blocks (multi-view arguments of von Kügelgen et al., 2021; Daunhawer
 et al., 2023; Yao et al., 2024): aligned heads can only carry what their views have in
@@ -110,8 +111,16 @@ class BlockModel(nn.Module):
         c = [torch.stack(v).mean(0) for v in c_all]
         return {"s": s, "c": c, "eta": etas, "s_heads": s_all, "c_heads": c_all}
 
-    def forward(self, xs: Sequence[torch.Tensor], align_weight: float) -> dict:
-        """Loss terms: ``rec`` (sum over measurements, plus the plain decoders), ``align``, ``loss``."""
+    def forward(self, xs: Sequence[torch.Tensor], align_weight: float, decorr_weight: float = 0.0) -> dict:
+        """Loss terms: ``rec`` (sum over measurements, plus the plain decoders), ``align``, ``decorr``, ``loss``.
+
+        ``decorr`` is the mean squared correlation of every ``eta`` head with the shared code,
+        with its modality's code and with the other measurements' ``eta`` heads of the same
+        modality.  The model's ``eta_mk`` is exogenous (independent of ``s``, ``z_m`` and the
+        other measurements), so the term costs the true solution nothing; it stops the
+        optimiser from parking modality content in the unaligned ``eta`` heads, which
+        reconstruction alone allows.
+        """
         enc = self.encode(xs)
         s, c = enc["s"], enc["c"]
         rec = xs[0].new_zeros(())
@@ -127,8 +136,14 @@ class BlockModel(nn.Module):
             if len(heads) > 1:
                 for ch in heads:
                     align = align + torch.mean((ch - c[mi]) ** 2)
-        loss = rec + plain + align_weight * align
-        return {"loss": loss, "rec": rec, "plain": plain, "align": align}
+        decorr = xs[0].new_zeros(())
+        if decorr_weight > 0 and self.eta_dim > 0:
+            for j, (mi, _) in enumerate(self.index):
+                e = enc["eta"][j]
+                others = [s, c[mi]] + [enc["eta"][i] for i, (mj, _) in enumerate(self.index) if mj == mi and i != j]
+                decorr = decorr + sum(_sq_corr(e, o) for o in others)
+        loss = rec + plain + align_weight * align + decorr_weight * decorr
+        return {"loss": loss, "rec": rec, "plain": plain, "align": align, "decorr": decorr}
 
     @torch.no_grad()
     def eta_needed(self, xs: Sequence[torch.Tensor], ratio: float = 1.5, gap: float = 0.01) -> dict[int, dict]:
@@ -151,6 +166,13 @@ class BlockModel(nn.Module):
             out[mi] = {"needed": bool(plain > ratio * full and plain - full > gap), "mse_full": full,
                        "mse_plain": plain}
         return out
+
+
+def _sq_corr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean squared Pearson correlation between the columns of ``a`` and of ``b`` (batch estimates)."""
+    a = (a - a.mean(0)) / (a.std(0, unbiased=False) + 1e-6)
+    b = (b - b.mean(0)) / (b.std(0, unbiased=False) + 1e-6)
+    return ((a.T @ b) / a.shape[0]).pow(2).mean()
 
 
 class _Dec(nn.Module):

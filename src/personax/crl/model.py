@@ -149,6 +149,10 @@ class CRLConfig:
         Staged, stage 1: weight of the alignment loss (squared distance between the
         measurements' shared codes, and between a modality's measurements' own codes)
         against reconstruction.
+    decorr_weight : float
+        Staged, stage 1: weight of the decorrelation of each measurement's exogenous head
+        from the shared code, its modality's code and the other measurements' exogenous
+        heads (:meth:`personax.crl.blocks.BlockModel.forward`).
     rel_min_delta : float
         Staged: smallest *relative* validation improvement that resets early stopping.
     lr_patience : int
@@ -205,6 +209,7 @@ class CRLConfig:
     standardize: bool = True
     split_seed: int = 0
     align_weight: float = 10.0
+    decorr_weight: float = 0.0
     rel_min_delta: float = 1e-3
     lr_patience: int = 8
     eta_ratio: float = 1.5
@@ -242,7 +247,7 @@ class CRLConfig:
         if self.sparsity_scope not in ("cross_modal", "all"):
             raise ValueError(f"sparsity_scope={self.sparsity_scope!r}: use 'cross_modal' or 'all'")
         for name in ("alpha_rec", "alpha_ind", "alpha_sp", "alpha_cons", "alpha_dag", "lr",
-                     "weight_decay", "edge_threshold", "grad_clip", "min_delta", "align_weight", "rel_min_delta",
+                     "weight_decay", "edge_threshold", "grad_clip", "min_delta", "align_weight", "decorr_weight", "rel_min_delta",
                      "eta_ratio", "eta_gap", "s2_lr", "s2_min_delta", "s2_sparsity"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
