@@ -29,6 +29,14 @@ checksum, wall time, status) and writes the merged record to
 ``<out>/<name>.provenance.json`` and into the executed notebook's metadata under
 ``metadata["personax"]["provenance"]``.  A notebook that never calls ``setup`` still
 gets a record, collected by the runner.
+
+Plumbing out of sight
+---------------------
+Every executed copy goes through :func:`tag_plumbing` before it is written: the
+parameters and injected-parameters cells get ``remove-cell``, the cell calling
+``personax.notebook.setup(`` and any code cell whose first line is ``# plumbing`` get
+``remove-input`` (``# plumbing: hide`` gets ``hide-input``), so the rendered page shows the
+banner and the "Reproduce this page" box but not the imports.  The sources are untouched.
 """
 
 from __future__ import annotations
@@ -326,10 +334,14 @@ def _quiet_papermill_inference() -> Iterator[None]:
 @contextlib.contextmanager
 def _kernel_environment(provenance_file: Path) -> Iterator[None]:
     """Environment inherited by the kernel: provenance target, no Agg backend, quiet progress bars."""
-    with saved_environ(_provenance.PROVENANCE_ENV, "MPLBACKEND", "PERSONAX_QUIET"):
+    from personax.utils import QUIET_ENV
+
+    with saved_environ(_provenance.PROVENANCE_ENV, "MPLBACKEND", "PERSONAX_QUIET", *QUIET_ENV):
         os.environ[_provenance.PROVENANCE_ENV] = str(provenance_file)
         # progress bars would end up as stderr noise in the rendered page; keep an explicit setting
         os.environ.setdefault("PERSONAX_QUIET", "1")
+        for key, value in QUIET_ENV.items():  # third-party bars (tqdm, huggingface_hub, transformers)
+            os.environ.setdefault(key, value)
         if (os.environ.get("MPLBACKEND") or "").lower() == "agg":
             # MPLBACKEND=Agg makes every figure vanish from executed notebooks.
             warnings.warn("MPLBACKEND=Agg is set; unsetting it for the notebook kernel so figures are kept",
@@ -348,6 +360,71 @@ def _error_summary(exc: BaseException) -> str:
     cell = getattr(exc, "exec_count", None)
     where = f" in cell [{cell}]" if cell is not None else ""
     return f"{ename}{where}: {evalue}".strip()
+
+
+# --------------------------------------------------------------------------- plumbing tags
+
+#: First-line marker of a code cell whose input is plumbing (imports, setup, provenance):
+#: ``# plumbing`` hides the input from the page (``remove-input``, outputs stay),
+#: ``# plumbing: hide`` folds it behind a "show code" toggle (``hide-input``).
+PLUMBING_MARKER = "# plumbing"
+#: Jupyter Book 1.x tags that already decide how a cell shows; such cells are left alone.
+DISPLAY_TAGS = ("remove-cell", "remove-input", "remove-output", "hide-cell", "hide-input", "hide-output")
+
+
+def plumbing_tag(cell) -> str | None:
+    """The display tag :func:`tag_plumbing` gives one cell, or None (the cell shows as written).
+
+    * the ``parameters`` cell and papermill's ``injected-parameters`` cell: ``remove-cell``
+      (the values of the run are shown by ``personax.notebook.setup``'s "Reproduce this
+      page" box, which lists every parameter and the exact command);
+    * a code cell whose first line is ``# plumbing``: ``remove-input``; ``# plumbing: hide``:
+      ``hide-input``;
+    * a code cell that calls ``personax.notebook.setup(``: ``remove-input`` (its output, the
+      banner and the reproduce box, stays);
+    * a cell that already carries a display tag (:data:`DISPLAY_TAGS`): None.
+    """
+    if cell.get("cell_type") != "code":
+        return None
+    tags = list(cell.get("metadata", {}).get("tags", []))
+    if any(t in DISPLAY_TAGS for t in tags):
+        return None
+    if "parameters" in tags or "injected-parameters" in tags:
+        return "remove-cell"
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    if first.startswith(PLUMBING_MARKER):
+        rest = first[len(PLUMBING_MARKER):].strip(" :").lower()
+        return "hide-input" if rest.startswith("hide") else "remove-input"
+    if "notebook.setup(" in source:
+        return "remove-input"
+    return None
+
+
+def tag_plumbing(nb) -> dict[int, str]:
+    """Tag the plumbing cells of an executed notebook for Jupyter Book (see :func:`plumbing_tag`).
+
+    Called by :func:`run_notebook` on every executed copy, so chapters get it without edits;
+    the sources in ``notebooks/`` are never changed.  Returns ``{cell index: tag added}``.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[
+    ...     nbformat.v4.new_code_cell("n = 1", metadata={"tags": ["parameters"]}),
+    ...     nbformat.v4.new_code_cell("# plumbing\nimport numpy as np"),
+    ...     nbformat.v4.new_code_cell("result = battery(data)")])
+    >>> tag_plumbing(nb)
+    {0: 'remove-cell', 1: 'remove-input'}
+    """
+    added = {}
+    for index, cell in enumerate(nb.cells):
+        tag = plumbing_tag(cell)
+        if tag is not None:
+            cell.setdefault("metadata", {}).setdefault("tags", []).append(tag)
+            added[index] = tag
+    return added
 
 
 # --------------------------------------------------------------------------- fast parameter check
@@ -603,6 +680,7 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
         record["redacted"] = sorted(set(record.get("redacted", [])) | set(dropped))
         if tmp_output.exists():
             executed = nbformat.read(str(tmp_output), as_version=4)
+            tag_plumbing(executed)  # imports, setup and parameter cells out of the reader's way
             executed.metadata.setdefault("personax", {})["provenance"] = _provenance.jsonable(record)
             nbformat.write(executed, str(tmp_output))
         elif error is None:

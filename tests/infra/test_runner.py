@@ -32,7 +32,10 @@ def test_run_notebook_with_override_writes_outputs_and_provenance(tiny_book, tmp
     assert result.output == out / "01_tiny.ipynb" and result.parameters == {"n": 7, "scale": 2}
     nb = nbformat.read(str(result.output), as_version=4)
     tags = [c.metadata.get("tags", []) for c in nb.cells]
-    assert ["injected-parameters"] in tags, "papermill injects the override after the parameters cell"
+    assert ["injected-parameters", "remove-cell"] in tags, "papermill injects the override; the runner hides it"
+    assert ["parameters", "remove-cell"] in tags
+    setup_cells = [c for c in nb.cells if "notebook.setup(" in c.source]
+    assert setup_cells and all("remove-input" in c.metadata["tags"] for c in setup_cells)
     text = _outputs_text(nb)
     assert "n=7 scale=2" in text                      # the override reached the code
     assert "image/png" in text                        # the figure survived (no Agg backend)
@@ -165,3 +168,21 @@ def test_jupytext_pairing_config_is_percent(tiny_notebook_text):
     assert 'formats = "ipynb,py:percent"' in config
     nb = jupytext.reads(tiny_notebook_text, fmt="py:percent")
     assert nb.cells[1].metadata["tags"] == ["parameters"]
+
+
+def test_tag_plumbing_hides_parameters_setup_and_marked_cells_only():
+    cells = [nbformat.v4.new_markdown_cell("# Title"),
+             nbformat.v4.new_code_cell("n = 1", metadata={"tags": ["parameters"]}),
+             nbformat.v4.new_code_cell("n = 2", metadata={"tags": ["injected-parameters"]}),
+             nbformat.v4.new_code_cell("\n# plumbing\nimport numpy as np"),
+             nbformat.v4.new_code_cell("# plumbing: hide\nhelper = 1"),
+             nbformat.v4.new_code_cell("ctx = personax.notebook.setup('01_x', dataset=d)"),
+             nbformat.v4.new_code_cell("# plumbing\nx = 1", metadata={"tags": ["hide-output"]}),
+             nbformat.v4.new_code_cell("result = battery(data)  # the method: stays visible"),
+             nbformat.v4.new_code_cell("# not plumbing: a comment\nfit(x)")]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    added = runner.tag_plumbing(nb)
+    assert added == {1: "remove-cell", 2: "remove-cell", 3: "remove-input", 4: "hide-input", 5: "remove-input"}
+    assert nb.cells[6].metadata["tags"] == ["hide-output"], "an explicit display tag wins"
+    assert "tags" not in nb.cells[7].metadata and "tags" not in nb.cells[8].metadata
+    assert runner.tag_plumbing(nb) == {}, "idempotent: tagged cells are left alone"
