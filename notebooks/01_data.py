@@ -172,15 +172,12 @@ for ds in ctx.datasets:
 # %%
 checks = {}
 full_scale = ctx.by_profile(ci=False, quick=True, paper=True)
-for ds in ctx.datasets:
-    if data[ds].truth is None:  # real data: there is no planted truth to check
-        continue
+for ds in [ds for ds in ctx.datasets if data[ds].truth is not None]:  # real data: no planted truth
     full = generate(ds, seed=ctx.seed, face_dim=16, text_dim=16) if full_scale else data[ds]
     checks[ds] = check_planted_truth(full, alpha=ctx.extra["alpha"])
     dplots.plot_planted_pairs(full, checks[ds])
     plt.show()
-    display(Markdown(f"**{ds}** (n = {len(full):,})"))
-    display(dplots.planted_summary(checks[ds], alpha=ctx.extra["alpha"]))
+    display(Markdown(f"**{ds}** (n = {len(full):,})"), dplots.planted_summary(checks[ds], alpha=ctx.extra["alpha"]))
 
 # %% [markdown]
 # ## Summary

@@ -130,12 +130,8 @@ pd.DataFrame([{"dataset": ds, "rows": len(d.frame), "attributes": len(d.schema.a
 # `error` column for any pair where a test could not run.
 
 # %%
-results = {}
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always", RuntimeWarning)
-    for ds, d in data.items():
-        results[ds] = battery(d, tests=TESTS_RUN, alpha=ALPHA, backend=BACKEND, device=ctx.device,
-                              seed=ctx.seed, cache=True, progress=False)
+results = {ds: battery(d, tests=TESTS_RUN, alpha=ALPHA, backend=BACKEND, device=ctx.device, seed=ctx.seed,
+                       cache=True, progress=False) for ds, d in data.items()}
 pd.DataFrame([{"dataset": ds, "tests run": len(r), "failed (NaN p)": r.attrs["n_failed"],
                "dependent (raw p < α)": int(r["reject_raw"].sum()),
                "dependent (BH q < α)": int(r["reject"].sum())} for ds, r in results.items()])

@@ -73,7 +73,9 @@ def _prompt_ids() -> tuple[str, ...]:
 #: own ``checks``.  Values are keyword arguments of :func:`check_param`; a callable
 #: ``choices`` is resolved when the check runs.
 NOTEBOOK_CHECKS: dict[str, dict[str, dict[str, Any]]] = {
-    "02_trait_inference": {"prompt_id": {"kind": "str", "choices": _prompt_ids}},
+    "02_trait_inference": {"prompt_id": {"kind": "str", "choices": _prompt_ids},
+                           "backend": {"kind": "str", "choices": ("simulated", "openai", "transformers")},
+                           "model": {"kind": "str"}, "base_url": {"kind": "str"}, "api_key_env": {"kind": "str"}},
     "04_independence": {"tests": {"kind": "names", "choices": INDEPENDENCE_TESTS},
                         "alpha": {"kind": "float", "low": 0, "high": 1, "low_inclusive": False,
                                   "high_inclusive": False},
