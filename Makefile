@@ -35,6 +35,8 @@ PARAMS := $(if $(DATASET),-p dataset $(DATASET)) $(if $(SOURCE),-p source $(SOUR
 
 # Caches live in the checkout (build/ is git-ignored), never in $HOME.
 export PERSONAX_CACHE := $(CURDIR)/build/cache
+# per-notebook execution times, appended by personax.runner.run_all next to the stage times
+export PERSONAX_TIMINGS := $(CURDIR)/build/timings.tsv
 export DEEPFACE_HOME := $(CURDIR)/build/deepface
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # MPLBACKEND=Agg would strip every figure from the executed notebooks.

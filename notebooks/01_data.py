@@ -51,8 +51,6 @@ profile = "quick"     # "ci" | "quick" | "paper"
 alpha = 0.05          # level of the simple planted-truth test
 
 # %%
-import warnings
-
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
@@ -62,7 +60,6 @@ from personax.data.schema import alias_table
 from personax.data.synthetic import attribute_edges, check_planted_truth, generate
 from personax.plots import data as dplots
 
-warnings.filterwarnings("ignore", message=".*vert: bool was deprecated.*")
 ctx = personax.notebook.setup("01_data", dataset=dataset, source=source, n=n, seed=seed, device=device,
                               profile=profile, alpha=alpha,
                               checks={"alpha": {"kind": "float", "low": 0, "high": 1,

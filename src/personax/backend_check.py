@@ -82,8 +82,9 @@ def backend_agreement(fast: pd.DataFrame, reference: pd.DataFrame, alpha: float 
     --------
     >>> fast = pd.DataFrame({"trait": ["a"], "attribute": ["x"], "test": ["kci"], "pvalue": [0.2]})
     >>> ref = pd.DataFrame({"trait": ["a"], "attribute": ["x"], "test": ["kci"], "pvalue": [0.25]})
-    >>> backend_agreement(fast, ref).loc["kci"].tolist()
-    [1, 0.05, True]
+    >>> row = backend_agreement(fast, ref).loc["kci"]
+    >>> int(row["pairs"]), float(row["max_abs_p_diff"]), bool(row["same_decisions"])
+    (1, 0.05, True)
     """
     if not 0 < alpha < 1:
         raise ParameterError(f"alpha={alpha!r} is invalid: allowed a number in (0, 1)")

@@ -85,6 +85,23 @@ NOTEBOOK_CHECKS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+#: What each chapter reproduces: ``notebook -> (paper section, what the page reproduces)``.
+#: Shown at the top of every page by :func:`reproduce_html`; ``book/intro.md``'s map
+#: reads the same way (a test keeps the two in step).  A notebook missing here gets no line.
+CHAPTERS: dict[str, tuple[str, str]] = {
+    "01_data": ("§2.1–2.3, §2.10", "the two datasets: schema, sizes, distributions, missingness"),
+    "02_trait_inference": ("§2.4–2.7", "LLM trait inference: the six prompt formats, parsing, "
+                                      "aggregation by the median of non-zero scores, rater agreement"),
+    "03_face_features": ("§2.8–2.9", "face embeddings and the invertible privacy transform"),
+    "04_independence": ("§3 (Level I)", "the five independence tests between traits and attributes, "
+                                       "with p-value heatmaps"),
+    "04b_level1_beyond": ("§3 (Level I), beyond the paper", "conditional tests, raters, power and test names"),
+    "05_crl_synthetic": ("§4.1–4.4 (Level II)", "the CRL model on synthetic data with known latents (R², MCC)"),
+    "06_crl_realworld": ("§4.5 (Level II)", "the CRL model on PersonaX and the PC graph over learned latents"),
+    "07_performance": ("— (no paper section)", "speed of the tests and models, from the committed benchmarks"),
+}
+
+
 @dataclass(frozen=True)
 class NotebookContext:
     """Validated parameters of one notebook run.
@@ -577,9 +594,13 @@ def reproduce_html(ctx: NotebookContext) -> str:
 
     params = " · ".join(f"<code>{escape(k)}={escape(repr(v))}</code>" for k, v in ctx.params.items())
     command = reproduce_command(ctx)
+    chapter = CHAPTERS.get(ctx.notebook)
+    reproduces = (f"<p><strong>Reproduces</strong> paper {escape(chapter[0])}: {escape(chapter[1])}.</p>"
+                  if chapter else "")
     return (
         "<div class='admonition tip personax-reproduce'>"
         "<p class='admonition-title'>Reproduce this page</p>"
+        f"{reproduces}"
         f"<p>Parameters of this run: {params}</p>"
         f"<p>From the repository checkout (after <code>make venv</code>):</p>"
         f"<pre>.venv/bin/{escape(command)}</pre>"

@@ -403,7 +403,7 @@ def plumbing_tag(cell) -> str | None:
 
 
 def tag_plumbing(nb) -> dict[int, str]:
-    """Tag the plumbing cells of an executed notebook for Jupyter Book (see :func:`plumbing_tag`).
+    r"""Tag the plumbing cells of an executed notebook for Jupyter Book (see :func:`plumbing_tag`).
 
     Called by :func:`run_notebook` on every executed copy, so chapters get it without edits;
     the sources in ``notebooks/`` are never changed.  Returns ``{cell index: tag added}``.
@@ -766,6 +766,7 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
         result = run_notebook(source, params, out_dir=out_dir, root=root, strict=False, timeout=timeout,
                               check=False)
         results.append(result)
+        _append_timing(source.stem, result)
         if echo:
             status = "ok" if result.ok else f"FAILED: {result.error}"
             skipped = f" (not declared, skipped: {sorted(result.skipped)})" if result.skipped else ""
@@ -774,6 +775,24 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
         if not result.ok and stop_on_error:
             break
     return results
+
+
+#: Environment variable naming a TSV file to which :func:`run_all` appends one
+#: ``notebook:<name><TAB>seconds<TAB>exit code`` line per notebook (the Makefile points it
+#: at ``build/timings.tsv``, next to the stage lines of ``scripts/timed.sh``).
+TIMINGS_ENV = "PERSONAX_TIMINGS"
+
+
+def _append_timing(name: str, result: RunResult) -> None:
+    target = os.environ.get(TIMINGS_ENV)
+    if not target:
+        return
+    from personax.utils import atomic_path
+
+    path = Path(target)
+    before = path.read_text(encoding="utf-8") if path.exists() else ""
+    with atomic_path(path) as tmp:
+        tmp.write_text(before + f"notebook:{name}\t{result.wall_s:.1f}\t{result.exit_code}\n", encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- book

@@ -117,7 +117,8 @@ def test_run_all_rejects_overrides_no_notebook_declares(tiny_book):
 
 
 @pytest.mark.slow
-def test_run_all_injects_only_declared_parameters_and_reports_failures(tmp_path, book_factory, tiny_notebook_text):
+def test_run_all_injects_only_declared_parameters_and_reports_failures(tmp_path, book_factory, tiny_notebook_text,
+                                                                      monkeypatch):
     second = textwrap.dedent('''\
         # %% tags=["parameters"]
         dataset = "athlepersona"
@@ -131,7 +132,13 @@ def test_run_all_injects_only_declared_parameters_and_reports_failures(tmp_path,
         raise ValueError(f"planted failure with n={n}")
         ''')
     book = book_factory(tmp_path / "b", {"01_tiny": tiny_notebook_text, "02_fails": second})
+    timings = tmp_path / "timings.tsv"
+    timings.write_text("unit-tests\t1.0\t0\n")
+    monkeypatch.setenv(runner.TIMINGS_ENV, str(timings))
     results = runner.run_all({"scale": 3, "n": 4}, profile="ci", root=book, echo=False)
+    rows = [line.split("\t") for line in timings.read_text().splitlines()]
+    assert [r[0] for r in rows] == ["unit-tests", "notebook:01_tiny", "notebook:02_fails"]
+    assert [r[2] for r in rows[1:]] == ["0", "1"] and all(float(r[1]) > 0 for r in rows[1:])
     tiny, fails = results
     assert tiny.ok and tiny.parameters == {"scale": 3, "n": 4, "profile": "ci"}
     assert not fails.ok and fails.skipped == {"scale": 3}
