@@ -188,10 +188,10 @@ if not recovery:
 
 # %%
 if recovery:
-    fig, axes = plt.subplots(1, len(recovery), figsize=(5.4 * len(recovery), 3.0), squeeze=False)
-    for ax, (ds, rec) in zip(axes[0], recovery.items()):
+    fig, axes = plt.subplots(len(recovery), 1, figsize=(layout.BOOK_WIDTH_IN, 2.8 * len(recovery)), squeeze=False)
+    for ax, (ds, rec) in zip(axes[:, 0], recovery.items()):
         iplots.recovery_bars(rec, ax=ax, title=f"{ds}: planted-truth recovery (BH, α={ALPHA})")
-    fig.tight_layout()
+    layout.readable(fig)
     plt.show()
 
 # %% [markdown]
@@ -214,7 +214,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", RuntimeWarning)
     null = permutation_null(d0.frame, list(d0.schema.traits), list(d0.schema.attributes), tests=TESTS_RUN,
                             n_perm=N_PERM, seed=ctx.seed, dataset=first, device=ctx.device, cache=True)
-iplots.pvalue_qq(null)
+layout.readable(iplots.pvalue_qq(null))
 plt.show()
 
 # %%
@@ -233,7 +233,7 @@ null.groupby("test")["pvalue"].agg(m="count", mean="mean", rejection_rate=lambda
 r0 = results[first]
 pairs = backend_check.sample_pairs(r0, TESTS_RUN, n_pairs=N_REF_PAIRS, seed=ctx.seed)
 reference = backend_check.reference_pvalues(d0.frame, pairs, seed=ctx.seed)
-iplots.backend_agreement(r0, reference)
+layout.readable(iplots.backend_agreement(r0, reference))
 plt.show()
 
 # %%

@@ -14,8 +14,11 @@ For every HTML page of ``_build/html`` (run this under ``scripts/offline.sh``):
   executed notebook behind a page (``_sources/<page>.ipynb``; each problem names the page,
   the cell and the fix), no character of the page's text that no installed font draws
   (fontconfig ``fc-list``, plus ``KNOWN_MISSING_GLYPHS`` such as ``⫫``: write it in
-  MathJax), no relative link to a file missing from the build, and no ``*.md`` document
-  named in the text that is neither a page of the book nor a file of the repository;
+  MathJax), no relative link to a file missing from the build, no ``*.md`` document
+  named in the text that is neither a page of the book nor a file of the repository, and
+  no figure whose smallest label is under 9 pt at the book's width (measured by the
+  runner when the figure was displayed; ``--fonts-not-enforced REGEX`` reports without
+  failing, for pages being reworked);
 * browser checks (``chromium --headless --dump-dom``): the page loads (non-empty DOM with a
   title, or is a redirect to an existing page), MathJax rendered (``mjx-container``) on
   every page with math, no remote resource appears in the DOM after JavaScript ran, and
@@ -418,6 +421,40 @@ def page_notebook(html_dir: Path, rel: str) -> dict | None:
         return None
 
 
+#: Smallest label size at the book's width (personax.plots.layout.MIN_FONT_PT; not
+#: imported so the check runs without the package).
+MIN_FONT_PT = 9.0
+
+
+def figure_problems(nb: dict, rel: str = "") -> list[str]:
+    """Figures whose smallest label is under :data:`MIN_FONT_PT` at the book's width.
+
+    Reads the runner's measurements (``metadata["personax"]["figures"]``, one record per
+    displayed figure, from ``personax.plots.layout.audit_displayed_figures``).  A notebook
+    page executed without them is reported once, since its figures cannot be checked.
+    """
+    meta = nb.get("metadata", {}).get("personax", {})
+    if "provenance" not in meta:
+        return []  # not a runner-executed notebook: provenance_problems says so
+    records = meta.get("figures")
+    if records is None:
+        has_images = any("image/png" in o.get("data", {}) for c in nb.get("cells", []) for o in c.get("outputs", []))
+        return (["figures were not measured (execute with `personax run`, which records each figure's label "
+                 "sizes)"] if has_images else [])
+    cells = {c.get("execution_count"): (i, c) for i, c in enumerate(nb.get("cells", [])) if c.get("cell_type") == "code"}
+    problems = []
+    for rec in records:
+        if rec.get("min_font_pt", MIN_FONT_PT) >= MIN_FONT_PT:
+            continue
+        index, cell = cells.get(rec.get("execution_count"), (None, {}))
+        where = _cell_label(cell, index) if index is not None else f"In [{rec.get('execution_count')}]"
+        problems.append(f"{where}: a figure {rec.get('width_in')} × {rec.get('height_in')} in has labels of "
+                        f"{rec['min_font_pt']:.1f} pt at the book's width (need ≥ {MIN_FONT_PT:g} pt): draw it at most "
+                        f"6.7 in wide with larger fonts, or one panel per row (personax.plots.layout), in the "
+                        f"plotting function {page_source(rel) if rel else ''} calls")
+    return problems
+
+
 _GLYPH_CACHE: dict[str, bool] = {}
 
 
@@ -558,8 +595,8 @@ def check_css(html_dir: Path) -> list[str]:
 
 
 def check_book(html_dir: Path, out_dir: Path, *, chromium: str | None, require_figures: bool = True,
-               allow_no_figures: tuple[str, ...] = (), echo: bool = True,
-               repo: Path | None = None) -> tuple[list[PageResult], list[str]]:
+               allow_no_figures: tuple[str, ...] = (), echo: bool = True, repo: Path | None = None,
+               fonts_not_enforced: tuple[str, ...] = ()) -> tuple[list[PageResult], list[str]]:
     """Check every page; return per-page results and book-wide problems."""
     pages = list_pages(html_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -574,6 +611,13 @@ def check_book(html_dir: Path, out_dir: Path, *, chromium: str | None, require_f
         problems = static_problems(facts, require_figures=needs_figures, check_stderr=executed is None)
         if executed is not None:
             problems += notebook_output_problems(executed, rel)
+            small = figure_problems(executed, rel)
+            if any(re.search(p, rel) for p in fonts_not_enforced):
+                if small and echo:
+                    print(f"[check_book] {rel}: {len(small)} figure(s) with small labels, NOT ENFORCED "
+                          f"(--fonts-not-enforced): {'; '.join(small)[:300]}", flush=True)
+            else:
+                problems += small
         problems += glyph_problems(facts, rel)
         problems += link_problems(facts, html_dir, rel, repo)
         record = page_provenance(html_dir, rel)
@@ -665,6 +709,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-browser", action="store_true", help="static HTML checks only (weaker; prints a warning)")
     parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1],
                         help="repository the pages may name files of (default: this checkout)")
+    parser.add_argument("--fonts-not-enforced", action="append", default=[], metavar="REGEX",
+                        help="pages (path regex) whose figure label sizes are reported but not enforced")
     parser.add_argument("--allow-no-figures", action="append", default=[], metavar="REGEX",
                         help="notebook pages (path regex) allowed to have no figure")
     args = parser.parse_args(argv)
@@ -684,7 +730,8 @@ def main(argv: list[str] | None = None) -> int:
         print("[check_book] WARNING: --no-browser: pages are not loaded, MathJax and requests are not checked",
               file=sys.stderr)
     results, global_problems = check_book(args.html, args.out, chromium=chromium,
-                                          allow_no_figures=tuple(args.allow_no_figures), repo=args.repo)
+                                          allow_no_figures=tuple(args.allow_no_figures), repo=args.repo,
+                                          fonts_not_enforced=tuple(args.fonts_not_enforced))
     shots = take_screenshots(args.html, args.out, chromium, results) if chromium else []
     report = write_report(args.out, results, global_problems, shots, chromium is not None, time.perf_counter() - t0)
     for problem in global_problems:

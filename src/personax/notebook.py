@@ -472,6 +472,10 @@ def setup(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device
     from personax.utils import quiet_third_party
 
     quiet_third_party()  # no "IProgress not found" warnings from libraries' tqdm.auto on the page
+    if os.environ.get("PERSONAX_FIGURES_FILE"):  # under the runner: measure every displayed figure
+        from personax.plots.layout import audit_displayed_figures
+
+        audit_displayed_figures()
     if show:
         _show(ctx)
     return ctx

@@ -332,12 +332,15 @@ def _quiet_papermill_inference() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _kernel_environment(provenance_file: Path) -> Iterator[None]:
-    """Environment inherited by the kernel: provenance target, no Agg backend, quiet progress bars."""
+def _kernel_environment(provenance_file: Path, figures_file: Path | None = None) -> Iterator[None]:
+    """Environment inherited by the kernel: provenance target, figure audit, no Agg backend, quiet bars."""
     from personax.utils import QUIET_ENV
 
-    with saved_environ(_provenance.PROVENANCE_ENV, "MPLBACKEND", "PERSONAX_QUIET", *QUIET_ENV):
+    with saved_environ(_provenance.PROVENANCE_ENV, "MPLBACKEND", "PERSONAX_QUIET", "PERSONAX_FIGURES_FILE",
+                       *QUIET_ENV):
         os.environ[_provenance.PROVENANCE_ENV] = str(provenance_file)
+        if figures_file is not None:
+            os.environ["PERSONAX_FIGURES_FILE"] = str(figures_file)
         # progress bars would end up as stderr noise in the rendered page; keep an explicit setting
         os.environ.setdefault("PERSONAX_QUIET", "1")
         for key, value in QUIET_ENV.items():  # third-party bars (tqdm, huggingface_hub, transformers)
@@ -642,7 +645,8 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
     try:
         with tempfile.TemporaryDirectory(prefix="personax-run-") as tmp:
             kernel_record_path = Path(tmp) / "provenance.json"
-            with _kernel_environment(kernel_record_path), _quiet_papermill_inference():
+            figures_path = Path(tmp) / "figures.jsonl"
+            with _kernel_environment(kernel_record_path, figures_path), _quiet_papermill_inference():
                 try:
                     papermill.execute_notebook(
                         nb, str(tmp_output), parameters=used, kernel_name=KERNEL, language="python",
@@ -654,6 +658,8 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
                 except Exception as exc:  # kernel death, timeout, ...: still record provenance
                     error, error_type = _error_summary(exc), type(exc).__name__
             wall = time.perf_counter() - t0
+            figures = ([json.loads(line) for line in figures_path.read_text(encoding="utf-8").splitlines() if line]
+                       if figures_path.exists() else None)
             if kernel_record_path.exists():
                 record = json.loads(kernel_record_path.read_text(encoding="utf-8"))
                 from_kernel = True
@@ -682,6 +688,8 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
             executed = nbformat.read(str(tmp_output), as_version=4)
             tag_plumbing(executed)  # imports, setup and parameter cells out of the reader's way
             executed.metadata.setdefault("personax", {})["provenance"] = _provenance.jsonable(record)
+            if figures is not None:  # measured by personax.plots.layout.audit_displayed_figures
+                executed.metadata["personax"]["figures"] = figures
             nbformat.write(executed, str(tmp_output))
         elif error is None:
             raise RunnerError(f"papermill reported success but wrote no notebook at {tmp_output}")

@@ -34,6 +34,8 @@ def test_run_notebook_with_override_writes_outputs_and_provenance(tiny_book, tmp
     tags = [c.metadata.get("tags", []) for c in nb.cells]
     assert ["injected-parameters", "remove-cell"] in tags, "papermill injects the override; the runner hides it"
     assert ["parameters", "remove-cell"] in tags
+    [figure] = nb.metadata["personax"]["figures"]  # measured when displayed (plots.layout)
+    assert figure["width_in"] == 3.0 and 5 < figure["min_font_pt"] < 20 and figure["execution_count"] >= 1
     setup_cells = [c for c in nb.cells if "notebook.setup(" in c.source]
     assert setup_cells and all("remove-input" in c.metadata["tags"] for c in setup_cells)
     text = _outputs_text(nb)

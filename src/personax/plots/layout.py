@@ -16,10 +16,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-#: Width of the book's content column in inches of a figure: the column is about 730 CSS
-#: pixels wide (Jupyter Book 1.x, 1280-pixel window) and inline figures are 100-dpi PNGs
-#: shown one image pixel per CSS pixel, so a figure up to 7.3 inches wide is not scaled.
-BOOK_WIDTH_IN = 7.3
+#: Width of a cell output in the book, in inches of a figure: measured in headless Chromium
+#: (Jupyter Book 1.x, 1280-pixel window) as 676 CSS pixels for an output image (article
+#: 740 px); inline figures are 100-dpi PNGs shown one image pixel per CSS pixel, so a
+#: figure up to 6.7 inches wide is not scaled down.
+BOOK_WIDTH_IN = 6.7
 #: Smallest label size a reader should get, in points at the book's width.
 MIN_FONT_PT = 9.0
 
@@ -36,7 +37,7 @@ def min_font_pt(fig, width_in: float = BOOK_WIDTH_IN) -> float:
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots(figsize=(14.6, 3))
+    >>> fig, ax = plt.subplots(figsize=(13.4, 3))
     >>> _ = ax.set_title("wide", fontsize=12)
     >>> _ = ax.set_xticks([0, 1], ["a", "b"], fontsize=12)
     >>> _ = ax.set_yticks([])
@@ -51,6 +52,50 @@ def min_font_pt(fig, width_in: float = BOOK_WIDTH_IN) -> float:
     sizes = [t.get_fontsize() for t in fig.findobj(Text)
              if t.get_visible() and t.get_text().strip() and t.get_window_extent().width > 0]
     return float(min(sizes) * scale) if sizes else float("inf")
+
+
+def readable(fig, width_in: float = BOOK_WIDTH_IN, min_pt: float = MIN_FONT_PT):
+    """Fit ``fig`` to the book's width and raise every label to ``min_pt``; return it.
+
+    A figure wider than ``width_in`` is narrowed to it (its height is kept, so panels get
+    narrower, not flatter); every text (titles, axis and tick labels, annotations,
+    legends, colour bars) under ``min_pt`` is raised to ``min_pt``; the layout is then
+    redone.  Figures that are already readable are left as they are.  Used at the end
+    of the book's plotting functions.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, axes = plt.subplots(1, 4, figsize=(12, 3))
+    >>> _ = axes[0].set_title("small", fontsize=6)
+    >>> min_font_pt(fig) < 9 <= min_font_pt(readable(fig))
+    True
+    >>> plt.close(fig)
+    """
+    import warnings
+
+    from matplotlib.text import Text
+
+    w, h = fig.get_size_inches()
+    if w > width_in:
+        fig.set_size_inches(width_in, h)
+    for ax in fig.axes:
+        for which, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            labels = axis.get_ticklabels(which="both")
+            size = labels[0].get_fontsize() if labels else None
+            if size is not None and size < min_pt:
+                ax.tick_params(axis=which, which="both", labelsize=min_pt)
+    for text in fig.findobj(Text):
+        if text.get_fontsize() < min_pt:
+            text.set_fontsize(min_pt)
+    engine = fig.get_layout_engine()
+    if engine is None:
+        with warnings.catch_warnings():  # a layout that cannot improve is no reader's concern
+            warnings.simplefilter("ignore", UserWarning)
+            fig.tight_layout()
+    return fig
 
 
 def heatmap_rows(results: pd.DataFrame, tests: Sequence[str] | None = None, *, suptitle: str | None = None,
@@ -123,3 +168,95 @@ def heatmap_rows(results: pd.DataFrame, tests: Sequence[str] | None = None, *, s
     if suptitle:
         fig.suptitle(suptitle, fontsize=fontsize + 2)
     return fig
+
+
+#: Environment variable naming a JSON-lines file that :func:`audit_displayed_figures`
+#: appends one record per displayed figure to (the runner sets it for every kernel).
+FIGURES_ENV = "PERSONAX_FIGURES_FILE"
+
+
+def figure_record(fig, execution_count: int | None = None) -> dict:
+    """``{"execution_count", "width_in", "height_in", "min_font_pt"}`` of one figure at book width.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(figsize=(6, 3))
+    >>> _ = ax.set_title("t", fontsize=11)
+    >>> figure_record(fig, 3)["min_font_pt"] >= 9
+    True
+    >>> plt.close(fig)
+    """
+    width, height = (float(v) for v in fig.get_size_inches())
+    return {"execution_count": execution_count, "width_in": round(width, 2), "height_in": round(height, 2),
+            "min_font_pt": round(min_font_pt(fig), 2)}
+
+
+def audit_displayed_figures(shell=None) -> bool:
+    """Record every figure a notebook displays (size, smallest label at book width).
+
+    Wraps IPython's ``image/png`` formatter for matplotlib figures so each displayed
+    figure is measured by :func:`figure_record` and appended to the file named by
+    ``$PERSONAX_FIGURES_FILE``; the runner stores the records in the executed notebook
+    (``metadata["personax"]["figures"]``) and ``scripts/check_book.py`` fails a page
+    whose labels are under :data:`MIN_FONT_PT`.  Re-wraps before each cell, because the
+    inline backend re-registers its formatter when it is (re)activated.  Returns whether
+    auditing is on (an IPython shell and the environment variable).
+    """
+    import json
+    import os
+
+    target = os.environ.get(FIGURES_ENV)
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if not target or shell is None:
+        return False
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    backend = str(matplotlib.rcParams._get("backend") if hasattr(matplotlib.rcParams, "_get")
+                  else matplotlib.rcParams["backend"])
+    if "inline" in backend:
+        # the inline backend registers its figure formatter when its module is first imported
+        import matplotlib_inline.backend_inline  # noqa: F401
+
+    from personax.utils import atomic_path
+
+    def wrap(*_args):
+        formatter = shell.display_formatter.formatters["image/png"]
+        try:
+            current = formatter.lookup_by_type(Figure)
+        except KeyError:
+            return
+        if getattr(current, "_personax_audit", False):
+            return
+
+        def audited(fig, *args, **kwargs):
+            try:
+                record = figure_record(fig, shell.execution_count)
+                from pathlib import Path
+
+                path = Path(target)
+                before = path.read_text(encoding="utf-8") if path.exists() else ""
+                with atomic_path(path) as tmp:
+                    tmp.write_text(before + json.dumps(record) + "\n", encoding="utf-8")
+            except Exception as exc:  # measuring must never break a page; say so instead
+                import warnings
+
+                warnings.warn(f"personax could not measure a figure: {exc}", RuntimeWarning, stacklevel=2)
+            return current(fig, *args, **kwargs)
+
+        audited._personax_audit = True
+        formatter.for_type(Figure, audited)
+
+    wrap()
+    if not getattr(shell, "_personax_figure_audit", False):
+        shell.events.register("pre_run_cell", wrap)
+        shell._personax_figure_audit = True
+    return True
