@@ -103,9 +103,13 @@ nbval: $(STAMP)
 book-build: $(STAMP)
 	$(TIMED) book-build $(RUN_OFFLINE) $(BIN)/personax book --no-execute
 
+# Chapters being reworked (issue 13): their figures' label sizes are reported, not enforced.
+FONTS_NOT_ENFORCED ?= 04b_ 05_crl 06_crl
+
 check-book: $(STAMP)
 	scripts/ensure_chromium.sh
-	$(TIMED) check-book $(RUN_OFFLINE) $(BIN)/python scripts/check_book.py --html _build/html --out build/book_check
+	$(TIMED) check-book $(RUN_OFFLINE) $(BIN)/python scripts/check_book.py --html _build/html --out build/book_check \
+	  $(foreach page,$(FONTS_NOT_ENFORCED),--fonts-not-enforced $(page))
 
 # ---------------------------------------------------------------- book
 book: $(STAMP)

@@ -269,3 +269,17 @@ def test_notebook_pages_need_provenance_and_the_sample_banner(check_book, tmp_pa
 ])
 def test_synthetic_notice_detection(check_book, text, found):
     assert check_book.parse_page(page(text)).sample_banner is found
+
+
+def test_small_figure_labels_fail_and_name_the_cell(check_book):
+    nb = _nb({"output_type": "display_data", "data": {"image/png": "...", "text/plain": "<Figure>"}},
+             source="iplots.heatmap_panel(results)")
+    assert "figures were not measured" in check_book.figure_problems(
+        {**nb, "metadata": {"personax": {"provenance": {}}}})[0]
+    assert check_book.figure_problems(nb) == [], "not a runner notebook: provenance_problems reports it"
+    nb["metadata"] = {"personax": {"provenance": {}, "figures": [
+        {"execution_count": 3, "width_in": 18.0, "height_in": 6.1, "min_font_pt": 2.6},
+        {"execution_count": 3, "width_in": 6.5, "height_in": 3.0, "min_font_pt": 9.0}]}}
+    [problem] = check_book.figure_problems(nb, "book/executed/04_independence.html")
+    assert problem.startswith("cell 1 (In [3]) `iplots.heatmap_panel(results)`: a figure 18.0 × 6.1 in")
+    assert "2.6 pt" in problem and "≥ 9 pt" in problem
