@@ -111,7 +111,8 @@ N_REF_PAIRS = ctx.by_profile(ci=6, quick=15, paper=10)  # dense references cost 
 
 # %%
 pd.DataFrame([{"test": s.title, "name": s.name, "data": "every pair" if s.data == "any" else "discrete pairs",
-               "hypothesis, kernel, null": s.h0} for s in TESTS.values()])
+               "hypothesis, kernel, null": s.h0.replace("⫫", "⊥⊥")}  # ⫫ has no font in the book
+              for s in TESTS.values()])
 
 # %% [markdown]
 # ## Data

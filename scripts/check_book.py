@@ -23,7 +23,7 @@ For every HTML page of ``_build/html`` (run this under ``scripts/offline.sh``):
   title, or is a redirect to an existing page), MathJax rendered (``mjx-container``) on
   every page with math, no remote resource appears in the DOM after JavaScript ran, and
   Chromium's network log shows no request initiated by the page;
-* screenshots of the intro and of the first notebook page, and a report
+* above-the-fold screenshots of the intro and of every notebook page, and a report
   (``report.md`` + ``report.json``) in the output folder.
 
 Exit status: 0 when every page passes, 1 otherwise, 2 for usage errors (no pages, no
@@ -653,17 +653,26 @@ def check_book(html_dir: Path, out_dir: Path, *, chromium: str | None, require_f
 
 
 def take_screenshots(html_dir: Path, out_dir: Path, chromium: str, results: list[PageResult]) -> list[Path]:
-    """Screenshots of the intro (first non-redirect page) and the first notebook page."""
+    """Above-the-fold screenshots (1280 × 1600) of the intro and of every notebook page.
+
+    ``screenshot_intro.png`` and ``screenshot_<page>.png`` (e.g.
+    ``screenshot_04_independence.png``); the first notebook page is also saved as
+    ``screenshot_notebook.png``.  These are what a reviewer looks at.
+    """
     shots = []
     intro = next((r for r in results if r.page.endswith("intro.html")), None)
-    notebook = next((r for r in results if r.notebook), None)
-    for label, result in (("intro", intro), ("notebook", notebook)):
+    notebooks = [r for r in results if r.notebook]
+    targets = [("intro", intro)] + [(Path(r.page).stem, r) for r in notebooks]
+    for label, result in targets:
         if result is None:
             continue
         target = out_dir / f"screenshot_{label}.png"
         run_chromium(chromium, (html_dir / result.page).resolve().as_uri(), dump_dom=False, screenshot=target)
         if target.exists():
             shots.append(target)
+            if notebooks and result is notebooks[0]:
+                shutil.copyfile(target, out_dir / "screenshot_notebook.png")
+                shots.append(out_dir / "screenshot_notebook.png")
     return shots
 
 
