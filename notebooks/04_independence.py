@@ -111,7 +111,7 @@ N_REF_PAIRS = ctx.by_profile(ci=6, quick=15, paper=10)  # dense references cost 
 
 # %%
 pd.DataFrame([{"test": s.title, "name": s.name, "data": "every pair" if s.data == "any" else "discrete pairs",
-               "hypothesis, kernel, null": s.h0.replace("⫫", "⊥⊥")}  # ⫫ has no font in the book
+               "hypothesis, kernel, null": s.h0.replace("\u2aeb", "⊥⊥")}  # U+2AEB has no font here
               for s in TESTS.values()])
 
 # %% [markdown]

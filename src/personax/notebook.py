@@ -607,7 +607,7 @@ def reproduce_html(ctx: NotebookContext) -> str:
         f"{reproduces}"
         f"<p>Parameters of this run: {params}</p>"
         f"<p>From the repository checkout (after <code>make venv</code>):</p>"
-        f"<pre>.venv/bin/{escape(command)}</pre>"
+        f"<pre style='white-space:pre-wrap'>.venv/bin/{escape(command)}</pre>"
         f"<p>The whole book with the same profile: <code>make book PROFILE={escape(ctx.profile)}</code>. "
         f"Source: <code>notebooks/{escape(ctx.notebook)}.py</code>; executed copy and provenance record: "
         f"<code>book/executed/{escape(ctx.notebook)}.ipynb</code>, "

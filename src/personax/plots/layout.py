@@ -146,9 +146,9 @@ def heatmap_rows(results: pd.DataFrame, tests: Sequence[str] | None = None, *, s
     if not tests:
         raise ValueError(f"none of the tests {list(tests or [])} is in the results (they hold {present})")
     mats = [pvalue_matrix(results, t, column=column) for t in tests]
-    heights = [max(m.shape[0], 1) * 0.32 + 0.75 for m in mats]
+    heights = [max(m.shape[0], 1) * 0.32 + 0.9 for m in mats]
     fig, axes = plt.subplots(len(tests), 1, figsize=(width_in, sum(heights) + (0.4 if suptitle else 0.0)),
-                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+                             gridspec_kw={"height_ratios": heights}, squeeze=False, layout="constrained")
     image = None
     for ax, test, mat in zip(axes[:, 0], tests, mats):
         values = mat.to_numpy(dtype=float)
