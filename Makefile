@@ -35,6 +35,8 @@ PARAMS := $(if $(DATASET),-p dataset $(DATASET)) $(if $(SOURCE),-p source $(SOUR
 
 # Caches live in the checkout (build/ is git-ignored), never in $HOME.
 export PERSONAX_CACHE := $(CURDIR)/build/cache
+# per-notebook execution times, appended by personax.runner.run_all next to the stage times
+export PERSONAX_TIMINGS := $(CURDIR)/build/timings.tsv
 export DEEPFACE_HOME := $(CURDIR)/build/deepface
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # MPLBACKEND=Agg would strip every figure from the executed notebooks.
@@ -101,9 +103,13 @@ nbval: $(STAMP)
 book-build: $(STAMP)
 	$(TIMED) book-build $(RUN_OFFLINE) $(BIN)/personax book --no-execute
 
+# Chapters being reworked (issue 13): their figures' label sizes are reported, not enforced.
+FONTS_NOT_ENFORCED ?= 04b_ 05_crl 06_crl
+
 check-book: $(STAMP)
 	scripts/ensure_chromium.sh
-	$(TIMED) check-book $(RUN_OFFLINE) $(BIN)/python scripts/check_book.py --html _build/html --out build/book_check
+	$(TIMED) check-book $(RUN_OFFLINE) $(BIN)/python scripts/check_book.py --html _build/html --out build/book_check \
+	  $(foreach page,$(FONTS_NOT_ENFORCED),--fonts-not-enforced $(page))
 
 # ---------------------------------------------------------------- book
 book: $(STAMP)

@@ -51,8 +51,6 @@ profile = "quick"     # "ci" | "quick" | "paper"
 alpha = 0.05          # level of the simple planted-truth test
 
 # %%
-import warnings
-
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
@@ -62,7 +60,6 @@ from personax.data.schema import alias_table
 from personax.data.synthetic import attribute_edges, check_planted_truth, generate
 from personax.plots import data as dplots
 
-warnings.filterwarnings("ignore", message=".*vert: bool was deprecated.*")
 ctx = personax.notebook.setup("01_data", dataset=dataset, source=source, n=n, seed=seed, device=device,
                               profile=profile, alpha=alpha,
                               checks={"alpha": {"kind": "float", "low": 0, "high": 1,
@@ -172,15 +169,12 @@ for ds in ctx.datasets:
 # %%
 checks = {}
 full_scale = ctx.by_profile(ci=False, quick=True, paper=True)
-for ds in ctx.datasets:
-    if data[ds].truth is None:  # real data: there is no planted truth to check
-        continue
+for ds in [ds for ds in ctx.datasets if data[ds].truth is not None]:  # real data: no planted truth
     full = generate(ds, seed=ctx.seed, face_dim=16, text_dim=16) if full_scale else data[ds]
     checks[ds] = check_planted_truth(full, alpha=ctx.extra["alpha"])
     dplots.plot_planted_pairs(full, checks[ds])
     plt.show()
-    display(Markdown(f"**{ds}** (n = {len(full):,})"))
-    display(dplots.planted_summary(checks[ds], alpha=ctx.extra["alpha"]))
+    display(Markdown(f"**{ds}** (n = {len(full):,})"), dplots.planted_summary(checks[ds], alpha=ctx.extra["alpha"]))
 
 # %% [markdown]
 # ## Summary

@@ -65,14 +65,11 @@ prompt_id = "number-l3-inc"   # format used for aggregation and rater agreement
 embedding_model = "all-MiniLM-L6-v2"  # or Alibaba-NLP/gte-Qwen2-7B-instruct (paper; needs the weights)
 
 # %%
-import re
-from pathlib import Path
-
+# plumbing
 import numpy as np
 import pandas as pd
 from IPython.display import display
 
-import personax.errors
 import personax.notebook
 from personax.data.schema import TRAITS
 from personax.plots import traits as tplots
@@ -81,29 +78,18 @@ from personax.traits import (FORMAT_IDS, agreement_table, cosine_similarity, emb
                              status_counts, wide_scores)
 from personax.traits.agreement import agreement_summary, format_agreement, format_stability
 from personax.traits.backends import make_backend
-from personax.utils import repo_root
+from personax.traits.chapter import (chapter_llm, chapter_settings, embedding_texts, format_agreement_sentences,
+                                     ledger_paths, reply_preview, trait_distance)
 
+# %%
 ctx = personax.notebook.setup(
     "02_trait_inference", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
-    datasets_allowed=("celebpersona", "athlepersona"),
-    backend=backend, model=model, base_url=base_url, api_key_env=api_key_env, prompt_id=prompt_id,
-    embedding_model=embedding_model,
-    checks={"backend": {"kind": "str", "choices": ("simulated", "openai", "transformers")},
-            "prompt_id": {"kind": "str", "choices": tuple(FORMAT_IDS)},
-            "model": {"kind": "str"}, "base_url": {"kind": "str"}, "api_key_env": {"kind": "str"}},
-)
-settings = {
-    # ci: a smoke test (two people, the three 3-level formats, short replies)
-    "ci": {"people": ["ex01", "ex09"], "formats": ["number-l3-inc", "number-l3-dec", "text-l3-inc"],
-           "max_tokens": 48, "n_boot": 100, "sim_repeats": 1},
-    "quick": {"people": None, "formats": list(FORMAT_IDS), "max_tokens": 160, "n_boot": 500, "sim_repeats": 2},
-    "paper": {"people": None, "formats": list(FORMAT_IDS), "max_tokens": 400, "n_boot": 2000, "sim_repeats": 5},
-}[ctx.profile]
-build = (repo_root() or Path.cwd()) / "build" / "traits"
-slug = re.sub(r"[^A-Za-z0-9.]+", "-", model)[-40:]
-sim_ledger = build / f"02_simulated_seed{ctx.seed}_{ctx.profile}.jsonl"
-llm_ledger = build / f"02_{backend}_{slug}_seed{ctx.seed}_{ctx.profile}.jsonl"
-{k: v for k, v in settings.items()} | {"llm ledger": str(llm_ledger)}
+    datasets_allowed=("celebpersona", "athlepersona"), backend=backend, model=model, base_url=base_url,
+    api_key_env=api_key_env, prompt_id=prompt_id, embedding_model=embedding_model)
+settings = chapter_settings(ctx.profile)
+ledgers = ledger_paths(backend, model, ctx.seed, ctx.profile)
+sim_ledger, llm_ledger = ledgers["simulated"], ledgers["llm"]
+settings | {"llm ledger": str(llm_ledger)}
 
 # %% [markdown]
 # ## 1. The prompt formats
@@ -172,22 +158,10 @@ print("simulated (not an LLM):", bool(sim["simulated"].all()))
 # the profile's token budget), which the parser reads like any LLM reply.
 
 # %%
-if backend == "transformers":
-    llm = make_backend("transformers", model=model, device=ctx.device, batch_size=12)
-    llm_params = {"temperature": 0.0, "max_tokens": settings["max_tokens"], "seed": ctx.seed}
-    llm_label = "smollm2" if model == "smollm2-135m" else (Path(model).name or model)
-elif backend == "openai":
-    if not model or not base_url:
-        raise personax.errors.ParameterError("backend='openai' needs model= and base_url=",
-                                             hint="e.g. -p model gpt-4o-mini -p base_url https://api.openai.com/v1")
-    llm = make_backend("openai", model=model.strip(), base_url=base_url, api_key_env=api_key_env or None,
-                       seed=ctx.seed)
-    llm_params = {"temperature": 0.0, "max_tokens": max(600, settings["max_tokens"])}
-    llm_label = model.strip()
-else:
-    llm = None
-    llm_label = None
-llm.describe() if llm is not None else "backend='simulated': no language model on this page"
+page_llm = chapter_llm(backend, model=model, base_url=base_url, api_key_env=api_key_env, device=ctx.device,
+                       seed=ctx.seed, max_tokens=settings["max_tokens"])
+llm, llm_params, llm_label = page_llm.backend, page_llm.params, page_llm.label
+page_llm.describe()
 
 # %%
 if llm is not None:
@@ -232,12 +206,7 @@ if llm_counts is not None:
 from personax.traits.ledger import Ledger
 
 if llm is not None:
-    records = [r for r in Ledger.read(llm_ledger) if r["prompt_id"] in settings["formats"]]
-    generated = [r for r in records if (r.get("extra") or {}).get("scoring") != "constrained"]
-    shown = pd.DataFrame([{"person": r["person_id"], "format": r["prompt_id"], "status": r["status"],
-                           "finish": r.get("finish_reason"), "detail": (r["detail"] or "")[:70],
-                           "reply (start)": (r["raw_text"] or "").replace("\n", " ")[:110]}
-                          for r in generated[:6]])
+    shown = reply_preview(list(Ledger.read(llm_ledger)), settings["formats"], k=6)
     with pd.option_context("display.max_colwidth", 120):
         display(shown if len(shown) else "no generated replies (all formats used constrained scoring)")
 
@@ -292,11 +261,7 @@ tplots.plot_score_distributions(sim[sim.repeat == 0], llm="chatgpt",
 fmt_agree = {"simulated chatgpt": format_agreement(sim, "chatgpt", settings["formats"])}
 if len(tidy_llm):
     fmt_agree[llm_label] = format_agreement(tidy_llm, llm_label, settings["formats"])
-for rater, table in fmt_agree.items():
-    defined = table["rho_mean"].notna()
-    print(f"{rater}: a correlation is defined for {int(defined.sum())} of {len(table)} format pairs"
-          + (f", mean rho {table.loc[defined, 'rho_mean'].min():.2f} to {table.loc[defined, 'rho_mean'].max():.2f}"
-             if defined.any() else ""))
+print("\n".join(format_agreement_sentences(fmt_agree)))
 pd.concat(fmt_agree, names=["rater"]).round(2)
 
 # %% [markdown]
@@ -387,12 +352,9 @@ aggregated
 # the distance between the simulated aggregated trait profiles of each pair of people.
 
 # %%
-texts = [d if isinstance(d, str) and d.strip() else f"Professional athlete in the {lg}."
-         for d, lg in zip(people.description, people.league)]
-emb = embed(texts, model=embedding_model, device=ctx.device, batch_size=8)
+emb = embed(embedding_texts(people), model=embedding_model, device=ctx.device, batch_size=8)
 sim_matrix = cosine_similarity(emb)
-prof = aggregated.reindex(people.person_id).to_numpy(dtype=float)
-dist = np.sqrt(np.nansum((prof[:, None, :] - prof[None, :, :]) ** 2, axis=-1))
+dist = trait_distance(aggregated, people.person_id)
 print(emb.shape)
 tplots.plot_embedding_similarity(sim_matrix, list(people.name), trait_distance=dist,
                                  title=f"{embedding_model}: cosine similarity");

@@ -53,34 +53,26 @@ alpha = 0.05            # level of the decisions (BH-adjusted and raw)
 backend = "fast"        # "fast" (this package) or "reference" (the libraries; slow at full size)
 
 # %%
+# plumbing
 import warnings
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 import personax.notebook
+from personax import backend_check
 from personax.data import load
-from personax.independence import TESTS, battery, test as run_test
-from personax.independence.grid import _numeric
-from personax.independence.summary import (dependence_table, paper_comparison, permutation_null,
-                                           truth_recovery)
+from personax.independence import TESTS, battery
+from personax.independence.summary import dependence_table, paper_comparison, permutation_null, truth_recovery
 from personax.plots import independence as iplots
+from personax.plots import layout
 
-ctx = personax.notebook.setup(
-    "04_independence", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
-    tests=tests, alpha=alpha, backend=backend,
-    checks={"alpha": {"kind": "float", "low": 0, "high": 1, "low_inclusive": False, "high_inclusive": False},
-            "backend": {"kind": "str", "choices": ("fast", "reference")},
-            "tests": {"kind": "str"}})
-TESTS_RUN = [t.strip().lower() for t in ctx.extra["tests"].split(",") if t.strip()]
-unknown = sorted(t for t in TESTS_RUN if t not in TESTS)
-if unknown:
-    raise personax.notebook.ParameterError(
-        f"parameter tests={tests!r} names unknown tests {unknown}: use a comma-separated subset of {', '.join(TESTS)}")
+# %%
+ctx = personax.notebook.setup("04_independence", dataset=dataset, source=source, n=n, seed=seed, device=device,
+                              profile=profile, tests=tests, alpha=alpha, backend=backend)
+TESTS_RUN, ALPHA, BACKEND = ctx.extra["tests"].split(","), ctx.extra["alpha"], ctx.extra["backend"]
 TESTS_RUN = list(dict.fromkeys(TESTS[t].name for t in TESTS_RUN))   # "hsic" -> "hsic_gamma" (deprecated alias)
-ALPHA, BACKEND = ctx.extra["alpha"], ctx.extra["backend"]
 N_ROWS = ctx.n if ctx.n is not None else ctx.by_profile(ci=400, quick=None, paper=None)
 N_PERM = ctx.by_profile(ci=2, quick=5, paper=20)
 N_REF_PAIRS = ctx.by_profile(ci=6, quick=15, paper=10)  # dense references cost seconds per pair at full n
@@ -88,9 +80,10 @@ N_REF_PAIRS = ctx.by_profile(ci=6, quick=15, paper=10)  # dense references cost 
 # %% [markdown]
 # ## The five tests
 #
-# All tests are **pairwise and unconditional** (H0: X ⫫ Y), drop rows with a missing
-# value in either variable, and use **analytic null approximations** — as in the
-# authors' code (`official-code.md` §2).
+# All tests are **pairwise and unconditional** (H0: $X \perp\!\!\!\perp Y$), drop rows
+# with a missing value in either variable, and use **analytic null approximations** — as
+# in the authors' released code ([github.com/lokali/PersonaX](https://github.com/lokali/PersonaX):
+# library defaults, no permutations, no multiple-testing correction).
 #
 # * **KCI** (kernel conditional independence, used unconditionally; causal-learn
 #   defaults). Gaussian kernels on z-scored data with width 0.8 / 0.5 / 0.3 for
@@ -119,7 +112,8 @@ N_REF_PAIRS = ctx.by_profile(ci=6, quick=15, paper=10)  # dense references cost 
 
 # %%
 pd.DataFrame([{"test": s.title, "name": s.name, "data": "every pair" if s.data == "any" else "discrete pairs",
-               "hypothesis, kernel, null": s.h0} for s in TESTS.values()])
+               "hypothesis, kernel, null": s.h0.replace("\u2aeb", "⊥⊥")}  # U+2AEB has no font here
+              for s in TESTS.values()])
 
 # %% [markdown]
 # ## Data
@@ -138,12 +132,8 @@ pd.DataFrame([{"dataset": ds, "rows": len(d.frame), "attributes": len(d.schema.a
 # `error` column for any pair where a test could not run.
 
 # %%
-results = {}
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always", RuntimeWarning)
-    for ds, d in data.items():
-        results[ds] = battery(d, tests=TESTS_RUN, alpha=ALPHA, backend=BACKEND, device=ctx.device,
-                              seed=ctx.seed, cache=True, progress=False)
+results = {ds: battery(d, tests=TESTS_RUN, alpha=ALPHA, backend=BACKEND, device=ctx.device, seed=ctx.seed,
+                       cache=True, progress=False) for ds, d in data.items()}
 pd.DataFrame([{"dataset": ds, "tests run": len(r), "failed (NaN p)": r.attrs["n_failed"],
                "dependent (raw p < α)": int(r["reject_raw"].sum()),
                "dependent (BH q < α)": int(r["reject"].sum())} for ds, r in results.items()])
@@ -155,18 +145,19 @@ next(iter(results.values())).head(8)
 # ## p-value heatmaps (reproduced)
 #
 # In the style of the authors' figure ("KCI P-value Heatmap", Blues, p to three
-# decimals): rows are attributes, columns the aggregated traits O, C, E, A, N. Light
+# decimals), one test per row so the labels stay readable: rows are attributes, columns
+# the aggregated traits O, C, E, A, N. Light
 # cells are small p-values (dependence); dark cells large ones. χ² and G² have rows only
 # for the discrete attributes.
 
 # %%
 if "celebpersona" in results:
-    iplots.heatmap_panel(results["celebpersona"], TESTS_RUN, suptitle="CelebPersona (reproduced)")
+    layout.heatmap_rows(results["celebpersona"], TESTS_RUN, suptitle="CelebPersona (reproduced)")
     plt.show()
 
 # %%
 if "athlepersona" in results:
-    iplots.heatmap_panel(results["athlepersona"], TESTS_RUN, suptitle="AthlePersona (reproduced)")
+    layout.heatmap_rows(results["athlepersona"], TESTS_RUN, suptitle="AthlePersona (reproduced)")
     plt.show()
 
 # %% [markdown]
@@ -188,22 +179,21 @@ for ds, r in results.items():
 # and recall of the BH decisions against that truth:
 
 # %%
-recovery = {}
-for ds, d in data.items():
-    if d.truth is None:
-        display(Markdown(f"{ds}: real data, no planted truth."))
-        continue
-    recovery[ds] = truth_recovery(results[ds], d.truth.dependent_pairs, d.truth.independent_pairs)
-    display(Markdown(f"**{ds}** ({len(d.truth.dependent_pairs)} dependent, "
-                     f"{len(d.truth.independent_pairs)} independent planted pairs)"))
-    display(recovery[ds].round(3))
+recovery = {ds: truth_recovery(results[ds], d.truth.dependent_pairs, d.truth.independent_pairs)
+            for ds, d in data.items() if d.truth is not None}
+for ds, rec in recovery.items():
+    truth = data[ds].truth
+    display(Markdown(f"**{ds}** ({len(truth.dependent_pairs)} dependent, "
+                     f"{len(truth.independent_pairs)} independent planted pairs)"), rec.round(3))
+if not recovery:
+    display(Markdown("Real data: there is no planted truth to recover."))
 
 # %%
 if recovery:
-    fig, axes = plt.subplots(1, len(recovery), figsize=(5.4 * len(recovery), 3.0), squeeze=False)
-    for ax, (ds, rec) in zip(axes[0], recovery.items()):
+    fig, axes = plt.subplots(len(recovery), 1, figsize=(layout.BOOK_WIDTH_IN, 2.8 * len(recovery)), squeeze=False)
+    for ax, (ds, rec) in zip(axes[:, 0], recovery.items()):
         iplots.recovery_bars(rec, ax=ax, title=f"{ds}: planted-truth recovery (BH, α={ALPHA})")
-    fig.tight_layout()
+    layout.readable(fig)
     plt.show()
 
 # %% [markdown]
@@ -226,7 +216,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", RuntimeWarning)
     null = permutation_null(d0.frame, list(d0.schema.traits), list(d0.schema.attributes), tests=TESTS_RUN,
                             n_perm=N_PERM, seed=ctx.seed, dataset=first, device=ctx.device, cache=True)
-iplots.pvalue_qq(null)
+layout.readable(iplots.pvalue_qq(null))
 plt.show()
 
 # %%
@@ -242,28 +232,14 @@ null.groupby("test")["pvalue"].agg(m="count", mean="mean", rejection_rate=lambda
 # cannot go below ~1e-16, so those p-values are drawn at 1e-17.
 
 # %%
-rng = np.random.default_rng(ctx.seed)
 r0 = results[first]
-ref_rows = []
-cols = {c: _numeric(d0.frame[c]) for c in set(r0["trait"]) | set(r0["attribute"])}
-kernel_tests = [t for t in TESTS_RUN if t in ("kci", "rcit", "hsic_gamma", "chi2", "g2")]
-for t in kernel_tests:
-    sub = r0[(r0["test"] == t) & r0["pvalue"].notna()]
-    pick = sub.iloc[rng.choice(len(sub), size=min(N_REF_PAIRS, len(sub)), replace=False)]
-    for tr, a in zip(pick["trait"], pick["attribute"]):
-        opts = {"hyppo": False} if t == "hsic_gamma" else {}
-        ref = run_test(t, cols[tr], cols[a], backend="reference", seed=ctx.seed, **opts)
-        ref_rows.append({"trait": tr, "attribute": a, "test": t, "pvalue": ref.pvalue})
-reference = pd.DataFrame(ref_rows)
-iplots.backend_agreement(r0, reference)
+pairs = backend_check.sample_pairs(r0, TESTS_RUN, n_pairs=N_REF_PAIRS, seed=ctx.seed)
+reference = backend_check.reference_pvalues(d0.frame, pairs, seed=ctx.seed)
+layout.readable(iplots.backend_agreement(r0, reference))
 plt.show()
 
 # %%
-merged = r0.merge(reference, on=["trait", "attribute", "test"], suffixes=("_fast", "_ref"))
-merged.assign(abs_diff=(merged["pvalue_fast"] - merged["pvalue_ref"]).abs(),
-              same_decision=(merged["pvalue_fast"] < ALPHA) == (merged["pvalue_ref"] < ALPHA)) \
-      .groupby("test").agg(pairs=("abs_diff", "size"), max_abs_p_diff=("abs_diff", "max"),
-                           same_decisions=("same_decision", "all"))
+backend_check.backend_agreement(r0, reference, alpha=ALPHA)
 
 # %% [markdown]
 # Speed and memory at the paper's scale (n = 9,444, every pair) are measured by

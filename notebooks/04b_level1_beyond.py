@@ -25,7 +25,7 @@
 # 2. **Confounding.** Face attributes and body measurements are strongly tied to gender and
 #    occupation, which in turn drive the inferred traits. Which trait–attribute associations
 #    survive once gender and occupation (CelebPersona) or league and birth year
-#    (AthlePersona) are held fixed? We rerun the battery *conditionally*, X ⫫ Y | Z.
+#    (AthlePersona) are held fixed? We rerun the battery *conditionally*, $X \perp\!\!\!\perp Y \mid Z$.
 # 3. **Rater robustness.** The traits are medians of three LLM raters. Does each rater's
 #    own score lead to the same decisions?
 # 4. **Power.** A cell that says "no dependence" means little without knowing what effect
@@ -139,7 +139,7 @@ display(Markdown(
 # %% [markdown]
 # ## 2. Conditioning on the confounders
 #
-# For every pair we now test trait ⫫ attribute | Z with the four tests that have a
+# For every pair we now test $\text{trait} \perp\!\!\!\perp \text{attribute} \mid Z$ with the four tests that have a
 # conditional form, as defined by causal-learn: conditional **KCI** (x augmented with Z, a
 # kernel regression on Z removed from both kernels, Gamma null), conditional **RCIT** (100
 # random Fourier features of Z regressed out of 5 features of x and of [y, Z]), and

@@ -80,7 +80,7 @@ fig = pplots.level1_speed(level1)
 # the pairs both ran; `disagreements` counts different decisions at α = 0.05. RCIT draws
 # random features, so its two backends agree in decisions, not digits.
 #
-# Rows named `test|gender+occupation` are the **conditional** battery (X ⫫ Y | gender,
+# Rows named `test|gender+occupation` are the **conditional** battery ($X \perp\!\!\!\perp Y \mid$ gender,
 # occupation; chapter 04b), fast path = exact stratified group sums. causal-learn's
 # conditional KCI needs n×n matrices and O(n³) time, so it was timed on row subsamples
 # and extrapolated to n = 9,444 with the power law fitted to them (`ref_n_rows`,

@@ -10,11 +10,20 @@ For every HTML page of ``_build/html`` (run this under ``scripts/offline.sh``):
   ``_static`` imports nothing remote; every notebook page carries the runner's provenance
   record (read from ``_sources``), and pages built on the synthetic sample say so
   ("Synthetic sample ...", "Synthetic benchmarks ..." — see ``SYNTHETIC_NOTICE``);
+* clean pages: no stderr, warning, progress-bar or widget output in any cell of the
+  executed notebook behind a page (``_sources/<page>.ipynb``; each problem names the page,
+  the cell and the fix), no character of the page's text that no installed font draws
+  (fontconfig ``fc-list``, plus ``KNOWN_MISSING_GLYPHS`` such as ``⫫``: write it in
+  MathJax), no relative link to a file missing from the build, no ``*.md`` document
+  named in the text that is neither a page of the book nor a file of the repository, and
+  no figure whose smallest label is under 9 pt at the book's width (measured by the
+  runner when the figure was displayed; ``--fonts-not-enforced REGEX`` reports without
+  failing, for pages being reworked);
 * browser checks (``chromium --headless --dump-dom``): the page loads (non-empty DOM with a
   title, or is a redirect to an existing page), MathJax rendered (``mjx-container``) on
   every page with math, no remote resource appears in the DOM after JavaScript ran, and
   Chromium's network log shows no request initiated by the page;
-* screenshots of the intro and of the first notebook page, and a report
+* above-the-fold screenshots of the intro and of every notebook page, and a report
   (``report.md`` + ``report.json``) in the output folder.
 
 Exit status: 0 when every page passes, 1 otherwise, 2 for usage errors (no pages, no
@@ -65,6 +74,21 @@ FIGURE_SRC = re.compile(r"(\.(png|jpe?g|svg|gif|webp)(\?.*)?$)|^data:image/", re
 # How a page says plainly that it shows synthetic data ("Synthetic sample — not the released
 # PersonaX data", the banner of personax.notebook.setup; "Synthetic benchmarks", ...).
 SYNTHETIC_NOTICE = re.compile(r"\bsynthetic (sample|benchmarks?|data)\b", re.IGNORECASE)
+# Documents a page sends readers to by name ("see `official-code.md` §2").
+DOC_MENTION = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.md)\b")
+# Inline TeX that MathJax typesets (\(...\), $...$ left as text in the static HTML)
+_TEX_MATH = re.compile(r"\\\(|\\\[|\$[^$]+\$")
+VOID_TAGS = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
+#: Characters no common font carries (checked even where fontconfig is missing), with the fix.
+KNOWN_MISSING_GLYPHS = {
+    "\u2aeb": r"MathJax $\perp\!\!\!\perp$ (independence)",
+    "\u2aea": r"MathJax $\top\!\!\!\top$",
+    "\u2ae8": r"MathJax",
+}
+# Output text that is noise on a page: warnings, progress bars (tqdm), logging records.
+WARNING_TEXT = re.compile(r"\b\w*Warning\b[:(]|^\s*(WARNING|INFO|DEBUG)\b[:\s]", re.MULTILINE)
+PROGRESS_TEXT = re.compile(r"\r|\d+%\|[^|]*\||\d+(\.\d+)?\s*(it|s)/(s|it)\]")
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -83,6 +107,9 @@ class PageFacts:
     stderr_outputs: list[str] = field(default_factory=list)
     sample_banner: bool = False
     size: int = 0
+    text_chars: set[str] = field(default_factory=set)
+    links: list[str] = field(default_factory=list)
+    doc_mentions: list[str] = field(default_factory=list)
 
 
 class _PageParser(HTMLParser):
@@ -98,6 +125,9 @@ class _PageParser(HTMLParser):
         self._capture_depth = 0
         self._in_style = False
         self._style: list[str] = []
+        self._in_script = False
+        self._math_depth = 0  # > 0 inside span/div.math: MathJax draws it, no font needed
+        self._tag_stack: list[tuple[str, bool]] = []
 
     # -- helpers
     def _output_depth(self) -> bool:
@@ -114,6 +144,13 @@ class _PageParser(HTMLParser):
                 self.facts.redirect = match.group(1).strip().strip("'\"")
         elif tag == "style":
             self._in_style = True
+        elif tag == "script":
+            self._in_script = True
+        if tag in ("span", "div") and tag not in VOID_TAGS:
+            is_math = "math" in classes or "mathjax_process" in classes
+            self._tag_stack.append((tag, is_math))
+            if is_math:
+                self._math_depth += 1
         if tag == "mjx-container":
             self.facts.mathjax_rendered = True
         if "math" in classes and tag in ("span", "div"):
@@ -146,6 +183,8 @@ class _PageParser(HTMLParser):
                 self.facts.remote_resources.append(f"<link rel={a.get('rel')} href={href}>")
         if tag == "img" and self._output_depth() and FIGURE_SRC.search(a.get("src", "")):
             self.facts.figures += 1
+        if tag == "a" and a.get("href"):
+            self.facts.links.append(a["href"])
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
@@ -161,6 +200,16 @@ class _PageParser(HTMLParser):
             self._div_stack.pop()
 
     def handle_endtag(self, tag):
+        if tag in ("span", "div"):
+            # pop the innermost open span/div of this name (tolerates sloppy nesting)
+            for i in range(len(self._tag_stack) - 1, -1, -1):
+                if self._tag_stack[i][0] == tag:
+                    if self._tag_stack[i][1]:
+                        self._math_depth -= 1
+                    del self._tag_stack[i]
+                    break
+        if tag == "script":
+            self._in_script = False
         if tag == "title":
             self._in_title = False
         elif tag == "style":
@@ -181,6 +230,10 @@ class _PageParser(HTMLParser):
             self._style.append(data)
         if self._capture is not None:
             self._capture.append(data)
+        if not (self._in_style or self._in_script or self._in_title):
+            if self._math_depth == 0 and not _TEX_MATH.search(data):
+                self.facts.text_chars.update(ch for ch in data if ord(ch) > 0x7F)
+            self.facts.doc_mentions += DOC_MENTION.findall(data)
 
 
 def parse_page(html: str) -> PageFacts:
@@ -198,13 +251,22 @@ def parse_page(html: str) -> PageFacts:
     return facts
 
 
-def static_problems(facts: PageFacts, *, require_figures: bool = True) -> list[str]:
-    """Problems visible in the HTML file itself."""
+def static_problems(facts: PageFacts, *, require_figures: bool = True, check_stderr: bool = True) -> list[str]:
+    """Problems visible in the HTML file itself.
+
+    ``check_stderr``: report stderr blocks (warnings, progress bars) found in the HTML; the
+    book check turns it off for pages whose executed notebook is available, because
+    :func:`notebook_output_problems` names the cell.
+    """
     problems = []
     if facts.redirect is None and not facts.title:
         problems.append("no <title>")
     problems += [f"remote resource {r}" for r in facts.remote_resources]
     problems += [f"error output: {_first_line(t)}" for t in facts.error_outputs]
+    if check_stderr:
+        problems += [f"stderr output on the page: {_first_line(t)!r} (silence it where the package calls the "
+                     "library, see personax.utils.quiet_third_party)"
+                     for t in facts.stderr_outputs if not ERROR_TEXT.search(t)]
     if facts.is_notebook and require_figures and facts.figures == 0:
         problems.append("notebook page without any figure (no image output in a cell)")
     return problems
@@ -287,6 +349,175 @@ def provenance_problems(facts: PageFacts, record: dict | None) -> list[str]:
     return problems
 
 
+# --------------------------------------------------------------------------- clean pages
+
+def page_source(rel: str) -> str:
+    """The file a reader's fix goes into: ``book/executed/04_x.html`` → ``notebooks/04_x.py``."""
+    stem = rel[: -len(".html")] if rel.endswith(".html") else rel
+    if stem.startswith("book/executed/"):
+        return f"notebooks/{stem.split('/')[-1]}.py"
+    return stem + ".md"
+
+
+def _cell_label(cell: dict, index: int) -> str:
+    count = cell.get("execution_count")
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    return f"cell {index}" + (f" (In [{count}])" if count else "") + (f" `{first[:60]}`" if first else "")
+
+
+def _output_text(output: dict) -> str:
+    if "text" in output:
+        text = output["text"]
+    else:
+        text = output.get("data", {}).get("text/plain", "")
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+def notebook_output_problems(nb: dict, rel: str = "") -> list[str]:
+    """Noise in the outputs of an executed notebook: stderr, warnings, progress bars, widgets.
+
+    Every problem names the cell (index, execution count, first source line) and the fix.
+    Errors are left to :func:`static_problems` (tracebacks); this is about pages that ran
+    but print what a reader should not see.
+    """
+    where = page_source(rel) if rel else "the notebook"
+    problems = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            text = _output_text(output)
+            warned = [line.strip() for line in text.splitlines() if WARNING_TEXT.search(line)]
+            first = (warned[0][:200] if warned else _first_line(text.replace("\r", "\n")))
+            if kind == "error":
+                continue
+            if kind == "stream" and output.get("name") == "stderr":
+                if ERROR_TEXT.search(text) and not WARNING_TEXT.search(text):
+                    continue  # a traceback on stderr: reported as an error output
+                what = "progress bar" if PROGRESS_TEXT.search(text) else "stderr output"
+                problems.append(f"{_cell_label(cell, index)}: {what} {first!r} — silence it at its source in the "
+                                f"package (personax.utils.quiet_third_party / personax.utils.progress), not in {where}")
+            elif WARNING_TEXT.search(text) or (kind == "stream" and PROGRESS_TEXT.search(text)):
+                what = "progress bar" if PROGRESS_TEXT.search(text) and not WARNING_TEXT.search(text) else "warning"
+                problems.append(f"{_cell_label(cell, index)}: {what} in the output {first!r} — fix the cause or "
+                                f"silence it in the package; pages show results, not logs ({where})")
+            if WIDGET_MIME in output.get("data", {}):
+                problems.append(f"{_cell_label(cell, index)}: an ipywidgets output (renders as nothing in the "
+                                f"static book); use personax.utils.progress or a static display ({where})")
+    return problems
+
+
+def page_notebook(html_dir: Path, rel: str) -> dict | None:
+    """The executed notebook behind a page (Jupyter Book's copy in ``_sources``), or None."""
+    source = html_dir / "_sources" / (rel[: -len(".html")] + ".ipynb")
+    if not source.exists():
+        return None
+    try:
+        return json.loads(source.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+
+
+#: Smallest label size at the book's width (personax.plots.layout.MIN_FONT_PT; not
+#: imported so the check runs without the package).
+MIN_FONT_PT = 9.0
+
+
+def figure_problems(nb: dict, rel: str = "") -> list[str]:
+    """Figures whose smallest label is under :data:`MIN_FONT_PT` at the book's width.
+
+    Reads the runner's measurements (``metadata["personax"]["figures"]``, one record per
+    displayed figure, from ``personax.plots.layout.audit_displayed_figures``).  A notebook
+    page executed without them is reported once, since its figures cannot be checked.
+    """
+    meta = nb.get("metadata", {}).get("personax", {})
+    if "provenance" not in meta:
+        return []  # not a runner-executed notebook: provenance_problems says so
+    records = meta.get("figures")
+    if records is None:
+        has_images = any("image/png" in o.get("data", {}) for c in nb.get("cells", []) for o in c.get("outputs", []))
+        return (["figures were not measured (execute with `personax run`, which records each figure's label "
+                 "sizes)"] if has_images else [])
+    cells = {c.get("execution_count"): (i, c) for i, c in enumerate(nb.get("cells", [])) if c.get("cell_type") == "code"}
+    problems = []
+    for rec in records:
+        if rec.get("min_font_pt", MIN_FONT_PT) >= MIN_FONT_PT:
+            continue
+        index, cell = cells.get(rec.get("execution_count"), (None, {}))
+        where = _cell_label(cell, index) if index is not None else f"In [{rec.get('execution_count')}]"
+        problems.append(f"{where}: a figure {rec.get('width_in')} × {rec.get('height_in')} in has labels of "
+                        f"{rec['min_font_pt']:.1f} pt at the book's width (need ≥ {MIN_FONT_PT:g} pt): draw it at most "
+                        f"6.7 in wide with larger fonts, or one panel per row (personax.plots.layout), in the "
+                        f"plotting function {page_source(rel) if rel else ''} calls")
+    return problems
+
+
+_GLYPH_CACHE: dict[str, bool] = {}
+
+
+def has_font(char: str) -> bool | None:
+    """Whether an installed font carries ``char`` (fontconfig ``fc-list``); None without fontconfig."""
+    if char in KNOWN_MISSING_GLYPHS:
+        return False
+    if char not in _GLYPH_CACHE:
+        fc_list = shutil.which("fc-list")
+        if fc_list is None:
+            return None
+        try:
+            proc = subprocess.run([fc_list, f":charset={ord(char):x}", "family"], capture_output=True, text=True,
+                                  timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        _GLYPH_CACHE[char] = bool(proc.stdout.strip())
+    return _GLYPH_CACHE[char]
+
+
+def glyph_problems(facts: PageFacts, rel: str = "") -> list[str]:
+    """Characters of the page's text that no installed font (or no common font) can draw."""
+    import unicodedata
+
+    problems = []
+    for char in sorted(facts.text_chars):
+        if unicodedata.category(char) in ("Zs", "Cc", "Cf", "Mn"):
+            continue  # spaces, controls, joiners, combining marks
+        if has_font(char) is False:
+            fix = KNOWN_MISSING_GLYPHS.get(char, "MathJax ($...$) or a character the fonts carry")
+            name = unicodedata.name(char, "unnamed")
+            problems.append(f"glyph {char!r} (U+{ord(char):04X} {name}) has no font: it renders as an empty box; "
+                            f"write it as {fix} in {page_source(rel) if rel else 'the source'}")
+    return problems
+
+
+def link_problems(facts: PageFacts, html_dir: Path, rel: str, repo: Path | None) -> list[str]:
+    """Links to files that are not in the built book, and ``*.md`` documents that exist nowhere.
+
+    Relative ``<a href>`` targets must exist under ``html_dir``.  A document named in the
+    text (``official-code.md``) must be a page of the book or a file of the repository
+    (``repo``), else the reader is sent to something they cannot open.
+    """
+    problems = []
+    page = html_dir / rel
+    for href in dict.fromkeys(facts.links):
+        parsed = urlparse(href)
+        if parsed.scheme or href.startswith(("#", "//", "mailto:")) or not parsed.path:
+            continue
+        target = (page.parent / unquote(parsed.path)).resolve()
+        if not target.exists():
+            problems.append(f"link to {href!r}, which is not in the built book (fix the link in "
+                            f"{page_source(rel)})")
+    if repo is not None:
+        book_pages = {p.stem for p in html_dir.rglob("*.html")}
+        for name in dict.fromkeys(facts.doc_mentions):
+            if Path(name).stem in book_pages or (repo / name).exists() or list(repo.glob(f"*/{name}")):
+                continue
+            problems.append(f"the text sends readers to {name!r}, which is neither a page of the book nor a file "
+                            f"of the repository (name what it says instead, in {page_source(rel)})")
+    return problems
+
+
 def find_chromium(explicit: str | None = None) -> str | None:
     """Path of a Chromium/Chrome binary (``--chromium``, ``$CHROMIUM``, then ``PATH``)."""
     for name in (explicit, os.environ.get("CHROMIUM"), *CHROMIUM_NAMES):
@@ -364,7 +595,8 @@ def check_css(html_dir: Path) -> list[str]:
 
 
 def check_book(html_dir: Path, out_dir: Path, *, chromium: str | None, require_figures: bool = True,
-               allow_no_figures: tuple[str, ...] = (), echo: bool = True) -> tuple[list[PageResult], list[str]]:
+               allow_no_figures: tuple[str, ...] = (), echo: bool = True, repo: Path | None = None,
+               fonts_not_enforced: tuple[str, ...] = ()) -> tuple[list[PageResult], list[str]]:
     """Check every page; return per-page results and book-wide problems."""
     pages = list_pages(html_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -375,7 +607,19 @@ def check_book(html_dir: Path, out_dir: Path, *, chromium: str | None, require_f
         rel = page.relative_to(html_dir).as_posix()
         facts = parse_page(page.read_text(encoding="utf-8", errors="replace"))
         needs_figures = require_figures and not any(re.search(p, rel) for p in allow_no_figures)
-        problems = static_problems(facts, require_figures=needs_figures)
+        executed = page_notebook(html_dir, rel)
+        problems = static_problems(facts, require_figures=needs_figures, check_stderr=executed is None)
+        if executed is not None:
+            problems += notebook_output_problems(executed, rel)
+            small = figure_problems(executed, rel)
+            if any(re.search(p, rel) for p in fonts_not_enforced):
+                if small and echo:
+                    print(f"[check_book] {rel}: {len(small)} figure(s) with small labels, NOT ENFORCED "
+                          f"(--fonts-not-enforced): {'; '.join(small)[:300]}", flush=True)
+            else:
+                problems += small
+        problems += glyph_problems(facts, rel)
+        problems += link_problems(facts, html_dir, rel, repo)
         record = page_provenance(html_dir, rel)
         problems += provenance_problems(facts, record)
         if facts.redirect is not None:
@@ -398,24 +642,37 @@ def check_book(html_dir: Path, out_dir: Path, *, chromium: str | None, require_f
                                       1 for t in facts.stderr_outputs if ERROR_TEXT.search(t)),
                                   problems=problems))
         if echo:
-            status = "ok" if not problems else "FAIL: " + "; ".join(problems)
-            print(f"[check_book] {rel}: {status}", flush=True)
+            if not problems:
+                print(f"[check_book] {rel}: ok", flush=True)
+            else:
+                print(f"[check_book] {rel} (source {page_source(rel)}): FAIL", flush=True)
+                for problem in problems:
+                    print(f"[check_book]   - {problem}", flush=True)
     shutil.rmtree(netlog_dir, ignore_errors=True)
     return results, global_problems
 
 
 def take_screenshots(html_dir: Path, out_dir: Path, chromium: str, results: list[PageResult]) -> list[Path]:
-    """Screenshots of the intro (first non-redirect page) and the first notebook page."""
+    """Above-the-fold screenshots (1280 × 1600) of the intro and of every notebook page.
+
+    ``screenshot_intro.png`` and ``screenshot_<page>.png`` (e.g.
+    ``screenshot_04_independence.png``); the first notebook page is also saved as
+    ``screenshot_notebook.png``.  These are what a reviewer looks at.
+    """
     shots = []
     intro = next((r for r in results if r.page.endswith("intro.html")), None)
-    notebook = next((r for r in results if r.notebook), None)
-    for label, result in (("intro", intro), ("notebook", notebook)):
+    notebooks = [r for r in results if r.notebook]
+    targets = [("intro", intro)] + [(Path(r.page).stem, r) for r in notebooks]
+    for label, result in targets:
         if result is None:
             continue
         target = out_dir / f"screenshot_{label}.png"
         run_chromium(chromium, (html_dir / result.page).resolve().as_uri(), dump_dom=False, screenshot=target)
         if target.exists():
             shots.append(target)
+            if notebooks and result is notebooks[0]:
+                shutil.copyfile(target, out_dir / "screenshot_notebook.png")
+                shots.append(out_dir / "screenshot_notebook.png")
     return shots
 
 
@@ -459,6 +716,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="report and screenshots folder (default build/book_check)")
     parser.add_argument("--chromium", default=None, help="Chromium binary (default: chromium on PATH)")
     parser.add_argument("--no-browser", action="store_true", help="static HTML checks only (weaker; prints a warning)")
+    parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1],
+                        help="repository the pages may name files of (default: this checkout)")
+    parser.add_argument("--fonts-not-enforced", action="append", default=[], metavar="REGEX",
+                        help="pages (path regex) whose figure label sizes are reported but not enforced")
     parser.add_argument("--allow-no-figures", action="append", default=[], metavar="REGEX",
                         help="notebook pages (path regex) allowed to have no figure")
     args = parser.parse_args(argv)
@@ -478,7 +739,8 @@ def main(argv: list[str] | None = None) -> int:
         print("[check_book] WARNING: --no-browser: pages are not loaded, MathJax and requests are not checked",
               file=sys.stderr)
     results, global_problems = check_book(args.html, args.out, chromium=chromium,
-                                          allow_no_figures=tuple(args.allow_no_figures))
+                                          allow_no_figures=tuple(args.allow_no_figures), repo=args.repo,
+                                          fonts_not_enforced=tuple(args.fonts_not_enforced))
     shots = take_screenshots(args.html, args.out, chromium, results) if chromium else []
     report = write_report(args.out, results, global_problems, shots, chromium is not None, time.perf_counter() - t0)
     for problem in global_problems:

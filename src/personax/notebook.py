@@ -10,8 +10,9 @@ Every notebook of the book has a papermill ``parameters`` cell followed by::
 value and what is allowed when a value is invalid (a typo in ``personax run -p``, a
 missing CUDA GPU, ...).  When ``source == "sample"`` it shows a banner saying that the
 page is built on the shipped synthetic sample with planted structure, not the released
-PersonaX data, and how to rerun on the real data.  It always shows a compact provenance
-table and, when run by :mod:`personax.runner`, writes the full provenance record to the
+PersonaX data, and how to rerun on the real data.  It always shows a "Reproduce this
+page" box (:func:`reproduce_html`: the parameters of this run, the exact ``personax run``
+command, and the compact provenance table) and, when run by :mod:`personax.runner`, writes the full provenance record to the
 file named by ``$PERSONAX_PROVENANCE_FILE`` so the runner can store it next to the
 executed notebook.
 
@@ -74,10 +75,32 @@ def _prompt_ids() -> tuple[str, ...]:
 #: own ``checks``.  Values are keyword arguments of :func:`check_param`; a callable
 #: ``choices`` is resolved when the check runs.
 NOTEBOOK_CHECKS: dict[str, dict[str, dict[str, Any]]] = {
-    "02_trait_inference": {"prompt_id": {"kind": "str", "choices": _prompt_ids}},
-    "04_independence": {"tests": {"kind": "names", "choices": INDEPENDENCE_TEST_NAMES}},
+    "02_trait_inference": {"prompt_id": {"kind": "str", "choices": _prompt_ids},
+                           "backend": {"kind": "str", "choices": ("simulated", "openai", "transformers")},
+                           "model": {"kind": "str"}, "base_url": {"kind": "str"}, "api_key_env": {"kind": "str"}},
+    "04_independence": {"tests": {"kind": "names", "choices": INDEPENDENCE_TEST_NAMES},
+                        "alpha": {"kind": "float", "low": 0, "high": 1, "low_inclusive": False,
+                                  "high_inclusive": False},
+                        "backend": {"kind": "str", "choices": ("fast", "reference")}},
     "05_crl_synthetic": {"seeds": {"kind": "ints", "low": 0, "allow_none": True}},
     "06_crl_realworld": {"seeds": {"kind": "ints", "low": 0, "allow_none": True}},
+}
+
+
+#: What each chapter reproduces: ``notebook -> (paper section, what the page reproduces)``.
+#: Shown at the top of every page by :func:`reproduce_html`; ``book/intro.md``'s map
+#: reads the same way (a test keeps the two in step).  A notebook missing here gets no line.
+CHAPTERS: dict[str, tuple[str, str]] = {
+    "01_data": ("§2.1–2.3, §2.10", "the two datasets: schema, sizes, distributions, missingness"),
+    "02_trait_inference": ("§2.4–2.7", "LLM trait inference: the six prompt formats, parsing, "
+                                      "aggregation by the median of non-zero scores, rater agreement"),
+    "03_face_features": ("§2.8–2.9", "face embeddings and the invertible privacy transform"),
+    "04_independence": ("§3 (Level I)", "the five independence tests between traits and attributes, "
+                                       "with p-value heatmaps"),
+    "04b_level1_beyond": ("§3 (Level I), beyond the paper", "conditional tests, raters, power and test names"),
+    "05_crl_synthetic": ("§4.1–4.4 (Level II)", "the CRL model on synthetic data with known latents (R², MCC)"),
+    "06_crl_realworld": ("§4.5 (Level II)", "the CRL model on PersonaX and the PC graph over learned latents"),
+    "07_performance": ("— (no paper section)", "speed of the tests and models, from the committed benchmarks"),
 }
 
 
@@ -448,6 +471,13 @@ def setup(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device
     target = os.environ.get(_provenance.PROVENANCE_ENV)
     if target:
         _provenance.write(record, target)
+    from personax.utils import quiet_third_party
+
+    quiet_third_party()  # no "IProgress not found" warnings from libraries' tqdm.auto on the page
+    if os.environ.get("PERSONAX_FIGURES_FILE"):  # under the runner: measure every displayed figure
+        from personax.plots.layout import audit_displayed_figures
+
+        audit_displayed_figures()
     if show:
         _show(ctx)
     return ctx
@@ -517,6 +547,77 @@ def provenance_html(ctx: NotebookContext) -> str:
             f"<table>{body}</table></details>")
 
 
+def _yaml_value(value: Any) -> str:
+    """A parameter value as ``personax run -p NAME VALUE`` reads it back (YAML), shell-quoted."""
+    import json
+    import shlex
+
+    if value is None:
+        text = "null"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (int, float)):
+        text = repr(value)
+    elif isinstance(value, (list, tuple)):
+        text = "[" + ", ".join(_yaml_value(v).strip("'") for v in value) + "]"
+    else:
+        import yaml
+
+        text = str(value)
+        try:
+            round_trips = bool(text) and yaml.safe_load(text) == text
+        except yaml.YAMLError:
+            round_trips = False
+        if not round_trips:  # "null", "1", "yes", "" would come back as another type
+            text = json.dumps(text)
+    return shlex.quote(text)
+
+
+def reproduce_command(ctx: NotebookContext) -> str:
+    """The exact ``personax run`` command that re-executes this page with this run's parameters.
+
+    Every parameter is spelled out (not only the ones that differ from the notebook's
+    defaults), so the command stays right when a default changes.
+
+    Examples
+    --------
+    >>> ctx = setup("01_data", dataset="both", source="sample", n=None, seed=0, device="cpu",
+    ...             profile="ci", show=False)
+    >>> reproduce_command(ctx)
+    'personax run 01_data -p dataset both -p source sample -p n null -p seed 0 -p device cpu -p profile ci'
+    """
+    parts = [f"-p {name} {_yaml_value(value)}" for name, value in ctx.params.items()]
+    return " ".join([f"personax run {ctx.notebook}", *parts])
+
+
+def reproduce_html(ctx: NotebookContext) -> str:
+    """The "Reproduce this page" box: parameters of this run, the exact command, the provenance.
+
+    Shown by :func:`setup` right under the sample banner; the runner hides the cell's code
+    (see :func:`personax.runner.tag_plumbing`), so this box is how a page shows its parameters.
+    """
+    from html import escape
+
+    params = " · ".join(f"<code>{escape(k)}={escape(repr(v))}</code>" for k, v in ctx.params.items())
+    command = reproduce_command(ctx)
+    chapter = CHAPTERS.get(ctx.notebook)
+    reproduces = (f"<p><strong>Reproduces</strong> paper {escape(chapter[0])}: {escape(chapter[1])}.</p>"
+                  if chapter else "")
+    return (
+        "<div class='admonition tip personax-reproduce'>"
+        "<p class='admonition-title'>Reproduce this page</p>"
+        f"{reproduces}"
+        f"<p>Parameters of this run: {params}</p>"
+        f"<p>From the repository checkout (after <code>make venv</code>):</p>"
+        f"<pre style='white-space:pre-wrap'>.venv/bin/{escape(command)}</pre>"
+        f"<p>The whole book with the same profile: <code>make book PROFILE={escape(ctx.profile)}</code>. "
+        f"Source: <code>notebooks/{escape(ctx.notebook)}.py</code>; executed copy and provenance record: "
+        f"<code>book/executed/{escape(ctx.notebook)}.ipynb</code>, "
+        f"<code>book/executed/{escape(ctx.notebook)}.provenance.json</code>.</p>"
+        f"{provenance_html(ctx)}</div>"
+    )
+
+
 def _show(ctx: NotebookContext) -> None:
     banner = sample_banner(ctx) if ctx.is_sample else None
     try:
@@ -527,9 +628,10 @@ def _show(ctx: NotebookContext) -> None:
     if get_ipython is not None and get_ipython() is not None:
         if banner:
             display(Markdown(banner))
-        display(HTML(provenance_html(ctx)))
+        display(HTML(reproduce_html(ctx)))
         return
     if banner:
         print(banner.replace("> ", "").replace(">\n", "\n"))
+    print(f"{'reproduce':>16}: {reproduce_command(ctx)}")
     for key, value in provenance_rows(ctx):
         print(f"{key:>16}: {value}")

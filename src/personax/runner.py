@@ -29,6 +29,14 @@ checksum, wall time, status) and writes the merged record to
 ``<out>/<name>.provenance.json`` and into the executed notebook's metadata under
 ``metadata["personax"]["provenance"]``.  A notebook that never calls ``setup`` still
 gets a record, collected by the runner.
+
+Plumbing out of sight
+---------------------
+Every executed copy goes through :func:`tag_plumbing` before it is written: the
+parameters and injected-parameters cells get ``remove-cell``, the cell calling
+``personax.notebook.setup(`` and any code cell whose first line is ``# plumbing`` get
+``remove-input`` (``# plumbing: hide`` gets ``hide-input``), so the rendered page shows the
+banner and the "Reproduce this page" box but not the imports.  The sources are untouched.
 """
 
 from __future__ import annotations
@@ -324,12 +332,19 @@ def _quiet_papermill_inference() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _kernel_environment(provenance_file: Path) -> Iterator[None]:
-    """Environment inherited by the kernel: provenance target, no Agg backend, quiet progress bars."""
-    with saved_environ(_provenance.PROVENANCE_ENV, "MPLBACKEND", "PERSONAX_QUIET"):
+def _kernel_environment(provenance_file: Path, figures_file: Path | None = None) -> Iterator[None]:
+    """Environment inherited by the kernel: provenance target, figure audit, no Agg backend, quiet bars."""
+    from personax.utils import QUIET_ENV
+
+    with saved_environ(_provenance.PROVENANCE_ENV, "MPLBACKEND", "PERSONAX_QUIET", "PERSONAX_FIGURES_FILE",
+                       *QUIET_ENV):
         os.environ[_provenance.PROVENANCE_ENV] = str(provenance_file)
+        if figures_file is not None:
+            os.environ["PERSONAX_FIGURES_FILE"] = str(figures_file)
         # progress bars would end up as stderr noise in the rendered page; keep an explicit setting
         os.environ.setdefault("PERSONAX_QUIET", "1")
+        for key, value in QUIET_ENV.items():  # third-party bars (tqdm, huggingface_hub, transformers)
+            os.environ.setdefault(key, value)
         if (os.environ.get("MPLBACKEND") or "").lower() == "agg":
             # MPLBACKEND=Agg makes every figure vanish from executed notebooks.
             warnings.warn("MPLBACKEND=Agg is set; unsetting it for the notebook kernel so figures are kept",
@@ -348,6 +363,71 @@ def _error_summary(exc: BaseException) -> str:
     cell = getattr(exc, "exec_count", None)
     where = f" in cell [{cell}]" if cell is not None else ""
     return f"{ename}{where}: {evalue}".strip()
+
+
+# --------------------------------------------------------------------------- plumbing tags
+
+#: First-line marker of a code cell whose input is plumbing (imports, setup, provenance):
+#: ``# plumbing`` hides the input from the page (``remove-input``, outputs stay),
+#: ``# plumbing: hide`` folds it behind a "show code" toggle (``hide-input``).
+PLUMBING_MARKER = "# plumbing"
+#: Jupyter Book 1.x tags that already decide how a cell shows; such cells are left alone.
+DISPLAY_TAGS = ("remove-cell", "remove-input", "remove-output", "hide-cell", "hide-input", "hide-output")
+
+
+def plumbing_tag(cell) -> str | None:
+    """The display tag :func:`tag_plumbing` gives one cell, or None (the cell shows as written).
+
+    * the ``parameters`` cell and papermill's ``injected-parameters`` cell: ``remove-cell``
+      (the values of the run are shown by ``personax.notebook.setup``'s "Reproduce this
+      page" box, which lists every parameter and the exact command);
+    * a code cell whose first line is ``# plumbing``: ``remove-input``; ``# plumbing: hide``:
+      ``hide-input``;
+    * a code cell that calls ``personax.notebook.setup(``: ``remove-input`` (its output, the
+      banner and the reproduce box, stays);
+    * a cell that already carries a display tag (:data:`DISPLAY_TAGS`): None.
+    """
+    if cell.get("cell_type") != "code":
+        return None
+    tags = list(cell.get("metadata", {}).get("tags", []))
+    if any(t in DISPLAY_TAGS for t in tags):
+        return None
+    if "parameters" in tags or "injected-parameters" in tags:
+        return "remove-cell"
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    if first.startswith(PLUMBING_MARKER):
+        rest = first[len(PLUMBING_MARKER):].strip(" :").lower()
+        return "hide-input" if rest.startswith("hide") else "remove-input"
+    if "notebook.setup(" in source:
+        return "remove-input"
+    return None
+
+
+def tag_plumbing(nb) -> dict[int, str]:
+    r"""Tag the plumbing cells of an executed notebook for Jupyter Book (see :func:`plumbing_tag`).
+
+    Called by :func:`run_notebook` on every executed copy, so chapters get it without edits;
+    the sources in ``notebooks/`` are never changed.  Returns ``{cell index: tag added}``.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[
+    ...     nbformat.v4.new_code_cell("n = 1", metadata={"tags": ["parameters"]}),
+    ...     nbformat.v4.new_code_cell("# plumbing\nimport numpy as np"),
+    ...     nbformat.v4.new_code_cell("result = battery(data)")])
+    >>> tag_plumbing(nb)
+    {0: 'remove-cell', 1: 'remove-input'}
+    """
+    added = {}
+    for index, cell in enumerate(nb.cells):
+        tag = plumbing_tag(cell)
+        if tag is not None:
+            cell.setdefault("metadata", {}).setdefault("tags", []).append(tag)
+            added[index] = tag
+    return added
 
 
 # --------------------------------------------------------------------------- fast parameter check
@@ -565,7 +645,8 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
     try:
         with tempfile.TemporaryDirectory(prefix="personax-run-") as tmp:
             kernel_record_path = Path(tmp) / "provenance.json"
-            with _kernel_environment(kernel_record_path), _quiet_papermill_inference():
+            figures_path = Path(tmp) / "figures.jsonl"
+            with _kernel_environment(kernel_record_path, figures_path), _quiet_papermill_inference():
                 try:
                     papermill.execute_notebook(
                         nb, str(tmp_output), parameters=used, kernel_name=KERNEL, language="python",
@@ -577,6 +658,8 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
                 except Exception as exc:  # kernel death, timeout, ...: still record provenance
                     error, error_type = _error_summary(exc), type(exc).__name__
             wall = time.perf_counter() - t0
+            figures = ([json.loads(line) for line in figures_path.read_text(encoding="utf-8").splitlines() if line]
+                       if figures_path.exists() else None)
             if kernel_record_path.exists():
                 record = json.loads(kernel_record_path.read_text(encoding="utf-8"))
                 from_kernel = True
@@ -603,7 +686,10 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
         record["redacted"] = sorted(set(record.get("redacted", [])) | set(dropped))
         if tmp_output.exists():
             executed = nbformat.read(str(tmp_output), as_version=4)
+            tag_plumbing(executed)  # imports, setup and parameter cells out of the reader's way
             executed.metadata.setdefault("personax", {})["provenance"] = _provenance.jsonable(record)
+            if figures is not None:  # measured by personax.plots.layout.audit_displayed_figures
+                executed.metadata["personax"]["figures"] = figures
             nbformat.write(executed, str(tmp_output))
         elif error is None:
             raise RunnerError(f"papermill reported success but wrote no notebook at {tmp_output}")
@@ -688,6 +774,7 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
         result = run_notebook(source, params, out_dir=out_dir, root=root, strict=False, timeout=timeout,
                               check=False)
         results.append(result)
+        _append_timing(source.stem, result)
         if echo:
             status = "ok" if result.ok else f"FAILED: {result.error}"
             skipped = f" (not declared, skipped: {sorted(result.skipped)})" if result.skipped else ""
@@ -696,6 +783,24 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
         if not result.ok and stop_on_error:
             break
     return results
+
+
+#: Environment variable naming a TSV file to which :func:`run_all` appends one
+#: ``notebook:<name><TAB>seconds<TAB>exit code`` line per notebook (the Makefile points it
+#: at ``build/timings.tsv``, next to the stage lines of ``scripts/timed.sh``).
+TIMINGS_ENV = "PERSONAX_TIMINGS"
+
+
+def _append_timing(name: str, result: RunResult) -> None:
+    target = os.environ.get(TIMINGS_ENV)
+    if not target:
+        return
+    from personax.utils import atomic_path
+
+    path = Path(target)
+    before = path.read_text(encoding="utf-8") if path.exists() else ""
+    with atomic_path(path) as tmp:
+        tmp.write_text(before + f"notebook:{name}\t{result.wall_s:.1f}\t{result.exit_code}\n", encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- book

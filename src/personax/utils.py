@@ -81,6 +81,38 @@ def progress(iterable: Iterable[T], *, desc: str | None = None, total: int | Non
                 leave=False)
 
 
+#: Environment that turns off third-party progress bars (tqdm >= 4.66 reads ``TQDM_*``
+#: defaults; huggingface_hub its own switch).  The runner sets it for every notebook kernel.
+QUIET_ENV: dict[str, str] = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+                             "TRANSFORMERS_VERBOSITY": "error"}
+
+
+def quiet_third_party() -> None:
+    """Keep libraries' console noise off the book's pages; called by ``personax.notebook.setup``.
+
+    ``tqdm.auto`` (imported by causal-learn, sentence-transformers, ...) warns
+    ``TqdmWarning: IProgress not found`` into the executed page when ipywidgets is absent
+    and then falls back to the plain bar anyway, so that one warning carries no
+    information here and is ignored.  Progress bars themselves are turned off through
+    :data:`QUIET_ENV`, which the runner puts into the kernel's environment.  Real warnings
+    (a missing glyph, a failed fit) are left alone: the book check fails on them.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> quiet_third_party()
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("default")
+    ...     quiet_third_party()
+    ...     warnings.warn("IProgress not found. Please update jupyter and ipywidgets.")
+    >>> seen
+    []
+    """
+    import warnings
+
+    warnings.filterwarnings("ignore", message="IProgress not found", category=Warning)
+
+
 def cache_dir(*parts: str) -> Path:
     """Project cache folder (``$PERSONAX_CACHE`` or ``~/.cache/personax``), created on demand."""
     root = Path(os.environ.get("PERSONAX_CACHE") or Path.home() / ".cache" / "personax")

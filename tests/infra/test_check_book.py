@@ -75,15 +75,77 @@ def test_traceback_output_fails(check_book):
     assert problems == ["error output: ValueError: boom"]
 
 
-def test_stderr_warning_passes_but_stderr_traceback_fails(check_book):
+def test_stderr_warning_fails_and_stderr_traceback_is_an_error(check_book):
     warning = '<div class="output stderr highlight-myst-ansi notranslate"><pre>UserWarning: careful</pre></div>'
     facts = check_book.parse_page(page(NOTEBOOK_CELL.format(inner=warning + FIGURE)))
     assert facts.stderr_outputs == ["UserWarning: careful"] and facts.error_outputs == []
-    assert check_book.static_problems(facts) == []
+    problems = check_book.static_problems(facts)
+    assert len(problems) == 1 and "stderr output on the page: 'UserWarning: careful'" in problems[0]
+    # pages whose executed notebook is available are checked cell by cell instead
+    assert check_book.static_problems(facts, check_stderr=False) == []
     crash = ('<div class="output stderr"><pre>Traceback (most recent call last):\n  File "x"\n'
              'RuntimeError: kernel died</pre></div>')
     facts = check_book.parse_page(page(NOTEBOOK_CELL.format(inner=crash + FIGURE)))
     assert check_book.static_problems(facts) == ["error output: RuntimeError: kernel died"]
+
+
+def _nb(*outputs, source="x = f()"):
+    return {"cells": [{"cell_type": "markdown", "source": "# t"},
+                      {"cell_type": "code", "execution_count": 3, "source": source, "outputs": list(outputs)}]}
+
+
+def test_notebook_noise_names_page_cell_and_fix(check_book):
+    rel = "book/executed/02_trait_inference.html"
+    tqdm_warning = {"output_type": "stream", "name": "stderr",
+                    "text": "/x/tqdm/auto.py:21: TqdmWarning: IProgress not found. Please update\n"
+                            "  from .autonotebook import tqdm as notebook_tqdm\n"}
+    [problem] = check_book.notebook_output_problems(_nb(tqdm_warning, source="results = {}\nmore"), rel)
+    assert problem.startswith("cell 1 (In [3]) `results = {}`: stderr output")
+    assert "TqdmWarning: IProgress not found" in problem and "notebooks/02_trait_inference.py" in problem
+    bar = {"output_type": "stream", "name": "stderr", "text": "\rLoading weights:  40%|####  | 41/103 [00:00<?, ?it/s]"}
+    assert "progress bar" in check_book.notebook_output_problems(_nb(bar), rel)[0]
+    stdout_warning = {"output_type": "stream", "name": "stdout", "text": "agreement.py:95: RuntimeWarning: divide by zero\n"}
+    assert "warning in the output" in check_book.notebook_output_problems(_nb(stdout_warning), rel)[0]
+    widget = {"output_type": "display_data", "data": {"application/vnd.jupyter.widget-view+json": {}, "text/plain": "w"}}
+    assert "ipywidgets" in check_book.notebook_output_problems(_nb(widget), rel)[0]
+    clean = [{"output_type": "stream", "name": "stdout", "text": "n = 400 rows\n"},
+             {"output_type": "display_data", "data": {"text/plain": "<Figure>", "image/png": "..."}},
+             {"output_type": "error", "ename": "ValueError", "evalue": "x", "traceback": []}]
+    assert check_book.notebook_output_problems(_nb(*clean), rel) == []
+
+
+def test_glyph_without_font_is_reported_outside_math(check_book):
+    facts = check_book.parse_page(page("<p>H0: X \u2aeb Y and \u00e9t\u00e9 \u2192 \u03b1</p>"
+                                       '<span class="math notranslate nohighlight">\\(X \u2aeb Y\\)</span>'))
+    problems = check_book.glyph_problems(facts, "book/executed/04_independence.html")
+    assert len(problems) == 1, problems
+    assert "U+2AEB DOUBLE UP TACK" in problems[0] and "\\perp" in problems[0]
+    assert "notebooks/04_independence.py" in problems[0]
+    only_math = check_book.parse_page(page('<span class="math">\\(X \u2aeb Y\\)</span>'))
+    assert check_book.glyph_problems(only_math) == []
+
+
+@pytest.mark.skipif(shutil.which("fc-list") is None, reason="fontconfig (fc-list) not installed")
+def test_glyph_check_asks_fontconfig(check_book):
+    assert check_book.has_font("a") is True
+    assert check_book.has_font("\U000f0000") is False  # a private-use plane: no font carries it
+
+
+def test_dead_links_and_unknown_documents(check_book, tmp_path):
+    html = tmp_path / "html"
+    (html / "book").mkdir(parents=True)
+    (html / "book" / "references.html").write_text(page("refs"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "DEVELOPING.md").write_text("x")
+    body = ('<p><a href="references.html#top">refs</a> <a href="missing.html">gone</a> '
+            '<a href="https://example.org/x.md">web</a> <a href="#here">here</a></p>'
+            "<p>see <code>official-code.md</code> §2, <code>DEVELOPING.md</code> and references.md</p>")
+    facts = check_book.parse_page(page(body))
+    problems = check_book.link_problems(facts, html, "book/intro.html", repo)
+    assert len(problems) == 2, problems
+    assert "link to 'missing.html'" in problems[0] and "book/intro.md" in problems[0]
+    assert "'official-code.md'" in problems[1]
 
 
 def test_missing_title_and_redirects(check_book):
@@ -207,3 +269,17 @@ def test_notebook_pages_need_provenance_and_the_sample_banner(check_book, tmp_pa
 ])
 def test_synthetic_notice_detection(check_book, text, found):
     assert check_book.parse_page(page(text)).sample_banner is found
+
+
+def test_small_figure_labels_fail_and_name_the_cell(check_book):
+    nb = _nb({"output_type": "display_data", "data": {"image/png": "...", "text/plain": "<Figure>"}},
+             source="iplots.heatmap_panel(results)")
+    assert "figures were not measured" in check_book.figure_problems(
+        {**nb, "metadata": {"personax": {"provenance": {}}}})[0]
+    assert check_book.figure_problems(nb) == [], "not a runner notebook: provenance_problems reports it"
+    nb["metadata"] = {"personax": {"provenance": {}, "figures": [
+        {"execution_count": 3, "width_in": 18.0, "height_in": 6.1, "min_font_pt": 2.6},
+        {"execution_count": 3, "width_in": 6.5, "height_in": 3.0, "min_font_pt": 9.0}]}}
+    [problem] = check_book.figure_problems(nb, "book/executed/04_independence.html")
+    assert problem.startswith("cell 1 (In [3]) `iplots.heatmap_panel(results)`: a figure 18.0 × 6.1 in")
+    assert "2.6 pt" in problem and "≥ 9 pt" in problem

@@ -135,6 +135,7 @@ def test_sample_banner_printed_outside_ipython(capsys):
     assert "Synthetic sample" in out and "not the released PersonaX data" in out
     assert "personax run 01_test -p source hf" in out
     assert "git commit" in out and "seed" in out
+    assert "reproduce: personax run 01_test -p dataset celebpersona" in out
 
 
 def test_no_banner_for_real_data(tmp_path, capsys):
@@ -159,3 +160,27 @@ def test_setup_writes_provenance_for_the_runner(tmp_path, monkeypatch):
     record = json.loads(target.read_text())
     assert record["seed"] == 7 and record["notebook"] == "01_test"
     assert record["device"]["resolved"] == "cpu"
+
+
+def test_reproduce_command_round_trips_through_the_runner_parser():
+    from personax.runner import parse_value
+
+    ctx = _setup(seed=3)
+    ctx = notebook.NotebookContext(**{**ctx.__dict__, "extra": {"tests": "kci,hsic", "alpha": 0.05, "seeds": [0, 1],
+                                                              "label": "null", "flag": True, "note": "two words"}})
+    command = notebook.reproduce_command(ctx)
+    assert command.startswith("personax run 01_test -p dataset ")
+    import shlex
+
+    words = shlex.split(command)[3:]
+    pairs = dict(zip(words[1::3], words[2::3]))
+    assert all(w == "-p" for w in words[::3])
+    parsed = {k: parse_value(v) for k, v in pairs.items()}
+    assert parsed == ctx.params, "every value comes back as the same type through personax run -p"
+
+
+def test_reproduce_box_shows_parameters_command_and_provenance():
+    ctx = _setup()
+    html = notebook.reproduce_html(ctx)
+    assert "Reproduce this page" in html and "Parameters of this run" in html
+    assert "personax run 01_test" in html and "<details" in html and "make book PROFILE=" in html

@@ -32,7 +32,12 @@ def test_run_notebook_with_override_writes_outputs_and_provenance(tiny_book, tmp
     assert result.output == out / "01_tiny.ipynb" and result.parameters == {"n": 7, "scale": 2}
     nb = nbformat.read(str(result.output), as_version=4)
     tags = [c.metadata.get("tags", []) for c in nb.cells]
-    assert ["injected-parameters"] in tags, "papermill injects the override after the parameters cell"
+    assert ["injected-parameters", "remove-cell"] in tags, "papermill injects the override; the runner hides it"
+    assert ["parameters", "remove-cell"] in tags
+    [figure] = nb.metadata["personax"]["figures"]  # measured when displayed (plots.layout)
+    assert figure["width_in"] == 3.0 and 5 < figure["min_font_pt"] < 20 and figure["execution_count"] >= 1
+    setup_cells = [c for c in nb.cells if "notebook.setup(" in c.source]
+    assert setup_cells and all("remove-input" in c.metadata["tags"] for c in setup_cells)
     text = _outputs_text(nb)
     assert "n=7 scale=2" in text                      # the override reached the code
     assert "image/png" in text                        # the figure survived (no Agg backend)
@@ -114,7 +119,8 @@ def test_run_all_rejects_overrides_no_notebook_declares(tiny_book):
 
 
 @pytest.mark.slow
-def test_run_all_injects_only_declared_parameters_and_reports_failures(tmp_path, book_factory, tiny_notebook_text):
+def test_run_all_injects_only_declared_parameters_and_reports_failures(tmp_path, book_factory, tiny_notebook_text,
+                                                                      monkeypatch):
     second = textwrap.dedent('''\
         # %% tags=["parameters"]
         dataset = "athlepersona"
@@ -128,7 +134,13 @@ def test_run_all_injects_only_declared_parameters_and_reports_failures(tmp_path,
         raise ValueError(f"planted failure with n={n}")
         ''')
     book = book_factory(tmp_path / "b", {"01_tiny": tiny_notebook_text, "02_fails": second})
+    timings = tmp_path / "timings.tsv"
+    timings.write_text("unit-tests\t1.0\t0\n")
+    monkeypatch.setenv(runner.TIMINGS_ENV, str(timings))
     results = runner.run_all({"scale": 3, "n": 4}, profile="ci", root=book, echo=False)
+    rows = [line.split("\t") for line in timings.read_text().splitlines()]
+    assert [r[0] for r in rows] == ["unit-tests", "notebook:01_tiny", "notebook:02_fails"]
+    assert [r[2] for r in rows[1:]] == ["0", "1"] and all(float(r[1]) > 0 for r in rows[1:])
     tiny, fails = results
     assert tiny.ok and tiny.parameters == {"scale": 3, "n": 4, "profile": "ci"}
     assert not fails.ok and fails.skipped == {"scale": 3}
@@ -165,3 +177,21 @@ def test_jupytext_pairing_config_is_percent(tiny_notebook_text):
     assert 'formats = "ipynb,py:percent"' in config
     nb = jupytext.reads(tiny_notebook_text, fmt="py:percent")
     assert nb.cells[1].metadata["tags"] == ["parameters"]
+
+
+def test_tag_plumbing_hides_parameters_setup_and_marked_cells_only():
+    cells = [nbformat.v4.new_markdown_cell("# Title"),
+             nbformat.v4.new_code_cell("n = 1", metadata={"tags": ["parameters"]}),
+             nbformat.v4.new_code_cell("n = 2", metadata={"tags": ["injected-parameters"]}),
+             nbformat.v4.new_code_cell("\n# plumbing\nimport numpy as np"),
+             nbformat.v4.new_code_cell("# plumbing: hide\nhelper = 1"),
+             nbformat.v4.new_code_cell("ctx = personax.notebook.setup('01_x', dataset=d)"),
+             nbformat.v4.new_code_cell("# plumbing\nx = 1", metadata={"tags": ["hide-output"]}),
+             nbformat.v4.new_code_cell("result = battery(data)  # the method: stays visible"),
+             nbformat.v4.new_code_cell("# not plumbing: a comment\nfit(x)")]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    added = runner.tag_plumbing(nb)
+    assert added == {1: "remove-cell", 2: "remove-cell", 3: "remove-input", 4: "hide-input", 5: "remove-input"}
+    assert nb.cells[6].metadata["tags"] == ["hide-output"], "an explicit display tag wins"
+    assert "tags" not in nb.cells[7].metadata and "tags" not in nb.cells[8].metadata
+    assert runner.tag_plumbing(nb) == {}, "idempotent: tagged cells are left alone"

@@ -111,28 +111,28 @@ def _ref_g2(x, y, *, seed, device, max_levels):
 TESTS: dict[str, TestSpec] = {
     "kci": TestSpec(
         "kci", "KCI", "any", {}, _fast_kci, _ref_kci,
-        "H0: X ⫫ Y. Gaussian kernels on z-scored data (empirical width 0.8/0.5/0.3 by n); "
+        "H0: X ⊥⊥ Y. Gaussian kernels on z-scored data (empirical width 0.8/0.5/0.3 by n); "
         "V = Σ K̃x∘K̃y; Gamma null matched to its mean and variance."),
     "rcit": TestSpec(
         "rcit", "RCIT", "any", {"num_features": 5}, _fast_rcit, _ref_rcit,
-        "H0: X ⫫ Y. 5 random Fourier features per variable (median-distance bandwidth); "
+        "H0: X ⊥⊥ Y. 5 random Fourier features per variable (median-distance bandwidth); "
         "S = n‖Ĉov(fx, fy)‖²; weighted-χ² null (Hall–Buckley–Eagleson)."),
     "hsic_gamma": TestSpec(
         "hsic_gamma", "Gamma-HSIC", "any", {"standardize": True, "sigma": 1 / np.sqrt(2), "hyppo": True},
         _fast_hsic, _ref_hsic,
-        "H0: X ⫫ Y. The authors' HSIC (the paper's): Gaussian kernel exp(−‖a−b‖²) with fixed width on "
+        "H0: X ⊥⊥ Y. The authors' HSIC (the paper's): Gaussian kernel exp(−‖a−b‖²) with fixed width on "
         "standardised data; biased HSIC; Gamma null (Gretton et al. 2008)."),
     "chi2": TestSpec(
         "chi2", "Chi-square", "discrete", {"max_levels": 500}, _fast_chi2, _ref_chi2,
-        "H0: X ⫫ Y for discrete X, Y. Pearson X² on the contingency table; χ² null with "
+        "H0: X ⊥⊥ Y for discrete X, Y. Pearson X² on the contingency table; χ² null with "
         "(kx−1)(ky−1) df; no continuity correction."),
     "g2": TestSpec(
         "g2", "G-square", "discrete", {"max_levels": 500}, _fast_g2, _ref_g2,
-        "H0: X ⫫ Y for discrete X, Y. Likelihood ratio G² = 2ΣO ln(O/E); χ² null with "
+        "H0: X ⊥⊥ Y for discrete X, Y. Likelihood ratio G² = 2ΣO ln(O/E); χ² null with "
         "(kx−1)(ky−1) df."),
     "hsic_hyppo": TestSpec(
         "hsic_hyppo", "HSIC (hyppo)", "any", {}, _hyppo_hsic, _hyppo_hsic,
-        "H0: X ⫫ Y. hyppo's Hsic on z-scored data: Gaussian kernel with the median-distance width of x "
+        "H0: X ⊥⊥ Y. hyppo's Hsic on z-scored data: Gaussian kernel with the median-distance width of x "
         "(hyppo uses it for y too), unbiased distance correlation of 1 − K, chi-square null "
         "(n·stat + 1 ~ χ²₁; permutations when n ≤ 20). Runs hyppo on both backends."),
 }

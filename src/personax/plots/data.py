@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from personax.plots.layout import readable
+
 # Colours of the paper's graph figures: shared red, image/face blue, text/trait green.
 BLOCK_COLOURS = {"shared": "#d62728", "face": "#1f77b4", "text": "#2ca02c"}
 LLM_COLOURS = {"chatgpt": "#10a37f", "gemini": "#4285f4", "llama": "#7b61ff"}
@@ -71,7 +73,7 @@ def plot_attribute_distributions(data, ncols: int = 5):
         ax.set_ylabel("")
     fig.suptitle(f"{data.dataset}: Level I attributes (n = {len(data)})", y=1.0)
     fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 def plot_missingness(data):
@@ -90,7 +92,7 @@ def plot_missingness(data):
         ax.set_ylabel("")
     ax.set_title(f"{data.dataset}: missingness")
     fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 def llm_score_counts(data) -> pd.DataFrame:
@@ -135,7 +137,7 @@ def plot_llm_scores(data):
     ax.legend(fontsize=7, ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     fig.suptitle(f"{data.dataset}: LLM trait scores per rater", y=1.0)
     fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 def plot_latent_dag(truth, ax=None, title: str | None = None):
@@ -167,7 +169,7 @@ def plot_latent_dag(truth, ax=None, title: str | None = None):
                            connectionstyle="arc3,rad=0.12", edge_color="#ff7f0e")
     ax.set_title(title or f"planted latent DAG ({int(dag.to_numpy().sum())} edges; orange = cross-modal)")
     ax.set_axis_off()
-    return fig
+    return readable(fig)
 
 
 def planted_matrix(truth, attributes, traits=None) -> pd.DataFrame:
@@ -212,7 +214,7 @@ def plot_planted_pairs(data, check: pd.DataFrame | None = None):
                  + ("; cells = simple-test p-value, red frame = test disagrees" if check is not None else ""),
                  fontsize=9)
     fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 def planted_summary(check: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:

@@ -11,6 +11,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from personax.plots.layout import readable
+
 __all__ = ["detection_overlay", "similarity_heatmap", "status_counts", "distance_preservation",
            "reidentification_plot"]
 
@@ -51,7 +53,7 @@ def detection_overlay(images: Mapping[str, np.ndarray], frame: pd.DataFrame, *, 
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     fig.tight_layout(h_pad=1.2)
-    return fig
+    return readable(fig)
 
 
 def similarity_heatmap(X: np.ndarray, labels: Sequence[str], *, title: str = "cosine similarity of face embeddings"):
@@ -87,7 +89,7 @@ def similarity_heatmap(X: np.ndarray, labels: Sequence[str], *, title: str = "co
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.04)
     fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 def status_counts(frame: pd.DataFrame):
@@ -105,7 +107,7 @@ def status_counts(frame: pd.DataFrame):
     ax.set_xlabel("images")
     ax.set_title("batch statuses", fontsize=10)
     fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 def distance_preservation(raw: np.ndarray, versions: Mapping[str, np.ndarray], *, n_pairs: int = 3000,
@@ -144,7 +146,7 @@ def distance_preservation(raw: np.ndarray, versions: Mapping[str, np.ndarray], *
         ax.set_title(what, fontsize=10)
     axes[1].legend(fontsize=8, markerscale=3)
     fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 def reidentification_plot(reid: Mapping[str, pd.DataFrame], attack: Mapping[str, pd.DataFrame] | None = None):
@@ -189,4 +191,4 @@ def reidentification_plot(reid: Mapping[str, pd.DataFrame], attack: Mapping[str,
         ax.set_ylim(0, 1.05)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    return fig
+    return readable(fig)

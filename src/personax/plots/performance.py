@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from personax.plots.layout import readable
+
 
 def level1_speed(summary: pd.DataFrame, *, ax=None):
     """Horizontal bars of wall time per test, fast vs reference backend (log scale)."""
@@ -23,7 +25,7 @@ def level1_speed(summary: pd.DataFrame, *, ax=None):
     ax.set_title("Level I battery at CelebPersona scale")
     ax.legend(loc="lower right", fontsize=8)
     ax.figure.tight_layout()
-    return ax.figure
+    return readable(ax.figure)
 
 
 def crl_speed(df: pd.DataFrame):
@@ -40,4 +42,4 @@ def crl_speed(df: pd.DataFrame):
     b.set_xlabel("training seconds until test MCC ≥ 0.9")
     b.set_title("time to MCC 0.9")
     fig.tight_layout()
-    return fig
+    return readable(fig)

@@ -10,6 +10,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from personax.plots.layout import readable
+
 # one colour per reply status (greens = usable, reds/purples/greys = rejected)
 _STATUS_COLORS = {"ok": "#4c9a2a", "partial": "#b7c94a", "low_mass": "#e0a100", "refused": "#b23a48",
                   "malformed": "#7d4e9f", "no_scores": "#a98bc4", "empty": "#c9b8dd", "ambiguous": "#d46a1f",
@@ -43,7 +45,7 @@ def plot_status_counts(counts: pd.DataFrame, ax=None, title: str = "Parse status
     ax.set_title(title, pad=16 + 16 * ((len(statuses) + 4) // 5))  # room for the legend rows above
     ax.legend(ncol=min(len(statuses), 5), loc="lower center", bbox_to_anchor=(0.5, 1.06), frameon=False,
               fontsize=8)
-    return fig
+    return readable(fig)
 
 
 def plot_score_distributions(tidy: pd.DataFrame, llm: str | None = None, title: str | None = None):
@@ -79,7 +81,7 @@ def plot_score_distributions(tidy: pd.DataFrame, llm: str | None = None, title: 
     axes[0, -1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
-    return fig
+    return readable(fig)
 
 
 def plot_answer_mass(tidy: pd.DataFrame, threshold: float, title: str = "Probability mass on the valid answers"):
@@ -97,7 +99,7 @@ def plot_answer_mass(tidy: pd.DataFrame, threshold: float, title: str = "Probabi
     ax.tick_params(axis="x", labelrotation=20, labelsize=8)
     ax.legend(fontsize=8, frameon=False)
     ax.set_title(title, fontsize=10)
-    return fig
+    return readable(fig)
 
 
 def plot_agreement(table: pd.DataFrame, measures: Sequence[str] | None = None, ax=None,
@@ -123,7 +125,7 @@ def plot_agreement(table: pd.DataFrame, measures: Sequence[str] | None = None, a
     ax.set_xlabel("agreement (alpha, ICC, Spearman rho)")
     ax.set_title(title)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    return fig
+    return readable(fig)
 
 
 def plot_consistency(table: pd.DataFrame, ax=None, title: str | None = None):
@@ -141,7 +143,7 @@ def plot_consistency(table: pd.DataFrame, ax=None, title: str | None = None):
     fig.colorbar(im, ax=ax, label="mean |score difference|")
     ax.set_title(title or "Prompt-format consistency (mean absolute score difference; lower = more consistent)",
                  fontsize=10)
-    return fig
+    return readable(fig)
 
 
 def plot_embedding_similarity(sim: np.ndarray, labels: Sequence[str], trait_distance: np.ndarray | None = None,
@@ -167,7 +169,7 @@ def plot_embedding_similarity(sim: np.ndarray, labels: Sequence[str], trait_dist
         ax2.set_xlabel("distance between aggregated trait profiles")
         ax2.set_ylabel("cosine similarity of descriptions")
         ax2.set_title("Pairs of people")
-    return fig
+    return readable(fig)
 
 
 __all__ = ["plot_status_counts", "plot_score_distributions", "plot_answer_mass", "plot_agreement",
