@@ -141,8 +141,8 @@ pd.DataFrame({"condition": list(identifiability.CONDITIONS),
 live = synthetic.run_benchmark("numerical", methods=METHODS, seeds=SEEDS, profile=profile,
                                n=N[0], device=ctx.device, data_seed=seed, keep_fits=True, block_r2=profile != "ci")
 num_bench = live.attrs["benchmark"]
-live[["method", "seed", "mcc", "mcc_shared", "mcc_m1", "mcc_m2", "mcc_canonical", "r2", "r2_leak_shared", "shd",
-      "shd_empty", "ref_mcc_rotation", "ref_mcc_pca", "ref_mcc_ica", "seconds"]].round(3)
+live[[c for c in ("method", "seed", "mcc", "mcc_shared", "mcc_m1", "mcc_m2", "mcc_canonical", "r2", "r2_leak_shared",
+                 "shd", "shd_empty", "ref_mcc_rotation", "ref_mcc_pca", "ref_mcc_ica", "seconds") if c in live]].round(3)
 
 # %%
 display(Markdown(report.sentence_scores(live[live["method"] == "personax"].mean(numeric_only=True),

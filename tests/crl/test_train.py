@@ -133,3 +133,18 @@ def test_select_on_reconstruction_uses_val_rec(bench):
     f = _fit(bench, config={**CFG, "select_on": "rec"})
     h = f.history
     assert f.record["best_epoch"] == int(h.loc[h["val_rec"].idxmin(), "epoch"])
+
+
+def test_fit_runs_on_the_thread_count_asked_and_restores_it():
+    from personax.crl import synthetic as syn
+
+    b = syn.numerical(n=300, seed=0)
+    before = torch.get_num_threads()
+    seen = []
+    crl.fit(b.views, b.latent_dims, n_shared=1, profile=None, device="cpu",
+            config={"max_epochs": 1, "s2_max_epochs": 1, "block_order": "given"},
+            callback=lambda e, f: seen.append(torch.get_num_threads()))
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads must be a positive int"):
+        crl.fit(b.views, b.latent_dims, n_shared=1, threads=0)

@@ -372,7 +372,7 @@ def fit(views: Mapping[str, object], latent_dims: Mapping[str, int], n_shared: i
         device: str = "auto", profile: str | None = "quick", config: CRLConfig | Mapping | None = None,
         checkpoint_dir: str | os.PathLike | None = None, val_fraction: float = 0.1,
         test_fraction: float = 0.1, callback: Callable[[int, "CRLFit"], Mapping | None] | None = None,
-        progress_bar: bool | None = None) -> CRLFit:
+        progress_bar: bool | None = None, threads: int | None = 1) -> CRLFit:
     """Fit the multimodal multi-measurement CRL model.
 
     Parameters
@@ -406,11 +406,29 @@ def fit(views: Mapping[str, object], latent_dims: Mapping[str, int], n_shared: i
         stops training (the last checkpoint stays on disk for resuming).
     progress_bar : bool or None
         Show a progress bar (default: unless :func:`personax.utils.quiet`).
+    threads : int or None
+        torch CPU threads during the fit, restored afterwards (default 1: the networks are
+        small, and on a busy 2-core machine two threads were about 10x slower than one);
+        ``None`` keeps torch's current setting.
 
     Returns
     -------
     CRLFit
     """
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
+        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        return _fit(views, latent_dims, n_shared, seed, device, profile, config, checkpoint_dir, val_fraction,
+                    test_fraction, callback, progress_bar)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _fit(views, latent_dims, n_shared, seed, device, profile, config, checkpoint_dir, val_fraction, test_fraction,
+         callback, progress_bar) -> CRLFit:
     t_start = time.perf_counter()
     v = _as_views(views)
     modalities = tuple(v)
