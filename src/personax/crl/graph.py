@@ -1,57 +1,43 @@
-"""Causal graph over learned latents: PC with a kernel CI test, background knowledge, stability.
+"""Causal graph over latents: PC with the project's CI tests, background knowledge, scores, stability.
 
 This module is the graph step of Level II on PersonaX (paper §4.5): run the PC algorithm
-(causal-learn) over the latents a CRL model learned, with a kernel conditional-independence
-test and background knowledge that forbids every edge from a modality latent (``Z1_*``,
-``Z2_*``) into a shared latent (``S*``), then measure how often each edge comes back over
-training seeds and bootstrap resamples, and score a graph against a known DAG.
+(causal-learn's ``pc``, stable skeleton, ``uc_rule=0``, ``uc_priority=2``) over the latents a
+CRL model learned — or over the planted latents of the synthetic sample, the *oracle* —
+with a conditional-independence test of :mod:`personax.independence` and background
+knowledge that forbids every edge from a modality latent (``Z1_*``, ``Z2_*``) into a shared
+latent (``S*``); measure how often each edge comes back over training seeds and resamples;
+and score a graph against a known DAG (:func:`cpdag_shd`, :func:`compare_graphs`).
 
-How the CI test is plugged in
------------------------------
-causal-learn 0.1.4.8 has a registration hook, ``causallearn.utils.cit.register_ci_test(name,
-cls)``: ``pc(data, indep_test=name, **kwargs)`` then builds ``cls(data, **kwargs)`` (a
-``CIT_Base`` subclass) and calls it as ``cit(x, y, condition_set) -> p``.  We register
-:class:`ProjectCIT` under the name ``"personax"``.  It
+The CI test is plugged into causal-learn through its registration hook by
+:class:`personax.crl.graph_cit.ProjectCIT` (a test *spec*, one batched computation per PC
+depth level; see that module).  By default PC runs on every row and without a depth limit.
 
-* subsamples rows once per PC run (``max_n``, seeded) — conditional KCI costs O(n³)
-  (≈ 0.4 s per test at n = 1,000, 28 s at n = 4,000 on 2 cores), so the quick profile runs
-  on a few hundred rows;
-* dispatches to causal-learn's KCI (``KCI_UInd`` / ``KCI_CInd``, Gamma approximation),
-  RCIT (``RIT`` / ``RCIT``) or Fisher-z;
-* makes the stochastic tests deterministic: RCIT draws its random Fourier features from
-  NumPy's *global* RNG, so every call runs under a global state seeded from ``(seed, x, y,
-  conditioning set)`` and the caller's global state is saved and restored around it (the
-  result of a test therefore does not depend on the order PC asks for it);
-* records every test (x, y, conditioning set, p, seconds) so a run can be audited, and
-  turns a failed test into an error naming the test rather than a silent p-value (the
-  authors' code recorded failures as p = 0, official-code.md defect #4).
-
-For tests with an empty conditioning set, ``unconditional="project"`` routes the call to
-the project's Level I implementation (``personax.independence.test``) with the same seed;
-the default ``"library"`` keeps causal-learn's own unconditional KCI / RIT so the whole PC
-run uses one family of tests.
-
-Adjacency convention (DEVELOPING.md): row = parent, column = child; ``A.loc[a, b] == 1``
-means a → b.  An undirected or bidirected PC edge sets both ``A[a, b]`` and ``A[b, a]``.
+Graph conventions
+-----------------
+* causal-learn's endpoint matrix is kept as is in ``LatentGraph.endpoints``: i → j is
+  ``G[i, j] = -1, G[j, i] = 1``; i — j is ``-1, -1``; i ↔ j is ``1, 1``.
+* Adjacency tables (DEVELOPING.md): row = parent, column = child; ``A.loc[a, b] == 1``
+  means a → b; an undirected or bidirected edge sets both ``A[a, b]`` and ``A[b, a]``.
+* SHD of a PC output is the **CPDAG SHD** (:func:`cpdag_shd`): against the true DAG's
+  Markov equivalence class, refined by the background knowledge PC was given.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import rankdata
 
-from causallearn.utils.cit import CIT_Base, register_ci_test
-
+from personax.crl.graph_cit import CI_TESTS, CIT_NAME, ProjectCIT
+from personax.errors import DataError, ParameterError
 from personax.utils import make_rng, progress
 
 __all__ = [
@@ -65,6 +51,7 @@ __all__ = [
     "graph_edges_from_adjacency",
     "edges_to_adjacency",
     "dag_to_cpdag",
+    "cpdag_shd",
     "compare_graphs",
     "align_latents",
     "edge_stability",
@@ -73,9 +60,6 @@ __all__ = [
 
 #: Latent block names, in drawing order.
 BLOCKS = ("shared", "face", "text")
-#: CI tests accepted by :func:`pc_graph`.
-CI_TESTS = ("kci", "rcit", "fisherz")
-CIT_NAME = "personax"
 
 _BLOCK_PATTERNS = {
     "shared": re.compile(r"^S\d+$"),
@@ -133,116 +117,6 @@ def shared_background(names: Sequence[str]):
     return bk
 
 
-def _call_seed(seed: int, key: str) -> int:
-    digest = hashlib.sha256(f"{seed}|{key}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
-
-
-class ProjectCIT(CIT_Base):
-    """causal-learn CI test wrapper registered as ``"personax"`` (see the module docstring).
-
-    Parameters
-    ----------
-    data : ndarray (n, d)
-        The data PC runs on (already subsampled and standardised by :func:`pc_graph`).
-    test : {"kci", "rcit", "fisherz"}
-        The conditional test.
-    seed : int
-        Seed of the per-call global RNG state (RCIT's random features).
-    unconditional : {"library", "project"}
-        Where calls with an empty conditioning set go (see module docstring).
-    log : list or None
-        When a list, one dict per executed test is appended (x, y, cond, p, seconds).
-    """
-
-    def __init__(self, data, test: str = "kci", seed: int = 0, unconditional: str = "library",
-                 log: list | None = None, **kwargs):
-        super().__init__(data, **kwargs)
-        if test not in CI_TESTS:
-            raise ValueError(f"test={test!r} is not supported; use one of {CI_TESTS}")
-        if unconditional not in ("library", "project"):
-            raise ValueError(f"unconditional={unconditional!r}: use 'library' or 'project'")
-        self.test = test
-        self.seed = int(seed)
-        self.unconditional = unconditional
-        self.log = log
-        # The cache key tells causal-learn's cache which method produced a p-value.
-        self.check_cache_method_consistent(f"personax-{test}-{unconditional}", f"seed={self.seed}")
-        self.assert_input_data_is_valid()
-        if test == "kci":
-            from causallearn.utils.KCI.KCI import KCI_CInd, KCI_UInd
-
-            self._ui, self._ci = KCI_UInd(), KCI_CInd()
-        elif test == "rcit":
-            from causallearn.utils.RCIT.RCIT import RCIT, RIT
-
-            self._ui, self._ci = RIT(), RCIT()
-        else:
-            self._corr = np.corrcoef(data.T)
-
-    def _fisherz(self, xs, ys, cond):
-        from scipy.stats import norm
-
-        idx = xs + ys + cond
-        sub = self._corr[np.ix_(idx, idx)]
-        try:
-            inv = np.linalg.inv(sub)
-        except np.linalg.LinAlgError as exc:  # a singular correlation matrix is a data problem
-            raise ValueError(f"Fisher-z: singular correlation matrix for variables {idx}; "
-                             "drop duplicated or constant latents") from exc
-        r = -inv[0, 1] / np.sqrt(abs(inv[0, 0] * inv[1, 1]))
-        r = float(np.clip(r, -1 + 1e-12, 1 - 1e-12))
-        z = np.sqrt(self.sample_size - len(cond) - 3) * abs(0.5 * np.log((1 + r) / (1 - r)))
-        return float(2 * (1 - norm.cdf(z)))
-
-    def _project_unconditional(self, xs, ys, call_seed):
-        from personax import independence
-
-        res = independence.test(self.test, self.data[:, xs], self.data[:, ys], seed=call_seed)
-        p = res["pvalue"] if isinstance(res, Mapping) else res.pvalue
-        return float(p)
-
-    def __call__(self, X, Y, condition_set=None):
-        xs, ys, cond, key = self.get_formatted_XYZ_and_cachekey(X, Y, condition_set)
-        if key in self.pvalue_cache:
-            return self.pvalue_cache[key]
-        t0 = time.perf_counter()
-        call_seed = _call_seed(self.seed, key)
-        if self.test == "fisherz":
-            p = self._fisherz(xs, ys, cond)
-        elif not cond and self.unconditional == "project":
-            p = self._project_unconditional(xs, ys, call_seed)
-        else:
-            # RCIT samples random features from np.random: seed it per call, restore after.
-            state = np.random.get_state()
-            np.random.seed(call_seed)
-            try:
-                x, y = self.data[:, xs], self.data[:, ys]
-                if cond:
-                    p = self._ci.compute_pvalue(x, y, self.data[:, cond])[0]
-                else:
-                    p = self._ui.compute_pvalue(x, y)[0]
-            except Exception as exc:  # name the failing test; never coerce to a p-value
-                raise RuntimeError(
-                    f"{self.test} CI test failed for x={xs}, y={ys}, conditioning set={cond} "
-                    f"(n={self.sample_size}): {exc}") from exc
-            finally:
-                np.random.set_state(state)
-        p = float(p)
-        if not np.isfinite(p):
-            raise RuntimeError(f"{self.test} CI test returned a non-finite p-value ({p}) for x={xs}, "
-                               f"y={ys}, conditioning set={cond}; check for constant latents")
-        self.pvalue_cache[key] = p
-        if self.log is not None:
-            self.log.append({"x": xs[0], "y": ys[0], "cond": tuple(cond), "p_value": p,
-                             "seconds": time.perf_counter() - t0})
-        return p
-
-
-# causal-learn's registry is keyed by name; re-registering the same class is harmless.
-register_ci_test(CIT_NAME, ProjectCIT)
-
-
 @dataclass
 class LatentGraph:
     """Result of :func:`pc_graph`.
@@ -258,11 +132,15 @@ class LatentGraph:
     adjacency : DataFrame
         0/1, index = parent, columns = child; undirected/bidirected edges set both cells.
     tests : DataFrame
-        One row per executed CI test: ``x``, ``y`` (node names), ``cond`` (tuple of names),
-        ``p_value``, ``seconds``.
+        One row per executed CI test: ``x``, ``y`` (node names; x is the test's first
+        argument, causal-learn's smaller index), ``cond`` (tuple of names), ``pvalue``,
+        ``seconds`` (a batch's time shared equally by its tests), ``level`` (size of the
+        conditioning set), ``batched``.
     params : dict
-        alpha, test, n_rows (after subsampling), n_total, seed, background, unconditional,
-        max_depth, seconds.
+        alpha, test, backend, options, n_rows, n_total, seed, background, max_depth,
+        n_tests, n_batches, seconds, tests_per_second.
+    endpoints : ndarray (d, d)
+        causal-learn's endpoint matrix (``G[i, j] = -1, G[j, i] = 1`` for i → j).
     """
 
     nodes: list[str]
@@ -270,6 +148,12 @@ class LatentGraph:
     adjacency: pd.DataFrame
     tests: pd.DataFrame
     params: dict = field(default_factory=dict)
+    endpoints: np.ndarray | None = None
+
+    def to_dict(self) -> dict:
+        """Plain-dict form: nodes, edges (records), adjacency (nested lists), params."""
+        return {"nodes": list(self.nodes), "edges": self.edges.to_dict("records"),
+                "adjacency": self.adjacency.to_numpy().tolist(), "params": dict(self.params)}
 
 
 def _edges_from_causallearn(G: np.ndarray, nodes: Sequence[str]) -> pd.DataFrame:
@@ -355,103 +239,159 @@ def _square(A: pd.DataFrame, what: str) -> pd.DataFrame:
 
 def _validate_latents(latents: pd.DataFrame, what: str = "latents") -> pd.DataFrame:
     if not isinstance(latents, pd.DataFrame):
-        raise TypeError(f"{what} must be a pandas DataFrame with latent columns (S1.., Z1_1.., Z2_1..), "
-                        f"got {type(latents).__name__}")
+        raise ParameterError(f"{what} must be a pandas DataFrame with latent columns (S1.., Z1_1.., Z2_1..), "
+                             f"got {type(latents).__name__}")
     cols = [c for c in latents.columns if _is_latent(c)]
     if len(cols) < 2:
-        raise ValueError(f"{what} needs at least two latent columns named S<k>, Z1_<i> or Z2_<i>; "
-                         f"got columns {list(latents.columns)[:10]}")
+        raise DataError(f"{what} needs at least two latent columns named S<k>, Z1_<i> or Z2_<i>; "
+                        f"got columns {list(latents.columns)[:10]}", hint="rename the latent columns")
     X = latents[cols].to_numpy(dtype=float)
     if not np.isfinite(X).all():
-        bad = [c for c, ok in zip(cols, np.isfinite(X).all(axis=0)) if not ok]
-        raise ValueError(f"{what} has NaN/inf values in {bad}; drop or impute those rows first")
+        bad = {c: int((~np.isfinite(X[:, j])).sum()) for j, c in enumerate(cols) if not np.isfinite(X[:, j]).all()}
+        raise DataError(f"{what} has NaN/inf values (column: rows) {bad}",
+                        hint="drop or impute those rows before running PC (PC needs complete rows)")
     sd = X.std(axis=0)
     if (sd == 0).any():
-        raise ValueError(f"{what}: constant latent(s) {[c for c, s in zip(cols, sd) if s == 0]} "
-                         "carry no information; remove them before running PC")
+        raise DataError(f"{what}: constant latent(s) {[c for c, s in zip(cols, sd) if s == 0]} carry no information",
+                        hint="remove them before running PC (a constant variable cannot be tested)")
     return latents[cols]
 
 
+def pc_data(latents_df: pd.DataFrame, rows: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """The matrix PC runs on: the latent columns (validated), optionally some rows, standardised.
+
+    Returns ``(X, nodes)``; columns are centred and divided by their standard deviation
+    (ddof = 0).  ``benchmarks/pc.py`` feeds causal-learn's own PC exactly this matrix.
+    """
+    lat = _validate_latents(latents_df)
+    X = lat.to_numpy(dtype=float)
+    if rows is not None:
+        X = X[np.asarray(rows, dtype=int)]
+    sd = X.std(axis=0)
+    if (sd == 0).any():
+        raise DataError(f"latent(s) {[c for c, v in zip(lat.columns, sd) if v == 0]} are constant on the selected "
+                        "rows", hint="use more rows (rows=/max_n) or drop those latents")
+    return (X - X.mean(axis=0)) / sd, list(lat.columns)
+
+
 def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *,
-             background: str | None = "shared", seed: int = 0, max_n: int | None = 1000,
-             max_depth: int | None = None, unconditional: str = "library",
-             rows: np.ndarray | None = None) -> LatentGraph:
-    """PC over learned latents with a kernel CI test and the paper's background knowledge.
+             background: str | None = "shared", seed: int = 0, max_n: int | None = None,
+             max_depth: int | None = None, rows: np.ndarray | None = None,
+             options: Mapping[str, Any] | None = None, backend: str = "fast", device: str = "cpu",
+             batch: bool = True, unconditional: str | None = None) -> LatentGraph:
+    """PC over latents with a CI test of :mod:`personax.independence` and the paper's background knowledge.
 
     Parameters
     ----------
     latents_df : DataFrame
         One column per latent, named ``S<k>`` / ``Z1_<i>`` / ``Z2_<i>``; other columns are
-        ignored.  Columns are standardised before testing.
+        ignored.  Complete rows only (NaN is an error); columns are standardised.
     alpha : float
         Significance level of every CI test, in (0, 1).  The paper used 0.05 (CelebPersona,
         RCIT); the authors' AthlePersona script used 0.5.
-    test : {"kci", "rcit", "fisherz"}
-        Conditional-independence test (causal-learn implementations, see module docstring).
+    test : {"kci", "rcit", "fisherz"} or TestSpec
+        Conditional-independence test (:data:`personax.independence.CONDITIONAL_TESTS`).
     background : {"shared", None}
         ``"shared"`` forbids every edge from a Z latent into an S latent; ``None`` runs
         plain PC.
     seed : int
-        Seeds the row subsample and every stochastic CI test.
+        Seeds the optional row subsample and every stochastic CI test.
     max_n : int or None
-        Rows used (a seeded subsample when the table is larger); ``None`` uses all rows.
+        Rows used (a seeded subsample when the table is larger); ``None`` (default) uses
+        every row.
     max_depth : int or None
         Largest conditioning-set size (causal-learn ``max_k``); ``None`` = no limit.
-    unconditional : {"library", "project"}
-        Which implementation answers the tests with an empty conditioning set.
     rows : array of int, optional
-        Explicit row positions to use (e.g. a bootstrap resample); overrides ``max_n``.
+        Explicit row positions to use (e.g. a resample); overrides ``max_n``.
+    options : mapping, optional
+        Options of the CI test (e.g. ``{"max_rank": 300}`` for KCI; see
+        :func:`personax.independence.test`).
+    backend : {"fast", "reference"}
+        The project's batched implementation, or causal-learn's own classes (slow; for
+        comparisons).
+    device : str
+        torch device of the fast KCI (``"cpu"``, ``"cuda"``; ``"auto"`` resolved here).
+    batch : bool
+        Compute each depth level in one batch (see :mod:`personax.crl.graph_cit`).
+    unconditional : None
+        Removed (every test now goes through the spec); passing it is an error.
 
     Returns
     -------
     LatentGraph
-        Edge table, 0/1 adjacency, the log of CI tests and the run parameters.
+        Edge table, 0/1 adjacency, causal-learn's endpoint matrix, the log of CI tests
+        and the run parameters.
+
+    Raises
+    ------
+    DataError
+        NaN/inf values, a constant latent, fewer than 20 rows.
+    ParameterError
+        A bad alpha / test / background / backend, or (from the CI test) a conditioning set
+        larger than the rows support — lower ``max_depth``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> s1 = rng.normal(size=300); z = np.tanh(s1) + 0.5 * rng.normal(size=300)
+    >>> g = pc_graph(pd.DataFrame({"S1": s1, "Z1_1": z, "Z2_1": rng.normal(size=300)}), test="kci")
+    >>> g.edges[["source", "target", "type"]].values.tolist()
+    [['S1', 'Z1_1', 'directed']]
     """
     from causallearn.search.ConstraintBased.PC import pc
 
+    from personax.independence.registry import get_spec
+    from personax.utils import resolve_device
+
+    if unconditional is not None:
+        raise ParameterError("pc_graph(unconditional=...) was removed: every test, conditional or not, now runs "
+                             "through the test spec", hint="drop the argument (backend='reference' runs causal-learn's "
+                             "own tests throughout)")
     if not (isinstance(alpha, (float, int)) and 0 < float(alpha) < 1):
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    if test not in CI_TESTS:
-        raise ValueError(f"test={test!r} is not supported; use one of {CI_TESTS}")
+        raise ParameterError(f"alpha must be in (0, 1), got {alpha!r}", hint="e.g. alpha=0.05")
+    try:
+        spec = get_spec(test, conditional=True)
+    except ValueError as exc:
+        raise ParameterError(f"test={test!r} is not supported: {exc}", hint=f"use one of {CI_TESTS}") from exc
     if background not in ("shared", None):
-        raise ValueError(f"background={background!r}: use 'shared' (forbid Z → S) or None")
+        raise ParameterError(f"background={background!r} is not known", hint="use 'shared' (forbid Z → S) or None")
+    if max_depth is not None and (not isinstance(max_depth, (int, np.integer)) or max_depth < 0):
+        raise ParameterError(f"max_depth={max_depth!r} must be None or an integer >= 0")
     lat = _validate_latents(latents_df)
-    nodes = list(lat.columns)
-    X = lat.to_numpy(dtype=float)
-    n_total = X.shape[0]
-    if rows is not None:
-        rows = np.asarray(rows, dtype=int)
-        X = X[rows]
-    elif max_n is not None and n_total > max_n:
-        X = X[np.sort(make_rng(seed).choice(n_total, size=int(max_n), replace=False))]
+    n_total = len(lat)
+    if rows is None and max_n is not None and n_total > max_n:
+        rows = np.sort(make_rng(seed).choice(n_total, size=int(max_n), replace=False))
+    X, nodes = pc_data(lat, rows)
     if X.shape[0] < 20:
-        raise ValueError(f"PC needs at least 20 rows of latents, got {X.shape[0]}")
-    sd = X.std(axis=0)
-    if (sd == 0).any():
-        raise ValueError("a latent is constant in the selected rows; use more rows (max_n)")
-    X = (X - X.mean(axis=0)) / sd
+        raise DataError(f"PC needs at least 20 rows of latents, got {X.shape[0]}", hint="pass more rows")
     bk = shared_background(nodes) if background == "shared" else None
+    dev = resolve_device(device)
     log: list[dict] = []
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         cg = pc(X, alpha=float(alpha), indep_test=CIT_NAME, stable=True, uc_rule=0, uc_priority=2,
-                background_knowledge=bk, show_progress=False, node_names=nodes,
-                max_k=max_depth, test=test, seed=int(seed), unconditional=unconditional, log=log)
+                background_knowledge=bk, show_progress=False, node_names=nodes, max_k=max_depth,
+                test=spec, seed=int(seed), alpha_level=float(alpha) if batch else None, options=options,
+                backend=backend, device=dev, log=log)
     seconds = time.perf_counter() - t0
-    edges = _edges_from_causallearn(cg.G.graph, nodes)
+    endpoints = np.asarray(cg.G.graph).astype(int)
+    edges = _edges_from_causallearn(endpoints, nodes)
     if bk is not None:
         _assert_background(edges)
-    tests = pd.DataFrame(log, columns=["x", "y", "cond", "p_value", "seconds"])
+    tests = pd.DataFrame(log, columns=["x", "y", "cond", "pvalue", "seconds", "level", "batched"])
     if len(tests):
         tests["x"] = [nodes[i] for i in tests["x"]]
         tests["y"] = [nodes[i] for i in tests["y"]]
         tests["cond"] = [tuple(nodes[i] for i in c) for c in tests["cond"]]
-    params = {"alpha": float(alpha), "test": test, "n_rows": int(X.shape[0]), "n_total": int(n_total),
-              "seed": int(seed), "background": background, "unconditional": unconditional,
-              "max_depth": max_depth, "n_tests": int(len(tests)), "seconds": seconds}
+    params = {"alpha": float(alpha), "test": spec.name, "backend": backend, "options": dict(options or {}),
+              "n_rows": int(X.shape[0]), "n_total": int(n_total), "seed": int(seed), "background": background,
+              "max_depth": max_depth, "n_tests": int(len(tests)), "n_batches": int(cg.test.n_batches),
+              "seconds": seconds, "tests_per_second": len(tests) / seconds if seconds > 0 else float("nan"),
+              "device": dev}
     return LatentGraph(nodes=nodes, edges=edges, adjacency=edges_to_adjacency(edges, nodes),
-                       tests=tests, params=params)
+                       tests=tests, params=params, endpoints=endpoints)
 
 
 def _assert_background(edges: pd.DataFrame) -> None:
