@@ -33,12 +33,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
-from scipy.stats import rankdata
 
 from personax.crl.graph_cit import CI_TESTS, CIT_NAME, ProjectCIT
 from personax.errors import DataError, ParameterError
-from personax.utils import make_rng, progress
+from personax.utils import make_rng
 
 __all__ = [
     "BLOCKS",
@@ -56,6 +54,8 @@ __all__ = [
     "align_latents",
     "edge_stability",
     "edge_frequencies",
+    "stable_edges",
+    "pc_data",
 ]
 
 #: Latent block names, in drawing order.
@@ -467,6 +467,53 @@ def _pair_marks(A: np.ndarray) -> dict[tuple[int, int], str]:
     return marks
 
 
+def _aligned_marks(estimated: pd.DataFrame, truth_dag: pd.DataFrame):
+    T = _square(truth_dag, "truth_dag")
+    E = _square(estimated, "estimated")
+    if set(E.index) != set(T.index):
+        raise ValueError(f"estimated nodes {sorted(E.index)} differ from truth nodes {sorted(T.index)}; "
+                         "match learned latents to the planted ones first (align_latents)")
+    E = E.loc[T.index, T.index]
+    return T, E
+
+
+def cpdag_shd(estimated: pd.DataFrame, truth_dag: pd.DataFrame, background: str | None = "shared") -> int:
+    """Structural Hamming distance of a PC output against the true DAG's CPDAG (**CPDAG SHD**).
+
+    PC can identify a DAG only up to its Markov equivalence class, which the background
+    knowledge may refine; so the reference is the true DAG's CPDAG, refined by the same
+    knowledge (:func:`dag_to_cpdag`).  The distance counts unordered node pairs whose mark
+    differs: no edge / a → b / b → a / undirected (a mutual pair in the 0/1 adjacency).  A
+    missing or extra edge counts 1, a wrongly oriented or wrongly (un)directed edge counts 1.
+    (The DAG SHD — the same count against the DAG itself — is ``compare_graphs()["shd_dag"]``.)
+
+    Parameters
+    ----------
+    estimated : DataFrame
+        0/1 adjacency (row = parent, column = child) over the truth's nodes; mutual pairs are
+        undirected edges (:attr:`LatentGraph.adjacency`).
+    truth_dag : DataFrame
+        0/1 true DAG, row = parent, column = child.
+    background : {"shared", None}
+        Knowledge PC was given.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> dag = pd.DataFrame([[0, 1], [0, 0]], index=["S1", "Z1_1"], columns=["S1", "Z1_1"])
+    >>> cpdag_shd(dag, dag), cpdag_shd(dag.T, dag)
+    (0, 1)
+    """
+    T, E = _aligned_marks(estimated, truth_dag)
+    cp = dag_to_cpdag(T, background=background).to_numpy() != 0
+    me, mc = _pair_marks(E.to_numpy() != 0), _pair_marks(cp)
+    return int(sum(me[k] != mc[k] for k in me))
+
+
 def compare_graphs(estimated: pd.DataFrame, truth_dag: pd.DataFrame, background: str | None = "shared") -> dict:
     """Score an estimated graph (0/1 adjacency, PC/CPDAG style) against a true DAG.
 
@@ -483,20 +530,16 @@ def compare_graphs(estimated: pd.DataFrame, truth_dag: pd.DataFrame, background:
     Returns
     -------
     dict
-        ``shd_cpdag``: pairs whose mark (none / a→b / b→a / undirected) differs from the
-        true CPDAG's refined by ``background`` (the best PC with that knowledge can identify); ``shd_dag``: same against the
+        ``shd_cpdag``: :func:`cpdag_shd` — pairs whose mark (none / a→b / b→a / undirected)
+        differs from the true CPDAG's refined by ``background`` (the best PC with that
+        knowledge can identify; the SHD this project reports for PC); ``shd_dag``: same against the
         DAG itself; ``skeleton_precision``, ``skeleton_recall``, ``skeleton_f1``;
         ``arrow_precision`` (share of estimated directed edges that point the true way) and
         ``arrow_recall`` (share of true DAG edges recovered with the true direction); edge
         counts ``n_true``, ``n_est``, ``n_est_directed``.  Precision is NaN when nothing was
         estimated.
     """
-    T = _square(truth_dag, "truth_dag")
-    E = _square(estimated, "estimated")
-    if set(E.index) != set(T.index):
-        raise ValueError(f"estimated nodes {sorted(E.index)} differ from truth nodes {sorted(T.index)}; "
-                         "match learned latents to the planted ones first (align_latents)")
-    E = E.loc[T.index, T.index]
+    T, E = _aligned_marks(estimated, truth_dag)
     t, e = T.to_numpy() != 0, E.to_numpy() != 0
     cp = dag_to_cpdag(T, background=background).to_numpy() != 0
     mt, me, mc = _pair_marks(t), _pair_marks(e), _pair_marks(cp)
@@ -523,183 +566,10 @@ def compare_graphs(estimated: pd.DataFrame, truth_dag: pd.DataFrame, background:
     }
 
 
-# --------------------------------------------------------------------------- alignment, stability
-
-def _rank_corr(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Spearman correlation between every column of ``A`` and every column of ``B``."""
-    ra = rankdata(A, axis=0)
-    rb = rankdata(B, axis=0)
-    ra = (ra - ra.mean(0)) / ra.std(0)
-    rb = (rb - rb.mean(0)) / rb.std(0)
-    return ra.T @ rb / A.shape[0]
-
-
-def align_latents(reference: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rename the latents of ``other`` to the best-matching latents of ``reference``.
-
-    CRL identifies latents only up to a permutation within each block and an invertible
-    component-wise map, so latent ``Z1_3`` of one seed may be ``Z1_7`` of another (or the
-    planted ``Z1_5``).  Within each block, columns are matched by the Hungarian algorithm
-    on absolute Spearman correlation (rank-based, so monotone maps do not hurt).
-
-    Parameters
-    ----------
-    reference, other : DataFrame
-        Latent tables with the same rows (same order) and the same latent names per block.
-
-    Returns
-    -------
-    aligned : DataFrame
-        ``other`` with columns renamed (and reordered) to the reference names.
-    matching : DataFrame
-        Columns ``reference``, ``other``, ``block``, ``abs_spearman``.
-    """
-    ref = _validate_latents(reference, "reference")
-    oth = _validate_latents(other, "other")
-    if len(ref) != len(oth):
-        raise ValueError(f"reference has {len(ref)} rows and other {len(oth)}; align rows first")
-    # Two labelled indexes (person ids) must agree; a positional RangeIndex on either side
-    # means the caller vouches for the row order.
-    labelled = not isinstance(reference.index, pd.RangeIndex) and not isinstance(other.index, pd.RangeIndex)
-    if labelled and not reference.index.equals(other.index):
-        raise ValueError("reference and other have different row indexes (person ids); "
-                         "reindex other to reference.index first")
-    rb, ob = _blocks_of(ref.columns), _blocks_of(oth.columns)
-    rename, rows = {}, []
-    for block in BLOCKS:
-        rc = [c for c in ref.columns if rb[c] == block]
-        oc = [c for c in oth.columns if ob[c] == block]
-        if len(rc) != len(oc):
-            raise ValueError(f"block {block!r}: reference has {len(rc)} latents, other {len(oc)}")
-        if not rc:
-            continue
-        C = np.abs(_rank_corr(ref[rc].to_numpy(), oth[oc].to_numpy()))
-        r_idx, o_idx = linear_sum_assignment(-C)
-        for i, j in zip(r_idx, o_idx):
-            rename[oc[j]] = rc[i]
-            rows.append((rc[i], oc[j], block, float(C[i, j])))
-    aligned = oth.rename(columns=rename)[list(ref.columns)]
-    return aligned, pd.DataFrame(rows, columns=["reference", "other", "block", "abs_spearman"])
-
-
-def edge_stability(latents_by_seed: Sequence[pd.DataFrame] | Mapping[int, pd.DataFrame], n_boot: int = 10,
-                   alpha: float = 0.05, seed: int = 0, *, test: str = "kci", max_n: int | None = 500,
-                   background: str | None = "shared", align: bool = True, max_depth: int | None = None,
-                   unconditional: str = "library", replace: bool = False,
-                   return_graphs: bool = False) -> pd.DataFrame | list[LatentGraph]:
-    """Frequency of each edge over training seeds × bootstrap resamples.
-
-    For every latent table (one per CRL training seed) PC is run on ``n_boot`` resamples
-    (or once on the table itself, subsampled to ``max_n`` rows, when ``n_boot == 0``).
-    By default a resample is a half-sample drawn *without* replacement (min(``max_n``,
-    n // 2) rows, as in stability selection): kernel CI tests read the duplicated rows of
-    an ordinary bootstrap as extra dependence, which inflates edge frequencies.
-    ``replace=True`` gives the ordinary bootstrap (min(``max_n``, n) rows).  With
-    ``align=True`` every table is first aligned to the first one (:func:`align_latents`),
-    because latent indices are arbitrary within a block across seeds.
-
-    Parameters
-    ----------
-    latents_by_seed : sequence or mapping of DataFrame
-        Latent tables (S1.., Z1_1.., Z2_1..), one per seed, same rows.
-    n_boot : int
-        Bootstrap resamples per table (0 = one run on the table as is).
-    alpha, test, background, max_depth, unconditional
-        Passed to :func:`pc_graph`.
-    seed : int
-        Seeds the resampling and the CI tests; the output is a deterministic function of it.
-    max_n : int or None
-        Cap on rows per resample (``None``: no cap).
-    replace : bool
-        Ordinary bootstrap instead of half-samples without replacement.
-    return_graphs : bool
-        Return the list of :class:`LatentGraph` runs instead of the frequency table
-        (combine them with others through :func:`edge_frequencies`).
-
-    Returns
-    -------
-    DataFrame
-        One row per unordered pair adjacent in at least one run, oriented in its more
-        frequent direction (ties: node order): ``source``, ``target``, ``freq_directed``
-        (share of runs with source → target), ``freq_reverse`` (target → source),
-        ``freq_undirected`` (undirected or bidirected), ``freq_any`` (any edge), ``n_runs``,
-        sorted by ``freq_any`` then ``freq_directed`` descending.
-    """
-    tables = list(latents_by_seed.values()) if isinstance(latents_by_seed, Mapping) else list(latents_by_seed)
-    if not tables:
-        raise ValueError("latents_by_seed is empty: pass at least one latent table")
-    if n_boot < 0:
-        raise ValueError(f"n_boot must be >= 0, got {n_boot}")
-    ref = _validate_latents(tables[0])
-    nodes = list(ref.columns)
-    if align:
-        tables = [ref] + [align_latents(ref, t)[0] for t in tables[1:]]
-    rng = make_rng(seed)
-    runs = []
-    for k, tab in enumerate(tables):
-        tab = _validate_latents(tab)[nodes]
-        n = len(tab)
-        cap = n if max_n is None else min(int(max_n), n)
-        for b in range(max(n_boot, 1)):
-            if n_boot == 0:
-                rows = np.sort(rng.choice(n, size=cap, replace=False)) if cap < n else np.arange(n)
-            elif replace:
-                rows = rng.choice(n, size=cap, replace=True)
-            else:
-                rows = np.sort(rng.choice(n, size=min(cap, n // 2), replace=False))
-            runs.append((k, rows, int(rng.integers(2**31 - 1))))
-    graphs = []
-    for k, rows, run_seed in progress(runs, desc="edge stability"):
-        graphs.append(pc_graph(tables[k], alpha=alpha, test=test, background=background, seed=run_seed,
-                               rows=rows, max_depth=max_depth, unconditional=unconditional))
-    return graphs if return_graphs else edge_frequencies(graphs, nodes)
-
-
-def edge_frequencies(graphs: Sequence[LatentGraph | pd.DataFrame], nodes: Sequence[str] | None = None) -> pd.DataFrame:
-    """Edge frequencies over a collection of PC results (the table of :func:`edge_stability`).
-
-    Parameters
-    ----------
-    graphs : sequence of LatentGraph or edge DataFrames
-        One entry per run.
-    nodes : sequence of str, optional
-        Node order for ties and for undirected edges (default: the first graph's nodes).
-
-    Returns
-    -------
-    DataFrame
-        Columns as :func:`edge_stability`.
-    """
-    if not graphs:
-        raise ValueError("graphs is empty")
-    if nodes is None:
-        g0 = graphs[0]
-        nodes = g0.nodes if isinstance(g0, LatentGraph) else sorted(set(g0["source"]) | set(g0["target"]))
-    nodes = list(nodes)
-    counts: dict[tuple[str, str, str], int] = {}
-    for g in graphs:
-        edges = g.edges if isinstance(g, LatentGraph) else g
-        for s, t, kind in edges[["source", "target", "type"]].itertuples(index=False):
-            key = (s, t, "directed") if kind == "directed" else (*sorted((s, t), key=nodes.index), "undirected")
-            counts[key] = counts.get(key, 0) + 1
-    R = len(graphs)
-    pairs: dict[tuple[str, str], dict] = {}
-    for (s, t, kind), c in counts.items():
-        a, b = sorted((s, t), key=nodes.index)
-        rec = pairs.setdefault((a, b), {"ab": 0, "ba": 0, "und": 0})
-        if kind == "undirected":
-            rec["und"] += c
-        elif (s, t) == (a, b):
-            rec["ab"] += c
-        else:
-            rec["ba"] += c
-    rows_out = []
-    for (a, b), rec in pairs.items():
-        src, tgt, fwd, rev = (a, b, rec["ab"], rec["ba"]) if rec["ab"] >= rec["ba"] else (b, a, rec["ba"], rec["ab"])
-        rows_out.append({"source": src, "target": tgt, "freq_directed": fwd / R, "freq_reverse": rev / R,
-                         "freq_undirected": rec["und"] / R, "freq_any": (fwd + rev + rec["und"]) / R,
-                         "n_runs": R})
-    out = pd.DataFrame(rows_out, columns=["source", "target", "freq_directed", "freq_reverse",
-                                          "freq_undirected", "freq_any", "n_runs"])
-    return out.sort_values(["freq_any", "freq_directed", "source", "target"],
-                           ascending=[False, False, True, True]).reset_index(drop=True)
+# alignment and stability live in personax.crl.graph_stability (re-exported here)
+from personax.crl.graph_stability import (  # noqa: E402  (import after the definitions it uses)
+    align_latents,
+    edge_frequencies,
+    edge_stability,
+    stable_edges,
+)

@@ -21,9 +21,10 @@ then builds ``cls(data, **kw)`` (a ``CIT_Base`` subclass) and calls it as
   x < y (column indices) and the conditioning set sorted; KCI, which is not symmetric in x
   and y, sees the smaller index as x, as in causal-learn's own PC run.
 * **Deterministic stochastic tests.**  RCIT's features are drawn from a seed derived from
-  ``(seed, x, y, S)``, so a p-value does not depend on the order PC asks for it; the
-  reference backend runs causal-learn's RCIT under the same seed (global NumPy state saved
-  and restored), so both see identical features.
+  the run seed and the conditioning set S (:func:`call_seed`), so a p-value does not depend
+  on the order PC asks for it, and the tests of one S share the random features of z (the
+  expensive part, computed once per S).  The reference backend runs causal-learn's RCIT under
+  the same seed (global NumPy state saved and restored), so both see identical features.
 * **Audit.**  Every executed test is logged (x, y, S, p, seconds, level), and a failed test
   raises an error that names the test, never a silent p-value (official-code defect #4).
 """
@@ -47,9 +48,10 @@ CIT_NAME = "personax"
 CI_TESTS = tuple(CONDITIONAL_TESTS)
 
 
-def call_seed(seed: int, key: str) -> int:
-    """Seed of one CI call, derived from the run seed and causal-learn's cache key."""
-    digest = hashlib.sha256(f"{seed}|{key}".encode()).digest()
+def call_seed(seed: int, cond: Sequence[int]) -> int:
+    """Seed of a CI call, derived from the run seed and the (sorted) conditioning set."""
+    key = ".".join(map(str, sorted(int(c) for c in cond)))
+    digest = hashlib.sha256(f"{seed}|S={key}".encode()).digest()
     return int.from_bytes(digest[:4], "little")
 
 
@@ -162,7 +164,7 @@ class ProjectCIT(CIT_Base):
     # ------------------------------------------------------------------ computing
     def _compute(self, triples: list[tuple[int, int, tuple]], level: int, batched: bool) -> None:
         keys = [cache_key(x, y, s) for x, y, s in triples]
-        seeds = [call_seed(self.seed, k) for k in keys]
+        seeds = [call_seed(self.seed, s) for _, _, s in triples]
         t0 = time.perf_counter()
         if self.backend == "fast":
             res = self.spec.run_batch(self.variables, triples, device=self.device, seed=seeds, errors="return",

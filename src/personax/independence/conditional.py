@@ -20,7 +20,7 @@ KCI (causal-learn ``KCI_CInd`` defaults)
   matrix of products vₓ,ᵢ ∘ v_y,ⱼ; a Gamma law is matched to their sum
   (mean tr UUᵀ) and twice their sum of squares (variance 2 tr (UUᵀ)²).  We evaluate both
   without forming U: tr UUᵀ = Σₜ ‖vₓ,ₜ‖²‖v_y,ₜ‖² and tr (UUᵀ)² = Σₛₜ (vₓ,ₛ·vₓ,ₜ)²(v_y,ₛ·v_y,ₜ)²
-  (:func:`hadamard_square_sum`, blockwise, O(n²(rₓ + r_y)) time, O(block·n) memory);
+  (:func:`null_variances`, blockwise, O(block·n) memory);
 * p = upper tail of the Gamma law (``gammaincc``; the library's 1 − cdf cannot resolve
   p < 1e-16, so tiny p-values differ from the library's by less than 1e-14 absolute).
 
@@ -91,19 +91,20 @@ many (x, y, S) triples at once (one PC depth level, or one attribute against eve
 given the same covariates).  Triples are grouped by their conditioning set: the kernel
 factor of Z, its ridge solve and the factor of every (variable, S) are computed once and
 shared by all triples of the group; memory stays bounded by the blocks of
-:func:`hadamard_square_sum` and by chunking the batched factorisations.
+:func:`null_variances` and by chunking the batched factorisations.
 """
 
 from __future__ import annotations
 
-import itertools
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any, Hashable, Mapping, Sequence
 
 import numpy as np
 import torch
-from scipy import special
+
+from scipy.linalg.lapack import dpstrf as _dpstrf
 
 from personax.errors import ParameterError
 from personax.independence.fast import draw_fourier, median_bandwidth, zscore
@@ -125,6 +126,9 @@ KCI_METHODS = ("auto", "lowrank", "dense")
 #: kernel needs more than this fraction of n columns: the x factors would then be nearly
 #: full rank and the n × n algorithm is cheaper.
 AUTO_DENSE_RANK_FRACTION = 1 / 3
+#: ``method="auto"`` computes every conditioning set densely up to this many rows (the n × n
+#: algorithm costs milliseconds there).
+AUTO_DENSE_MAX_N = 400
 #: Complete rows required per conditioning column (see :func:`max_given_columns`).
 ROWS_PER_GIVEN_COLUMN = 10
 BLOCK_ELEMENTS = 4_000_000   # ≈ 32 MB per float64 block buffer
@@ -259,9 +263,9 @@ def pivoted_cholesky(x: torch.Tensor, c: float, *, tol: float = KCI_TOL, max_ran
     ``cand_factor·block`` rows of largest residual diagonal are the candidates; their
     residual kernel rows are computed at once (one kernel evaluation and one matrix
     product with the previous columns); the greedy pivoted Cholesky (largest residual
-    first) runs on the small candidate × candidate residual matrix and picks up to
-    ``block`` pivots, skipping candidates made redundant by earlier pivots; the new
-    columns on all rows follow by one triangular solve.  The result is the exact Cholesky
+    first; LAPACK ``dpstrf``) runs on the small candidate × candidate residual matrix and
+    picks up to ``block`` pivots, skipping candidates made redundant by earlier pivots; the
+    new columns on all rows follow by one triangular solve.  The result is the exact Cholesky
     factor of K on the chosen pivots (the greedy Nyström factor); only the pivot choice is
     restricted to each block's candidates.  A factor may pass the tolerance by up to one
     block (more accuracy, never less).
@@ -293,10 +297,9 @@ def pivoted_cholesky(x: torch.Tensor, c: float, *, tol: float = KCI_TOL, max_ran
     diag = torch.ones(B, n, dtype=DTYPE, device=dev)
     ranks = torch.zeros(B, dtype=torch.int64, device=dev)
     limit = tol * n
-    blocks: list[torch.Tensor] = []     # (B, k, n) factor columns stored as rows
-    owners: list[torch.Tensor] = []     # (B, k) bool: the row is real for element b
+    store = torch.zeros(B, min(R + block, n + block), n, dtype=DTYPE, device=dev)  # factor columns as rows
+    owner = torch.zeros(B, store.shape[1], dtype=torch.bool, device=dev)
     width = 0
-    bidx = torch.arange(B, device=dev)
     while True:
         active = (diag.sum(1) > limit) & (ranks < R)
         if not bool(active.any()):
@@ -308,76 +311,52 @@ def pivoted_cholesky(x: torch.Tensor, c: float, *, tol: float = KCI_TOL, max_ran
         xc = x.gather(1, cand[..., None].expand(B, kc, d))
         C = _sqdist(xc, x).mul_(-c).exp_()                                    # (B, kc, n) kernel rows
         if width:
-            prev = torch.cat(blocks, 1) if len(blocks) > 1 else blocks[0]     # (B, w, n)
-            blocks, owners = [prev], [torch.cat(owners, 1) if len(owners) > 1 else owners[0]]
+            prev = store[:, :width]                                           # (B, w, n)
             C -= prev.gather(2, cand[:, None, :].expand(B, width, kc)).transpose(1, 2) @ prev
-        S = C.gather(2, cand[:, None, :].expand(B, kc, kc)).clone()           # residual among candidates
-        G = torch.zeros(B, k, k, dtype=DTYPE, device=dev)                     # Cholesky of S on the picks
-        Csel = torch.zeros(B, k, n, dtype=DTYPE, device=dev)
-        ok_all = torch.zeros(B, k, dtype=torch.bool, device=dev)
-        taken = torch.zeros(B, kc, dtype=torch.bool, device=dev)
-        gcols = torch.zeros(B, k, kc, dtype=DTYPE, device=dev)
-        for j in range(k):
-            sd = torch.diagonal(S, dim1=1, dim2=2).masked_fill(taken, -1.0)
-            pv, p = sd.max(1)
-            ok = active & (pv > 1e-13) & (j < room)
-            if not bool(ok.any()):
-                break
-            g = S[bidx, p] / pv.clamp_min(1e-300).sqrt()[:, None]               # (B, kc)
-            g = torch.where(ok[:, None], g, torch.zeros_like(g))
-            S -= g[:, :, None] * g[:, None, :]
-            taken[bidx, p] |= ok
-            gcols[:, j] = g
-            ok_all[:, j] = ok
-            Csel[:, j] = torch.where(ok[:, None], C[bidx, p], torch.zeros_like(C[:, 0]))
-            # row j of G: the small factor's columns 0..j evaluated at pick j
-            G[:, j, : j + 1] = gcols[:, : j + 1].gather(2, p[:, None, None].expand(B, j + 1, 1)).squeeze(2)
-            G[:, j, j] = torch.where(ok, G[:, j, j], torch.ones_like(pv))
-        used = int(ok_all.any(0).sum())
+        S = C.gather(2, cand[:, None, :].expand(B, kc, kc)).cpu().numpy()     # residual among candidates
+        # greedy pivoted Cholesky on each candidate matrix (LAPACK dpstrf: complete pivoting,
+        # stops when the largest remaining diagonal is below 1e-13); keep its first picks
+        picks, facs = [], []
+        act_np, room_np = active.cpu().numpy(), room.cpu().numpy()
+        for b in range(B):
+            if not act_np[b]:
+                picks.append(np.zeros(0, dtype=np.int64))
+                facs.append(np.zeros((0, 0)))
+                continue
+            fac, piv, rank, _ = _dpstrf(S[b], tol=1e-13, lower=1)
+            m = int(min(rank, k, room_np[b]))
+            picks.append(piv[:m].astype(np.int64) - 1)
+            facs.append(np.tril(fac[:m, :m]))
+        used = max(len(pk) for pk in picks)
         if used == 0:
             break
-        G, Csel, ok_all = G[:, :used, :used], Csel[:, :used], ok_all[:, :used]
+        G = torch.eye(used, dtype=DTYPE, device=dev).repeat(B, 1, 1)
+        Csel = torch.zeros(B, used, n, dtype=DTYPE, device=dev)
+        ok_all = torch.zeros(B, used, dtype=torch.bool, device=dev)
+        for b, (pk, fac) in enumerate(zip(picks, facs)):
+            m = len(pk)
+            if m:
+                G[b, :m, :m] = torch.as_tensor(fac, dtype=DTYPE, device=dev)
+                Csel[b, :m] = C[b, torch.as_tensor(pk, device=dev)]
+                ok_all[b, :m] = True
         Lnew = torch.linalg.solve_triangular(G, Csel, upper=False)            # (B, used, n)
-        Lnew = Lnew.masked_fill(~ok_all[:, :, None], 0.0)
+        Lnew.mul_(ok_all[:, :, None])
         diag -= Lnew.square().sum(1)
         diag.clamp_min_(0.0)
         ranks += ok_all.sum(1)
-        blocks.append(Lnew)
-        owners.append(ok_all)
+        if width + used > store.shape[1]:  # pragma: no cover - only with duplicate-free overshoot
+            store = torch.cat([store, torch.zeros_like(store[:, :used + block])], 1)
+            owner = torch.cat([owner, torch.zeros_like(owner[:, :used + block])], 1)
+        store[:, width:width + used] = Lnew
+        owner[:, width:width + used] = ok_all
         width += used
-    if not blocks:
-        return torch.zeros(B, n, 0, dtype=DTYPE, device=dev), ranks, diag.sum(1)
-    rows = torch.cat(blocks, 1) if len(blocks) > 1 else blocks[0]
-    owner = torch.cat(owners, 1) if len(owners) > 1 else owners[0]
-    if B > 1:
+    rows, own = store[:, :width], owner[:, :width]
+    if B > 1 and width:
         # move each element's real columns to the front (zero padding after)
-        order = torch.argsort((~owner).to(torch.int8), dim=1, stable=True)
-        rows = rows.gather(1, order[:, :, None].expand(B, rows.shape[1], n))
-    r = int(ranks.max())
+        order = torch.argsort((~own).to(torch.int8), dim=1, stable=True)
+        rows = rows.gather(1, order[:, :, None].expand(B, width, n))
+    r = int(ranks.max()) if B else 0
     return rows[:, :r].transpose(1, 2), ranks, diag.sum(1)
-
-
-def hadamard_square_sum(vx: torch.Tensor, vys: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Σₛₜ (vₓ,ₛ·vₓ,ₜ)² (v_y,ₛ·v_y,ₜ)² for one factor vx (n, rₓ) and several vy (n, r_y).
-
-    This is tr (UUᵀ)² of causal-learn's null (U the products of the kept eigenvectors).
-    Blockwise over rows, using the symmetry of both Gram matrices (only blocks on and
-    above the diagonal), so memory is O(block·n); x's squared Gram block is computed once
-    and shared by every vy: time O(n²(rₓ + Σ r_y)/2).  Returns a tensor of len(vys).
-    """
-    n = vx.shape[0]
-    step = max(1, BLOCK_ELEMENTS // max(1, n))
-    total = torch.zeros(len(vys), dtype=DTYPE, device=vx.device)
-    for i0 in range(0, n, step):
-        i1 = min(n, i0 + step)
-        gx = (vx[i0:i1] @ vx[i0:].T).square_()
-        w = torch.full((i1 - i0, n - i0), 2.0, dtype=DTYPE, device=vx.device)
-        w[:, : i1 - i0] = 1.0
-        gx.mul_(w)
-        for j, vy in enumerate(vys):
-            gy = (vy[i0:i1] @ vy[i0:].T).square_()
-            total[j] += (gx * gy).sum()
-    return total
 
 
 # --------------------------------------------------------------------------- KCI: per-role pieces
@@ -730,7 +709,7 @@ def _kci_group(data: dict, s: tuple, group: list, n: int, method: str, tol: floa
     xkeys = list(dict.fromkeys(x for _, x, _ in group))
     ykeys = list(dict.fromkeys(y for _, _, y in group))
     try:
-        if method == "dense":
+        if method == "dense" or (method == "auto" and n <= AUTO_DENSE_MAX_N and max_rank >= n):
             zpart = _DenseZ(Z, c)
         else:
             zpart = _LowRankZ(Z, c, tol, max_rank)
@@ -750,21 +729,76 @@ def _kci_group(data: dict, s: tuple, group: list, n: int, method: str, tol: floa
         for i, _, _ in group:
             results[i] = err
         return
+    capped = bool(zpart.capped or any(r.capped for r in (*xroles.values(), *yroles.values())))
+    pairs = [(xkeys.index(x), ykeys.index(y)) for _, x, y in group]
+    var = null_variances([xroles[k].V for k in xkeys], [yroles[k].V for k in ykeys], pairs,
+                         dtype=torch.float32 if capped else DTYPE)
+    stats = _stats(xkeys, ykeys, xroles, yroles, group)
+    for (i, x, y), v, (stat, mean) in zip(group, var.tolist(), stats):
+        try:
+            results[i] = _kci_result(stat, mean, v, n, dz, used, xroles[x], yroles[y], zpart.rank, zpart.capped)
+        except IndependenceTestError as exc:
+            if errors == "raise":
+                raise
+            results[i] = exc
+
+
+def _stats(xkeys, ykeys, xroles, yroles, group) -> list[tuple[float, float]]:
+    """(V, Gamma mean) per triple; one matrix product per x-role against all its y's."""
+    out = {}
     by_x: dict = {}
     for i, x, y in group:
         by_x.setdefault(x, []).append((i, y))
     for x, items in by_x.items():
         rx = xroles[x]
-        vars_ = 2.0 * hadamard_square_sum(rx.V, [yroles[y].V for _, y in items])
-        for (i, y), var in zip(items, vars_.tolist()):
-            ry = yroles[y]
-            try:
-                stat, mean = _kci_stat_mean(rx, ry)
-                results[i] = _kci_result(stat, mean, var, n, dz, used, rx, ry, zpart.rank, zpart.capped)
-            except IndependenceTestError as exc:
-                if errors == "raise":
-                    raise
-                results[i] = exc
+        ys = [yroles[y] for _, y in items]
+        if rx.A is not None and all(r.A is not None for r in ys):
+            M = rx.A.T @ torch.cat([r.A for r in ys], 1)
+            widths = [r.A.shape[1] for r in ys]
+            sq = [float(b.square().sum()) for b in torch.split(M, widths, 1)]
+        else:
+            sq = [_kci_stat_mean(rx, r)[0] for r in ys]
+        for (i, y), st, ry in zip(items, sq, ys):
+            out[i] = (st, float((rx.diag * ry.diag).sum()))
+    return [out[i] for i, _, _ in group]
+
+
+def null_variances(vxs: Sequence[torch.Tensor], vys: Sequence[torch.Tensor], pairs: Sequence[tuple[int, int]], *,
+                   dtype: torch.dtype = DTYPE) -> torch.Tensor:
+    """2·tr (UUᵀ)² = 2 Σₛₜ (vₓ,ₛ·vₓ,ₜ)² (v_y,ₛ·v_y,ₜ)² for many (x, y) pairs of one conditioning set.
+
+    ``vxs``/``vys`` hold the kept, scaled eigenvectors (n, r) of each x- and y-role; ``pairs``
+    index into them.  Rows are processed in blocks on and above the diagonal (both Gram
+    matrices are symmetric); in each block the squared Gram rows of every x- and y-role
+    are computed once, and all x × y sums come from one matrix product of the flattened
+    blocks.  Memory O(block·n·(#x + #y)); time O(n²(Σrₓ + Σr_y + #x·#y)/2).  ``dtype``
+    float32 halves the time (relative error ~1e-7 on this sum of positive terms); the
+    default float64 is used unless a factor was rank-capped.
+    """
+    dev = vxs[0].device
+    n = vxs[0].shape[0]
+
+    def stack(vs):
+        r = max(1, max(v.shape[1] for v in vs))
+        out = torch.zeros(len(vs), n, r, dtype=dtype, device=dev)
+        for j, v in enumerate(vs):
+            out[j, :, : v.shape[1]] = v
+        return out
+
+    VX, VY = stack(vxs), stack(vys)
+    mx, my = VX.shape[0], VY.shape[0]
+    step = max(1, min(n, BLOCK_ELEMENTS // max(1, (mx + my) * n)))
+    acc = torch.zeros(mx, my, dtype=DTYPE, device=dev)
+    for i0 in range(0, n, step):
+        i1 = min(n, i0 + step)
+        b = i1 - i0
+        gx = (VX[:, i0:i1] @ VX[:, i0:].transpose(1, 2)).square_()
+        gx[:, :, b:] *= 2.0                       # blocks right of the diagonal stand for two
+        gy = (VY[:, i0:i1] @ VY[:, i0:].transpose(1, 2)).square_()
+        acc += (gx.reshape(mx, -1) @ gy.reshape(my, -1).T).to(DTYPE)
+    xi = torch.as_tensor([p[0] for p in pairs], device=dev)
+    yi = torch.as_tensor([p[1] for p in pairs], device=dev)
+    return 2.0 * acc[xi, yi]
 
 
 def _roles_by_shape(zpart, datas: list[torch.Tensor], c: float, tol: float, max_rank: int) -> list[_Role]:
@@ -810,7 +844,7 @@ def _features(a: np.ndarray, w: np.ndarray, b: np.ndarray, sigma: float) -> np.n
 
 
 def rcit_conditional(x: np.ndarray, y: np.ndarray, z: np.ndarray, *, seed: int = 0, num_features: int = 5,
-                     num_features_z: int = 100, rcot: bool = False) -> TestResult:
+                     num_features_z: int = 100, rcot: bool = False, cache: dict | None = None) -> TestResult:
     """Conditional RCIT (or RCoT) of x ⫫ y | z on cleaned arrays, seeded (causal-learn ``RCIT``).
 
     Parameters
@@ -822,6 +856,10 @@ def rcit_conditional(x: np.ndarray, y: np.ndarray, z: np.ndarray, *, seed: int =
         Features for x and y (causal-learn ``num_f2`` = 5) and for z (``num_f`` = 100).
     rcot : bool
         RCoT (y not augmented with z) instead of RCIT (causal-learn's default).
+    cache : dict, optional
+        Reuse the part that depends only on (z, seed) — the 100 features of z and their
+        inverse covariance — across calls with the same z and seed (a batch with one seed
+        per conditioning set, as PC uses).  Results are identical with or without it.
 
     Examples
     --------
@@ -836,25 +874,35 @@ def rcit_conditional(x: np.ndarray, y: np.ndarray, z: np.ndarray, *, seed: int =
     xs, ys, zs = _std_cols(x), _std_cols(y), _std_cols(z)
     if not rcot:
         ys = np.column_stack([ys, zs])
-    sx, sy, sz = median_bandwidth(xs), median_bandwidth(ys), median_bandwidth(zs)
     draw = draw_fourier_conditional(seed, xs.shape[1], ys.shape[1], zs.shape[1], num_features, num_features_z)
-    fz = _features(zs, draw["wz"], draw["bz"], sz)
+    key = None
+    if cache is not None:
+        key = (int(seed), zs.shape, num_features_z, hashlib.blake2b(np.ascontiguousarray(zs).tobytes(),
+                                                                    digest_size=16).hexdigest())
+    if key is not None and key in cache:
+        sz, fz, i_czz, z_i = cache[key]
+    else:
+        sz = median_bandwidth(zs)
+        fz = _features(zs, draw["wz"], draw["bz"], sz)
+        # the same operations, in the same order, as causal-learn: the covariance of 100 features
+        # of a low-dimensional z is nearly singular, so the rounding of each step is amplified
+        czz = np.cov(fz, rowvar=False) + np.eye(fz.shape[1]) * 1e-10
+        try:
+            chol = np.linalg.cholesky(czz)
+        except np.linalg.LinAlgError as exc:
+            raise IndependenceTestError(f"rcit: the covariance of the features of z is singular ({exc}); "
+                                        "use more rows or fewer conditioning variables") from exc
+        i_czz = np.linalg.inv(chol).T.dot(np.linalg.inv(chol))
+        z_i = fz @ i_czz
+        if key is not None:
+            cache[key] = (sz, fz, i_czz, z_i)
+    sx, sy = median_bandwidth(xs), median_bandwidth(ys)
     fx = _features(xs, draw["wx"], draw["bx"], sx)
     fy = _features(ys, draw["wy"], draw["by"], sy)
-    # the same operations, in the same order, as causal-learn: the covariance of 100 features
-    # of a low-dimensional z is nearly singular, so the rounding of each step is amplified
     m = n - 1
     cxy = fx.T @ fy / m
-    czz = np.cov(fz, rowvar=False) + np.eye(fz.shape[1]) * 1e-10
-    try:
-        chol = np.linalg.cholesky(czz)
-    except np.linalg.LinAlgError as exc:
-        raise IndependenceTestError(f"rcit: the covariance of the features of z is singular ({exc}); "
-                                    "use more rows or fewer conditioning variables") from exc
-    i_czz = np.linalg.inv(chol).T.dot(np.linalg.inv(chol))
     cxz = fx.T @ fz / m
     czy = fz.T @ fy / m
-    z_i = fz @ i_czz
     res_x = fx - z_i @ cxz.T
     res_y = fy - z_i @ czy
     cxy_z = cxy - cxz @ i_czz @ czy
@@ -882,9 +930,11 @@ def rcit_batch(variables, triples: Sequence[Triple], *, seeds: int | Sequence[in
     """
     from personax.independence import fast
 
+    zcache: dict = {}
     return _simple_batch(variables, triples, seeds, "rcit", min_n, clean, errors, num_features_z,
                          lambda x, y, z, sd: rcit_conditional(x, y, z, seed=sd, num_features=num_features,
-                                                             num_features_z=num_features_z, rcot=rcot),
+                                                             num_features_z=num_features_z, rcot=rcot,
+                                                             cache=zcache),
                          lambda x, y, sd: fast.rcit(x, y, seed=sd, num_features=num_features))
 
 
@@ -966,8 +1016,5 @@ def _simple_batch(variables, triples, seeds, test, min_n, clean, errors, num_fea
 
 __all__ = ["KCI_EPSILON", "KCI_EIG_THRESH", "KCI_TOL", "KCI_MAX_RANK", "KCI_METHODS", "clean_triple",
            "max_given_columns", "check_given_size", "kci_conditional", "kci_batch", "rcit_conditional",
-           "rcit_batch", "fisherz", "fisherz_batch", "pivoted_cholesky", "hadamard_square_sum",
+           "rcit_batch", "fisherz", "fisherz_batch", "pivoted_cholesky", "null_variances",
            "draw_fourier_conditional", "kci_conditional_width"]
-
-# itertools and special are used by doctests / reference code paths
-_ = (itertools, special)

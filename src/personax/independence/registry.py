@@ -422,6 +422,9 @@ def test_batch(name: str | TestSpec, variables: Any, triples: Any, *, device: st
                       errors=errors, **options)
 
 
+test_batch.__test__ = False  # a public API name, not a pytest test function
+
+
 def _run_batch(spec: TestSpec, variables: Any, triples: Any, *, device: str, seed: int | Any, errors: str,
                **options: Any) -> list:
     from personax.utils import make_rng, resolve_device
