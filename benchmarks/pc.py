@@ -9,8 +9,8 @@ Two CI tests plugged into the *same* PC call:
 * ``causal-learn`` — ``indep_test="kci"`` (``KCI_UInd`` / ``KCI_CInd`` defaults, dense n × n);
 * ``personax`` — our conditional KCI with causal-learn's definition through the registration
   hook (``personax.crl.graph.pc_graph(test="kci")``): one batched computation per depth
-  level, pivoted-Cholesky factors; ``--options`` sets its options (default: the rank cap of
-  ``PC_OPTIONS``, see below).
+  level, pivoted-Cholesky factors; ``--options`` sets its options (default: pc_graph's
+  ``PC_KCI_OPTIONS``, rank caps 300 for x and y and 1,200 for the conditioning set).
 
 Rows written (``benchmarks/results/pc.csv``), each measured in its own subprocess (so the
 peak RSS is that run's):
@@ -18,8 +18,9 @@ peak RSS is that run's):
 * ``scope=full``: ours on every row; wall and CPU time, tests, tests/s, peak RSS, CPDAG SHD
   against the planted DAG.  causal-learn on every row takes hours here (≈ 3 s per
   conditional test at n = 2,000 on two idle cores, 3,000+ tests), so unless
-  ``benchmarks/results/pc_reference_<dataset>.json`` exists (``benchmarks/pc_reference.py``,
-  a full causal-learn run) its full-size row is **extrapolated**: causal-learn's
+  ``--reference-full`` is given (which runs it and keeps the record in
+  ``benchmarks/results/pc_reference_<dataset>.json`` for later runs) or that record exists,
+  its full-size row is **extrapolated**: causal-learn's
   ``KCI_CInd`` / ``KCI_UInd`` is timed on ``--sample`` triples drawn from our run (stratified
   by conditioning-set size), the mean time per size × our number of tests per size gives the
   wall time, and the sampled triples' decisions are compared with ours.
@@ -52,8 +53,8 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 ALPHA = 0.05
-#: Options of our KCI inside PC for the benchmark (see personax.independence.conditional).
-PC_OPTIONS: dict = {"max_rank": 300}
+#: Options of our KCI inside PC for the benchmark: pc_graph's default (PC_KCI_OPTIONS).
+from personax.crl.graph import PC_KCI_OPTIONS as PC_OPTIONS  # noqa: E402
 
 
 def _load(dataset: str):
@@ -79,6 +80,8 @@ def worker(job: dict) -> dict:
         from personax.utils import make_rng
 
         rows = np.sort(make_rng(0).choice(len(lat), size=int(job["sub_rows"]), replace=False))
+        lat = lat.iloc[rows]
+        rows = None
     X, nodes = pc_data(lat, rows)
     load0 = os.getloadavg()[0]
     out = {"n_rows": int(X.shape[0]), "n_latents": int(X.shape[1]), "torch_threads": torch.get_num_threads()}
@@ -170,6 +173,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sub-rows", type=int, default=500, help="rows of the end-to-end comparison (0: skip)")
     ap.add_argument("--sample", type=int, default=24, help="triples timed with causal-learn for the full size")
     ap.add_argument("--options", default=json.dumps(PC_OPTIONS), help="JSON options of our KCI")
+    ap.add_argument("--reference-full", action="store_true",
+                    help="run causal-learn's PC-KCI on every row (hours) and keep its record")
     ap.add_argument("--out", default=str(RESULTS / "pc.csv"))
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--sampler", default=None, help=argparse.SUPPRESS)
@@ -194,6 +199,14 @@ def main(argv=None) -> int:
         print(f"{d} full: ours {ours['wall_s']:.0f} s wall / {ours['cpu_s']:.0f} s CPU, {ours['n_tests']} tests, "
               f"SHD {ours['shd_cpdag']}", flush=True)
         ref_file = RESULTS / f"pc_reference_{d}.json"
+        if args.reference_full and not ref_file.exists():
+            full = run_job({"dataset": d, "impl": "causal-learn"})
+            rec = {"wall_s": full["wall_s"], "cpu_s": full["cpu_s"], "n_tests": full["n_tests"],
+                   "peak_rss_mb": full["peak_rss_mb"], "pvalues": full["pvalues"], "graph": full["endpoints"],
+                   "shd_cpdag": full["shd_cpdag"], "load_start": full["load_start"], "load_end": full["load_end"],
+                   **common}
+            with atomic_path(ref_file) as tmp:
+                Path(tmp).write_text(json.dumps(rec))
         base = {"dataset": d, "n_rows": ours["n_rows"], "n_latents": ours["n_latents"], **common}
         rows.append({**base, "scope": "full", "implementation": "personax", "options": json.dumps(options),
                      **{k: ours[k] for k in ("wall_s", "cpu_s", "n_tests", "peak_rss_mb", "shd_cpdag", "n_edges",
@@ -204,9 +217,11 @@ def main(argv=None) -> int:
             ref = json.loads(ref_file.read_text())
             cmp = compare(ours, {"pvalues": ref["pvalues"], "endpoints": ref["graph"]})
             rows.append({**base, "scope": "full", "implementation": "causal-learn", "wall_s": ref["wall_s"],
-                         "n_tests": ref["n_tests"], "tests_per_s": ref["n_tests"] / ref["wall_s"],
-                         "peak_rss_mb": ref["peak_rss_mb"], "extrapolated": False, **cmp,
-                         "speed_ratio_wall": ref["wall_s"] / ours["wall_s"]})
+                         "cpu_s": ref.get("cpu_s"), "n_tests": ref["n_tests"],
+                         "tests_per_s": ref["n_tests"] / ref["wall_s"], "peak_rss_mb": ref["peak_rss_mb"],
+                         "shd_cpdag": ref.get("shd_cpdag"), "extrapolated": False, **cmp,
+                         "speed_ratio_wall": ref["wall_s"] / ours["wall_s"], "load_start": ref.get("load_start"),
+                         "load_end": ref.get("load_end"), "note": f"reference record of {ref.get('timestamp_utc')}"})
         else:
             rng = np.random.default_rng(0)
             by_level: dict[int, list] = {}

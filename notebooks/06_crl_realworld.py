@@ -273,4 +273,4 @@ display(Markdown(
 # - Strobl, Zhang, Visweswaran (2019). *Approximate kernel-based conditional independence tests for fast non-parametric causal discovery* (RCIT). Journal of Causal Inference.
 # - Zheng et al. (2024). *causal-learn: Causal discovery in Python.* JMLR.
 # - Meinshausen, Bühlmann (2010). *Stability selection.* JRSS-B.
-- Chen, Epperly, Tropp, Webber (2023). *Randomly pivoted Cholesky: practical approximation of a kernel matrix with few entry evaluations* (pivoted Cholesky / Nyström factors). arXiv:2207.06503.
+# - Chen, Epperly, Tropp, Webber (2023). *Randomly pivoted Cholesky: practical approximation of a kernel matrix with few entry evaluations* (pivoted Cholesky / Nyström factors). arXiv:2207.06503.

@@ -96,8 +96,10 @@ shared by all triples of the group; memory stays bounded by the blocks of
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Hashable, Mapping, Sequence
 
@@ -132,6 +134,11 @@ AUTO_DENSE_MAX_N = 400
 #: Complete rows required per conditioning column (see :func:`max_given_columns`).
 ROWS_PER_GIVEN_COLUMN = 10
 BLOCK_ELEMENTS = 4_000_000   # ≈ 32 MB per float64 block buffer
+#: torch CPU threads used by the KCI engine (env ``PERSONAX_KCI_THREADS``).  Its work is a
+#: long sequence of medium-size products and eigendecompositions (300 × 300) where thread
+#: hand-offs cost more than they gain: on the shared two-core development machine one
+#: thread was 2–6× faster than two for each of them.  GPU runs are unaffected.
+CPU_THREADS = int(os.environ.get("PERSONAX_KCI_THREADS", "1"))
 FACTOR_ELEMENTS = 40_000_000  # batched factorisations are chunked to ≈ 320 MB
 
 
@@ -477,6 +484,20 @@ def _resolve_method(method: str) -> str:
     return method
 
 
+@contextlib.contextmanager
+def cpu_threads(device: str, threads: int = CPU_THREADS):
+    """Run the block with ``threads`` torch CPU threads (restored afterwards); no-op off the CPU."""
+    if str(device) != "cpu" or threads <= 0 or torch.get_num_threads() == threads:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def _check_tol(tol: float, max_rank: int) -> None:
     if not (isinstance(tol, (int, float)) and 0 <= float(tol) < 1):
         raise ParameterError(f"tol={tol!r} must be a number in [0, 1)", hint="e.g. tol=1e-10 (the default)")
@@ -604,7 +625,8 @@ def _error_result(test: str, n: int, message: str) -> IndependenceTestError:
 
 def kci_batch(variables: Mapping[Hashable, Any] | np.ndarray, triples: Sequence[Triple], *, device: str = "cpu",
               method: str = "auto", tol: float = KCI_TOL, max_rank: int = KCI_MAX_RANK,
-              min_n: int = DEFAULT_MIN_N, clean: bool = True, errors: str = "raise") -> list[TestResult]:
+              max_rank_given: int | None = None, min_n: int = DEFAULT_MIN_N, clean: bool = True,
+              errors: str = "raise") -> list[TestResult]:
     """Conditional (and unconditional, S = ()) KCI for many (x, y, S) triples.
 
     Parameters
@@ -619,6 +641,9 @@ def kci_batch(variables: Mapping[Hashable, Any] | np.ndarray, triples: Sequence[
         unconditional ``KCI_UInd`` (via :func:`personax.independence.fast.kci`).
     device, method, tol, max_rank
         As :func:`kci_conditional`.
+    max_rank_given : int, optional
+        A larger rank cap for the kernel of the conditioning set (computed once per set and
+        shared by its triples, so a higher cap is cheap); default ``max_rank``.
     min_n : int
         Smallest number of complete rows per triple.
     clean : bool
@@ -693,13 +718,15 @@ def kci_batch(variables: Mapping[Hashable, Any] | np.ndarray, triples: Sequence[
         for i, (x, y, s) in todo:
             if s:
                 by_s.setdefault(s, []).append((i, x, y))
-        for s, group in by_s.items():
-            _kci_group(data, s, group, m, meth, tol, int(max_rank), device, results, errors)
+        with cpu_threads(device):
+            for s, group in by_s.items():
+                _kci_group(data, s, group, m, meth, tol, int(max_rank), device, results, errors,
+                           max_rank_given=None if max_rank_given is None else int(max_rank_given))
     return results
 
 
 def _kci_group(data: dict, s: tuple, group: list, n: int, method: str, tol: float, max_rank: int, device: str,
-               results: list, errors: str) -> None:
+               results: list, errors: str, max_rank_given: int | None = None) -> None:
     """All triples (x, y | S) for one conditioning set S on the same rows."""
     zs = zscore(np.hstack([data[v] for v in s]))
     dz = zs.shape[1]
@@ -709,10 +736,13 @@ def _kci_group(data: dict, s: tuple, group: list, n: int, method: str, tol: floa
     xkeys = list(dict.fromkeys(x for _, x, _ in group))
     ykeys = list(dict.fromkeys(y for _, _, y in group))
     try:
-        if method == "dense" or (method == "auto" and n <= AUTO_DENSE_MAX_N and max_rank >= n):
+        # a cap of half the rows or more saves nothing over the exact computation
+        if max_rank >= n / 2:
+            max_rank = n
+        if method == "dense" or (method == "auto" and n <= AUTO_DENSE_MAX_N):
             zpart = _DenseZ(Z, c)
         else:
-            zpart = _LowRankZ(Z, c, tol, max_rank)
+            zpart = _LowRankZ(Z, c, tol, max(max_rank, min(n, max_rank_given or max_rank)))
             if method == "auto" and max_rank >= n and zpart.rank > AUTO_DENSE_RANK_FRACTION * n:
                 # the factors would be nearly full rank: the dense algorithm is cheaper
                 zpart = _DenseZ(Z, c)

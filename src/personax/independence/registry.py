@@ -134,21 +134,23 @@ def _ref_g2(x, y, *, seed, device, max_levels):
     return reference.g2(x, y, max_levels=max_levels)
 
 
-KCI_CONDITIONAL_OPTIONS = {"method": "auto", "tol": conditional.KCI_TOL, "max_rank": conditional.KCI_MAX_RANK}
+KCI_CONDITIONAL_OPTIONS = {"method": "auto", "tol": conditional.KCI_TOL, "max_rank": conditional.KCI_MAX_RANK,
+                           "max_rank_given": None}
 RCIT_CONDITIONAL_OPTIONS = {"num_features_z": 100, "rcot": False}
 
 
-def _fast_kci_cond(x, y, z, *, seed, device, method, tol, max_rank):
-    return conditional.kci_conditional(x, y, z, device=device, method=method, tol=tol, max_rank=max_rank)
+def _fast_kci_cond(x, y, z, *, seed, device, method, tol, max_rank, max_rank_given):
+    return conditional.kci_batch({"x": x, "y": y, "z": z}, [("x", "y", ("z",))], device=device, method=method,
+                                 tol=tol, max_rank=max_rank, max_rank_given=max_rank_given, clean=False)[0]
 
 
-def _ref_kci_cond(x, y, z, *, seed, device, method, tol, max_rank):
+def _ref_kci_cond(x, y, z, *, seed, device, method, tol, max_rank, max_rank_given):
     return reference.kci_conditional(x, y, z)
 
 
-def _batch_kci(variables, triples, *, seeds, device, errors, min_n, method, tol, max_rank):
+def _batch_kci(variables, triples, *, seeds, device, errors, min_n, method, tol, max_rank, max_rank_given):
     return conditional.kci_batch(variables, triples, device=device, method=method, tol=tol, max_rank=max_rank,
-                                 min_n=min_n, errors=errors)
+                                 max_rank_given=max_rank_given, min_n=min_n, errors=errors)
 
 
 def _fast_rcit_cond(x, y, z, *, seed, device, num_features, num_features_z, rcot):
