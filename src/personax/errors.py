@@ -17,6 +17,12 @@ class                  exit code  for
 ``WorkFailedError``    1          a batch command where items failed
 =====================  =========  ===========================================
 
+An unexpected exception (anything else) is a bug: the CLI keeps its traceback, adds
+:data:`BUG_REPORT` and exits :data:`EXIT_BUG` (70, ``EX_SOFTWARE`` of sysexits).
+:class:`DataWarning` is the category of the package's warnings about data it accepted
+(e.g. an aggregate trait column that disagrees with its LLM scores); ``--strict`` turns
+them into :class:`DataError`.
+
 Each subclass also derives from the closest built-in (``ValueError``, ``OSError``,
 ``RuntimeError``) so existing ``except ValueError`` code keeps working.
 """
@@ -66,5 +72,25 @@ class WorkFailedError(PersonaXError, RuntimeError):
     """A batch command finished but some items failed (see its summary)."""
 
 
+class DataWarning(UserWarning):
+    """Data were accepted but look wrong (names the column, count and example rows)."""
+
+
+#: Exit codes of the ``personax`` CLI (sysexits-style: 0 success, 1 failed work, 2 usage).
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+#: An unexpected exception: a bug in personax (``EX_SOFTWARE``).
+EXIT_BUG = 70
+#: Interrupted with Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+
+#: Where to report an unexpected exception (printed after its traceback).
+BUG_REPORT = ("this is a bug in personax, not a mistake in your input: please report it to the maintainers "
+              "of the PersonaX companion (the issue tracker of the repository you got it from), with the "
+              "command line, the traceback above and `personax --version`")
+
+
 __all__ = ["PersonaXError", "UsageError", "ParameterError", "DataError", "BackendError",
-           "InputOutputError", "WorkFailedError"]
+           "InputOutputError", "WorkFailedError", "DataWarning", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE",
+           "EXIT_BUG", "EXIT_INTERRUPTED", "BUG_REPORT"]

@@ -16,7 +16,13 @@ file named by ``$PERSONAX_PROVENANCE_FILE`` so the runner can store it next to t
 executed notebook.
 
 Notebook-specific parameters are checked with :func:`check_param` (directly, or through
-``setup(..., checks={...})``).
+``setup(..., checks={...})``), plus the project-wide rules of :data:`NOTEBOOK_CHECKS`
+(list-valued parameters such as ``tests`` of ``04_independence``, which accept a
+comma-separated string or a YAML list and name the allowed values).
+
+:func:`validate_parameters` runs the same checks without side effects; the runner calls
+it before starting a kernel, so a bad ``personax run -p`` value fails in a fraction of a
+second and nothing is written.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from personax import errors as _errors
 from personax import provenance as _provenance
 
 #: Dataset names a notebook may accept; ``"both"`` expands to the two datasets.
@@ -36,12 +43,40 @@ PROFILES: tuple[str, ...] = ("ci", "quick", "paper")
 #: Named data sources; anything else must be an existing local file or folder.
 SOURCES: tuple[str, ...] = ("sample", "hf")
 
+#: The five Level I tests (kept equal to ``personax.independence.TESTS`` by a test; not
+#: imported from there because that import loads torch).
+INDEPENDENCE_TESTS: tuple[str, ...] = ("kci", "rcit", "hsic", "chi2", "g2")
+
 _BOTH = ("celebpersona", "athlepersona")
-_KINDS = ("int", "float", "bool", "str")
+#: ``names``: a comma-separated string or a list of strings, each one of ``choices``
+#: (returned as the comma-separated string); ``ints``: a list of integers (``low``/``high``
+#: bound each element).
+_KINDS = ("int", "float", "bool", "str", "names", "ints")
 
 
-class ParameterError(ValueError):
-    """An invalid notebook parameter; the message names the parameter, value and fix."""
+class ParameterError(_errors.ParameterError):
+    """An invalid notebook parameter; the message names the parameter, value and fix.
+
+    A :class:`personax.errors.ParameterError` (exit code 2), hence a ``ValueError``.
+    """
+
+
+def _prompt_ids() -> tuple[str, ...]:
+    from personax.traits.prompts import FORMAT_IDS
+
+    return tuple(FORMAT_IDS)
+
+
+#: Project-wide rules for notebook-specific parameters, applied by :func:`setup` and
+#: :func:`validate_parameters` to the parameters a notebook passes, before the notebook's
+#: own ``checks``.  Values are keyword arguments of :func:`check_param`; a callable
+#: ``choices`` is resolved when the check runs.
+NOTEBOOK_CHECKS: dict[str, dict[str, dict[str, Any]]] = {
+    "02_trait_inference": {"prompt_id": {"kind": "str", "choices": _prompt_ids}},
+    "04_independence": {"tests": {"kind": "names", "choices": INDEPENDENCE_TESTS}},
+    "05_crl_synthetic": {"seeds": {"kind": "ints", "low": 0, "allow_none": True}},
+    "06_crl_realworld": {"seeds": {"kind": "ints", "low": 0, "allow_none": True}},
+}
 
 
 @dataclass(frozen=True)
@@ -135,11 +170,14 @@ def check_param(name: str, value: Any, *, kind: str | None = None, choices: Sequ
         Parameter name, used in the error message.
     value : object
         The value from the parameters cell (after papermill overrides).
-    kind : {"int", "float", "bool", "str"}, optional
+    kind : {"int", "float", "bool", "str", "names", "ints"}, optional
         Required type.  ``"float"`` accepts ints (converted to float); ``"int"`` rejects
-        floats and bools; nothing is parsed from strings.
-    choices : sequence, optional
-        Allowed values (checked after the type).
+        floats and bools; nothing is parsed from strings.  ``"names"``: a comma-separated
+        string or a list of strings, each in ``choices``, returned as the comma-separated
+        string (``["kci", "hsic"]`` → ``"kci,hsic"``).  ``"ints"``: a non-empty list of
+        integers, each within ``low``/``high``.
+    choices : sequence or callable, optional
+        Allowed values (checked after the type); a callable is called to get them.
     low, high : float, optional
         Range bounds for ``int``/``float`` values.
     low_inclusive, high_inclusive : bool
@@ -159,6 +197,12 @@ def check_param(name: str, value: Any, *, kind: str | None = None, choices: Sequ
     """
     if kind is not None and kind not in _KINDS:
         raise ValueError(f"check_param kind={kind!r} is not one of {_KINDS}")
+    if callable(choices):
+        choices = tuple(choices())
+    if kind == "names" and value is not None:
+        return _check_names(name, value, choices)
+    if kind == "ints" and value is not None:
+        return _check_ints(name, value, low, high, low_inclusive, high_inclusive, allow_none)
     if value is None:
         if allow_none:
             return None
@@ -171,18 +215,19 @@ def check_param(name: str, value: Any, *, kind: str | None = None, choices: Sequ
     if callable(item) and getattr(value, "shape", None) == ():
         value = item()
     shown = value  # messages show the value as given, not after int -> float conversion
+    or_none = " or None" if allow_none else ""
     if kind == "bool" and not isinstance(value, bool):
-        raise _fail(name, shown, "True or False")
+        raise _fail(name, shown, "True or False" + or_none)
     if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-        raise _fail(name, shown, "an integer" + _range_text(low, high, low_inclusive, high_inclusive))
+        raise _fail(name, shown, "an integer" + _range_text(low, high, low_inclusive, high_inclusive) + or_none)
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _fail(name, shown, "a number" + _range_text(low, high, low_inclusive, high_inclusive))
+            raise _fail(name, shown, "a number" + _range_text(low, high, low_inclusive, high_inclusive) + or_none)
         value = float(value)
         if value != value:  # NaN never satisfies a range and is never a useful parameter
-            raise _fail(name, shown, "a number (not NaN)")
+            raise _fail(name, shown, "a number (not NaN)" + or_none)
     if kind == "str" and not isinstance(value, str):
-        raise _fail(name, shown, "a string" + (f" in {_allowed_text(choices)}" if choices else ""))
+        raise _fail(name, shown, "a string" + (f" in {_allowed_text(choices)}" if choices else "") + or_none)
     if choices is not None and value not in choices:
         raise _fail(name, shown, _allowed_text(choices))
     if low is not None or high is not None:
@@ -195,6 +240,45 @@ def check_param(name: str, value: Any, *, kind: str | None = None, choices: Sequ
             raise _fail(name, shown, what + _range_text(low, high, low_inclusive, high_inclusive)
                         + (" or None" if allow_none else ""))
     return value
+
+
+def _check_names(name: str, value: Any, choices: Sequence[Any] | None) -> str:
+    allowed = (f"a comma-separated subset of {', '.join(map(str, choices))} (or a YAML list such as "
+               f"[{', '.join(map(str, list(choices)[:2]))}])" if choices else "a comma-separated string or a list of strings")
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")]
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value]
+    else:
+        raise _fail(name, value, allowed)
+    items = [v for v in items if v]
+    if not items:
+        raise _fail(name, value, allowed, "The value is empty.")
+    if choices:
+        unknown = [v for v in items if v not in choices]
+        if unknown:
+            raise _fail(name, value, allowed, f"Unknown: {', '.join(map(repr, unknown))}.")
+    return ",".join(dict.fromkeys(items))
+
+
+def _check_ints(name: str, value: Any, low, high, low_inclusive, high_inclusive, allow_none) -> list[int]:
+    allowed = ("a list of integers" + _range_text(low, high, low_inclusive, high_inclusive)
+               + " such as [0, 1, 2]" + (" or None" if allow_none else ""))
+    if not isinstance(value, (list, tuple)) or not value:
+        raise _fail(name, value, allowed)
+    out = []
+    for v in value:
+        item = getattr(v, "item", None)
+        if callable(item) and getattr(v, "shape", None) == ():
+            v = item()
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _fail(name, value, allowed, f"{v!r} is not an integer.")
+        too_low = low is not None and (v < low or (v == low and not low_inclusive))
+        too_high = high is not None and (v > high or (v == high and not high_inclusive))
+        if too_low or too_high:
+            raise _fail(name, value, allowed, f"{v!r} is out of range.")
+        out.append(v)
+    return out
 
 
 def _range_text(low, high, low_inclusive, high_inclusive) -> str:
@@ -219,6 +303,88 @@ def _check_source(source: Any) -> str:
         raise _fail("source", source, f"{_allowed_text(SOURCES)} or an existing local path",
                     f"No file or folder exists at {str(path.resolve())!r}.")
     return str(path.resolve())
+
+
+_DEVICE_ALLOWED = "'auto', 'cpu', 'cuda' or 'cuda:N'"
+
+
+def _check_device(device: Any, resolve: bool) -> str | None:
+    if not isinstance(device, str) or not device.strip():
+        raise _fail("device", device, _DEVICE_ALLOWED)
+    dev = device.strip().lower()
+    if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+        raise _fail("device", device, _DEVICE_ALLOWED, f"unknown device {device!r}.")
+    if not resolve and dev in ("auto", "cpu"):
+        return None  # always satisfiable; resolving "auto" would import torch
+    from personax.utils import resolve_device
+
+    try:
+        return resolve_device(device)
+    except (ValueError, RuntimeError) as exc:
+        raise ParameterError(f"parameter device={device!r} is invalid: {exc}") from exc
+
+
+def validate_parameters(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device: Any,
+                        profile: Any, datasets_allowed: Sequence[str] = DATASETS_ALLOWED,
+                        profiles: Sequence[str] = PROFILES, checks: Mapping[str, Mapping[str, Any]] | None = None,
+                        resolve: bool = True, **extra: Any) -> dict[str, Any]:
+    """Check a notebook's parameters exactly as :func:`setup` does, without any side effect.
+
+    Parameters
+    ----------
+    notebook, dataset, source, n, seed, device, profile, datasets_allowed, profiles, checks, **extra
+        As in :func:`setup`; :data:`NOTEBOOK_CHECKS` of ``notebook`` apply as well.
+    resolve : bool
+        Resolve ``device="auto"`` to a torch device (imports torch).  With ``False`` (the
+        runner's fast pre-check) ``"auto"``/``"cpu"`` are only checked for spelling and
+        ``"device"`` of the result is None for them; a CUDA request is always checked.
+
+    Returns
+    -------
+    dict
+        ``dataset``, ``datasets`` (``"both"`` expanded), ``source`` (absolute path for a
+        local source), ``n``, ``seed``, ``device`` (resolved, or None, see ``resolve``),
+        ``profile`` and ``extra`` (the notebook's own parameters, validated and normalised).
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter, the value and what is allowed.
+
+    Examples
+    --------
+    >>> v = validate_parameters("04_independence", dataset="both", source="sample", n=None, seed=0,
+    ...                         device="cpu", profile="ci", tests=["kci", "hsic"])
+    >>> v["datasets"], v["extra"]["tests"]
+    (['celebpersona', 'athlepersona'], 'kci,hsic')
+    """
+    if not isinstance(notebook, str) or not notebook:
+        raise ParameterError(f"setup(notebook=...) needs the notebook name such as '01_data', got {notebook!r}")
+    dataset = check_param("dataset", dataset, kind="str", choices=tuple(datasets_allowed))
+    datasets = list(_BOTH) if dataset == "both" else [dataset]
+    source = _check_source(source)
+    n = check_param("n", n, kind="int", low=1, allow_none=True)
+    seed = check_param("seed", seed, kind="int", low=0)
+    profile = check_param("profile", profile, kind="str", choices=tuple(profiles))
+    resolved = _check_device(device, resolve)
+
+    checks = dict(checks or {})
+    unknown_checks = sorted(set(checks) - set(extra))
+    if unknown_checks:
+        raise ParameterError(
+            f"setup(checks=...) names {unknown_checks}, which were not passed as parameters; "
+            f"pass them as keyword arguments too (got {sorted(extra)})"
+        )
+    rules = NOTEBOOK_CHECKS.get(notebook, {})
+    validated_extra = {}
+    for name, value in extra.items():
+        if name in rules:
+            value = check_param(name, value, **rules[name])
+        if name in checks:
+            value = check_param(name, value, **checks[name])
+        validated_extra[name] = value
+    return {"dataset": dataset, "datasets": datasets, "source": source, "n": n, "seed": seed,
+            "device": resolved, "profile": profile, "extra": validated_extra}
 
 
 def setup(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device: Any, profile: Any,
@@ -265,32 +431,11 @@ def setup(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device
     ParameterError
         For any invalid value, naming the parameter, the value and the allowed values.
     """
-    if not isinstance(notebook, str) or not notebook:
-        raise ParameterError(f"setup(notebook=...) needs the notebook name such as '01_data', got {notebook!r}")
-    dataset = check_param("dataset", dataset, kind="str", choices=tuple(datasets_allowed))
-    datasets = list(_BOTH) if dataset == "both" else [dataset]
-    source = _check_source(source)
-    n = check_param("n", n, kind="int", low=1, allow_none=True)
-    seed = check_param("seed", seed, kind="int", low=0)
-    profile = check_param("profile", profile, kind="str", choices=tuple(profiles))
-    if not isinstance(device, str):
-        raise _fail("device", device, "'auto', 'cpu', 'cuda' or 'cuda:N'")
-    from personax.utils import resolve_device
-
-    try:
-        resolved = resolve_device(device)
-    except (ValueError, RuntimeError) as exc:
-        raise ParameterError(f"parameter device={device!r} is invalid: {exc}") from exc
-
-    checks = dict(checks or {})
-    unknown_checks = sorted(set(checks) - set(extra))
-    if unknown_checks:
-        raise ParameterError(
-            f"setup(checks=...) names {unknown_checks}, which were not passed as parameters; "
-            f"pass them as keyword arguments too (got {sorted(extra)})"
-        )
-    validated_extra = {name: check_param(name, value, **checks[name]) if name in checks else value
-                       for name, value in extra.items()}
+    v = validate_parameters(notebook, dataset=dataset, source=source, n=n, seed=seed, device=device,
+                            profile=profile, datasets_allowed=datasets_allowed, profiles=profiles,
+                            checks=checks, **extra)
+    dataset, datasets, source, n, seed = v["dataset"], v["datasets"], v["source"], v["n"], v["seed"]
+    profile, resolved, validated_extra = v["profile"], v["device"], v["extra"]
 
     params = {"dataset": dataset, "source": source, "n": n, "seed": seed, "device": device,
               "profile": profile, **validated_extra}

@@ -267,7 +267,10 @@ def write(record: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write a provenance record as indented JSON (creating parent folders); return the path."""
     import json
 
+    from personax.utils import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(jsonable(record), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    text = json.dumps(jsonable(record), indent=2, sort_keys=False) + "\n"
+    with atomic_path(path) as tmp:  # write then rename: a crash never leaves half a record
+        tmp.write_text(text, encoding="utf-8")
     return path

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from personax import provenance as _provenance
+from personax.errors import PersonaXError, UsageError
 from personax.utils import saved_environ
 
 #: Kernel used for every execution (ipykernel's wheel installs it into the venv).
@@ -63,8 +64,17 @@ REQUIRED_PARAMETERS = ("dataset", "source", "n", "seed", "device", "profile")
 PROFILES = ("ci", "quick", "paper")
 
 
-class RunnerError(RuntimeError):
-    """A notebook could not be found, parameterised or executed; the message says why."""
+class RunnerError(PersonaXError, RuntimeError):
+    """A notebook could not be found, parameterised or executed; the message says why (exit code 1)."""
+
+
+class RunnerUsageError(RunnerError, UsageError):
+    """A bad ``personax run``/``book`` request: unknown notebook, bad override, bad folder (exit code 2).
+
+    Raised before anything is executed or written.
+    """
+
+    exit_code = 2
 
 
 @dataclass
@@ -91,6 +101,10 @@ class RunResult:
         Summary of the failure.
     wall_s : float
         Execution wall time in seconds.
+    error_type : str or None
+        Name of the exception that stopped the run (``"ParameterError"``, ...).
+    previous : Path or None
+        After a failure: the earlier good executed notebook, left untouched (None if none).
     """
 
     name: str
@@ -102,6 +116,15 @@ class RunResult:
     ok: bool = True
     error: str | None = None
     wall_s: float = 0.0
+    error_type: str | None = None
+    previous: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when ok; 2 when a cell raised a ParameterError (a bad -p value); else 1."""
+        if self.ok:
+            return 0
+        return 2 if self.error_type == "ParameterError" else 1
 
 
 # --------------------------------------------------------------------------- locations
@@ -117,7 +140,7 @@ def project_root() -> Path:
     for parent in (cwd, *cwd.parents):
         if (parent / "_toc.yml").exists():
             return parent
-    raise RunnerError(
+    raise RunnerUsageError(
         "cannot find the book checkout (a folder with _toc.yml and notebooks/): run from the "
         "repository root or pass --root"
     )
@@ -160,7 +183,7 @@ def find_notebook(name: str | os.PathLike, root: Path | None = None) -> Path:
     if len(matches) == 1:
         return matches[0]
     available = [p.stem for p in list_notebooks(root)]
-    raise RunnerError(f"no notebook {str(name)!r} in {folder}; available: {available or 'none'}")
+    raise RunnerUsageError(f"no notebook {str(name)!r} in {folder}; available: {available or 'none'}")
 
 
 # --------------------------------------------------------------------------- parameters
@@ -175,7 +198,7 @@ def parse_value(text: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise RunnerError(f"cannot parse parameter value {text!r} as YAML: {exc}") from exc
+        raise RunnerUsageError(f"cannot parse parameter value {text!r} as YAML: {exc}") from exc
 
 
 def parse_overrides(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
@@ -183,10 +206,10 @@ def parse_overrides(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs or ():
         if len(pair) != 2:
-            raise RunnerError(f"a parameter override needs a name and a value, got {list(pair)}")
+            raise RunnerUsageError(f"a parameter override needs a name and a value, got {list(pair)}")
         key, value = pair
         if not key.isidentifier():
-            raise RunnerError(f"parameter name {key!r} is not a Python identifier")
+            raise RunnerUsageError(f"parameter name {key!r} is not a Python identifier")
         out[key] = parse_value(value)
     return out
 
@@ -327,11 +350,131 @@ def _error_summary(exc: BaseException) -> str:
     return f"{ename}{where}: {evalue}".strip()
 
 
+# --------------------------------------------------------------------------- fast parameter check
+
+def _dotted(node: ast.AST) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def setup_call(nb) -> ast.Call | None:
+    """The first ``personax.notebook.setup(...)`` call in the notebook's code cells, or None."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        # IPython magics and shell escapes are not Python: blank them out before parsing
+        text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = _dotted(node.func)
+                if name == "setup" or name.endswith("notebook.setup"):
+                    return node
+    return None
+
+
+def _literal_parameters(nb, path: Path | str) -> dict[str, Any]:
+    """Declared parameters whose default is a Python literal (others cannot be checked before running)."""
+    _, cell = parameters_cell(nb, path)
+    out: dict[str, Any] = {}
+    for node in ast.parse(cell.source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else [])
+        for target in targets:
+            if isinstance(target, ast.Name):
+                try:
+                    out[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    out.pop(target.id, None)
+    return out
+
+
+def check_parameters(nb, path: Path | str, overrides: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Validate the parameters a notebook will see, before any kernel starts.
+
+    Reads the notebook's ``personax.notebook.setup(...)`` call and applies the same checks
+    (:func:`personax.notebook.validate_parameters`) to the declared defaults merged with
+    ``overrides``.  Arguments that are not literals or parameters are left to the kernel.
+
+    Returns
+    -------
+    dict or None
+        The validated values, or None when the notebook calls no ``setup`` (nothing to check).
+
+    Raises
+    ------
+    personax.notebook.ParameterError
+        The value is invalid (the message names parameter, value and what is allowed).
+    """
+    from personax import notebook as _nb
+
+    call = setup_call(nb)
+    if call is None or any(kw.arg is None for kw in call.keywords):
+        return None
+    values = {**_literal_parameters(nb, path), **overrides}
+    unknown = object()
+
+    def value_of(node: ast.AST) -> Any:
+        if isinstance(node, ast.Name):
+            return values.get(node.id, unknown)
+        try:
+            return ast.literal_eval(node)
+        except ValueError:
+            return unknown
+
+    name = value_of(call.args[0]) if call.args else unknown
+    kwargs: dict[str, Any] = {}
+    for kw in call.keywords:
+        if kw.arg == "notebook":
+            name = value_of(kw.value)
+        elif kw.arg == "show":
+            continue
+        elif kw.arg == "checks":
+            if isinstance(kw.value, ast.Dict):
+                checks = {}
+                for k, v in zip(kw.value.keys, kw.value.values):
+                    key, spec = value_of(k) if k is not None else unknown, value_of(v)
+                    if isinstance(key, str) and isinstance(spec, dict):
+                        checks[key] = spec
+                kwargs["checks"] = checks
+        else:
+            value = value_of(kw.value)
+            if value is not unknown:
+                kwargs[kw.arg] = value
+    required = ("dataset", "source", "n", "seed", "device", "profile")
+    if not isinstance(name, str) or any(r not in kwargs for r in required):
+        return None
+    checks = kwargs.get("checks", {})
+    kwargs["checks"] = {k: v for k, v in checks.items() if k in kwargs}
+    return _nb.validate_parameters(name, resolve=False, **kwargs)
+
+
+# --------------------------------------------------------------------------- execution
+
+def failed_paths(out: Path, name: str) -> tuple[Path, Path]:
+    """Where a failed run is kept: ``<out>/<name>.failed.ipynb`` and ``<name>.failed.provenance.json``."""
+    return out / f"{name}.failed.ipynb", out / f"{name}.failed.provenance.json"
+
+
 def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | None = None, *,
                  out_dir: str | os.PathLike | None = None, root: Path | None = None, strict: bool = True,
                  timeout: int | None = DEFAULT_CELL_TIMEOUT, progress_bar: bool = False,
-                 log_output: bool = False) -> RunResult:
+                 log_output: bool = False, check: bool = True) -> RunResult:
     """Execute one notebook from its jupytext source into ``out_dir`` with papermill.
+
+    The notebook is executed into a temporary file beside the output.  Only a run in
+    which every cell succeeded replaces ``<out>/<name>.ipynb`` and its
+    ``<name>.provenance.json`` (and removes a stale ``<name>.failed.ipynb``); a failed run
+    is kept as ``<name>.failed.ipynb`` + ``<name>.failed.provenance.json`` and an earlier
+    good result is left untouched.
 
     Parameters
     ----------
@@ -351,96 +494,132 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
         Per-cell time limit in seconds (None: no limit).
     progress_bar, log_output : bool
         Passed to papermill.
+    check : bool
+        Validate the parameters with the notebook's own ``setup(...)`` checks before
+        starting a kernel (:func:`check_parameters`; default).
 
     Returns
     -------
     RunResult
-        ``ok`` is False when a cell raised; the executed notebook (with the traceback) and
-        the provenance sidecar are written either way.
+        ``ok`` is False when a cell raised; ``output``/``provenance_path`` are then the
+        ``.failed`` files (with the traceback) and ``previous`` the untouched earlier result.
 
     Raises
     ------
+    RunnerUsageError
+        Unknown notebook, undeclared override under ``strict``, an invalid parameter value
+        (nothing is executed or written), or an output folder that would overwrite the
+        paired notebook.
     RunnerError
-        Unknown notebook, missing parameters cell, undeclared override under ``strict``,
-        or an output folder that would overwrite the paired notebook.
+        A malformed notebook (no or several parameters cells).
     """
     import nbformat
     import papermill
+
+    from personax import notebook as _nb
 
     source = find_notebook(notebook, root)
     name = source.stem
     out = Path(out_dir) if out_dir is not None else executed_dir(root)
     out = out.resolve()
     if out == source.parent.resolve():
-        raise RunnerError(
+        raise RunnerUsageError(
             f"refusing to write executed notebooks into {out}, the folder of the source notebooks "
             "(papermill output would overwrite the paired .ipynb); use book/executed or another folder"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise RunnerUsageError(f"output folder {out} is a file, not a folder: pass --out DIR (a folder)")
     output = out / f"{name}.ipynb"
     sidecar = out / f"{name}.provenance.json"
+    failed_nb, failed_sidecar = failed_paths(out, name)
 
     nb = load_source(source)
     declared = declared_parameters(nb, source)
     overrides = _absolutise_source(dict(parameters or {}))
     used, skipped = split_overrides(overrides, declared)
     if skipped and strict:
-        raise RunnerError(
+        raise RunnerUsageError(
             f"{name} does not declare parameter(s) {sorted(skipped)}; its parameters cell declares "
             f"{sorted(declared)}. Check the spelling (personax run {name} -p NAME VALUE)."
         )
+    if check:
+        try:
+            check_parameters(nb, source, used)
+        except _nb.ParameterError as exc:
+            kept = f"; {output} is unchanged" if output.exists() else ""
+            raise RunnerUsageError(f"{name}: {exc.args[0] if exc.args else exc}",
+                                   hint=f"change the -p value (personax run {name} -p NAME VALUE); nothing was "
+                                        f"executed{kept}") from exc
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunnerUsageError(f"cannot create the output folder {out}: {exc.strerror or exc}") from exc
     nb.metadata.setdefault("kernelspec", {"name": KERNEL, "display_name": "Python 3", "language": "python"})
     nb.metadata["kernelspec"]["name"] = KERNEL
 
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
     error: str | None = None
-    with tempfile.TemporaryDirectory(prefix="personax-run-") as tmp:
-        kernel_record_path = Path(tmp) / "provenance.json"
-        with _kernel_environment(kernel_record_path), _quiet_papermill_inference():
-            try:
-                papermill.execute_notebook(
-                    nb, str(output), parameters=used, kernel_name=KERNEL, language="python",
-                    cwd=str(source.parent), progress_bar=progress_bar, log_output=log_output,
-                    execution_timeout=timeout, request_save_on_cell_execute=True,
-                )
-            except papermill.PapermillExecutionError as exc:
-                error = _error_summary(exc)
-            except Exception as exc:  # kernel death, timeout, ...: still record provenance
-                error = _error_summary(exc)
-        wall = time.perf_counter() - t0
-        if kernel_record_path.exists():
-            record = json.loads(kernel_record_path.read_text(encoding="utf-8"))
-            from_kernel = True
-        else:
-            record = _provenance.collect({**{k: v for k, v in declared.items()}, **used}, notebook=name)
-            from_kernel = False
+    error_type: str | None = None
+    tmp_output = out / f".{name}.ipynb.tmp-{os.getpid()}.ipynb"  # renamed onto its final name at the end
+    try:
+        with tempfile.TemporaryDirectory(prefix="personax-run-") as tmp:
+            kernel_record_path = Path(tmp) / "provenance.json"
+            with _kernel_environment(kernel_record_path), _quiet_papermill_inference():
+                try:
+                    papermill.execute_notebook(
+                        nb, str(tmp_output), parameters=used, kernel_name=KERNEL, language="python",
+                        cwd=str(source.parent), progress_bar=progress_bar, log_output=log_output,
+                        execution_timeout=timeout, request_save_on_cell_execute=True,
+                    )
+                except papermill.PapermillExecutionError as exc:
+                    error, error_type = _error_summary(exc), getattr(exc, "ename", None)
+                except Exception as exc:  # kernel death, timeout, ...: still record provenance
+                    error, error_type = _error_summary(exc), type(exc).__name__
+            wall = time.perf_counter() - t0
+            if kernel_record_path.exists():
+                record = json.loads(kernel_record_path.read_text(encoding="utf-8"))
+                from_kernel = True
+            else:
+                record = _provenance.collect({**{k: v for k, v in declared.items()}, **used}, notebook=name)
+                from_kernel = False
 
-    record["runner"] = _provenance.jsonable({
-        "source": str(source),
-        "source_sha256": _sha256(source),
-        "output": str(output),
-        "kernel": KERNEL,
-        "parameters_injected": used,
-        "overrides_skipped": sorted(skipped),
-        "recorded_by": "notebook.setup (kernel)" if from_kernel else "runner (notebook did not call setup)",
-        "started_utc": started.isoformat(timespec="seconds"),
-        "wall_s": round(wall, 2),
-        "status": "ok" if error is None else "failed",
-        "error": error,
-    })
-    # secrets never reach the record, even through the injected parameters
-    record["runner"]["parameters_injected"], dropped = _provenance.redact(used)
-    record["redacted"] = sorted(set(record.get("redacted", [])) | set(dropped))
-    _provenance.write(record, sidecar)
-    if output.exists():
-        executed = nbformat.read(str(output), as_version=4)
-        executed.metadata.setdefault("personax", {})["provenance"] = _provenance.jsonable(record)
-        nbformat.write(executed, str(output))
-    elif error is None:
-        raise RunnerError(f"papermill reported success but wrote no notebook at {output}")
-    return RunResult(name=name, source=source, output=output, provenance_path=sidecar, parameters=used,
-                     skipped=skipped, ok=error is None, error=error, wall_s=wall)
+        final_nb, final_sidecar = (output, sidecar) if error is None else (failed_nb, failed_sidecar)
+        record["runner"] = _provenance.jsonable({
+            "source": str(source),
+            "source_sha256": _sha256(source),
+            "output": str(final_nb),
+            "kernel": KERNEL,
+            "parameters_injected": used,
+            "overrides_skipped": sorted(skipped),
+            "recorded_by": "notebook.setup (kernel)" if from_kernel else "runner (notebook did not call setup)",
+            "started_utc": started.isoformat(timespec="seconds"),
+            "wall_s": round(wall, 2),
+            "status": "ok" if error is None else "failed",
+            "error": error,
+        })
+        # secrets never reach the record, even through the injected parameters
+        record["runner"]["parameters_injected"], dropped = _provenance.redact(used)
+        record["redacted"] = sorted(set(record.get("redacted", [])) | set(dropped))
+        if tmp_output.exists():
+            executed = nbformat.read(str(tmp_output), as_version=4)
+            executed.metadata.setdefault("personax", {})["provenance"] = _provenance.jsonable(record)
+            nbformat.write(executed, str(tmp_output))
+        elif error is None:
+            raise RunnerError(f"papermill reported success but wrote no notebook at {tmp_output}")
+        _provenance.write(record, final_sidecar)  # atomic (write then rename)
+        if tmp_output.exists():
+            os.replace(tmp_output, final_nb)
+        if error is None:
+            # a stale failure from an earlier run would contradict the good result
+            failed_nb.unlink(missing_ok=True)
+            failed_sidecar.unlink(missing_ok=True)
+    finally:
+        tmp_output.unlink(missing_ok=True)
+    previous = output if error is not None and output.exists() else None
+    return RunResult(name=name, source=source, output=final_nb, provenance_path=final_sidecar, parameters=used,
+                     skipped=skipped, ok=error is None, error=error, wall_s=wall, error_type=error_type,
+                     previous=previous)
 
 
 def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None = None,
@@ -476,21 +655,38 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
     params = dict(parameters or {})
     if profile is not None:
         if profile not in PROFILES:
-            raise RunnerError(f"profile {profile!r} is invalid: allowed {list(PROFILES)}")
+            raise RunnerUsageError(f"profile {profile!r} is invalid: allowed {list(PROFILES)}")
         params["profile"] = profile
     sources = [find_notebook(n, root) for n in notebooks] if notebooks else list_notebooks(root)
     if not sources:
         raise RunnerError(f"no notebooks found in {notebooks_dir(root)} (expected NN_name.py files)")
-    declared_by = {s: declared_parameters(load_source(s), s) for s in sources}
+    loaded = {s: load_source(s) for s in sources}
+    declared_by = {s: declared_parameters(nb, s) for s, nb in loaded.items()}
     unused = [k for k in params if not any(k in d for d in declared_by.values())]
     if unused:
         known = sorted(set().union(*declared_by.values()))
-        raise RunnerError(f"no notebook declares parameter(s) {unused}; declared parameters are {known}")
+        raise RunnerUsageError(f"no notebook declares parameter(s) {unused}; declared parameters are {known}")
+    # every notebook's parameters are checked before the first one runs: a bad value
+    # stops the whole run at once, with nothing executed or written
+    from personax import notebook as _nb
+
+    bad = []
+    for source, nb in loaded.items():
+        used, _ = split_overrides(_absolutise_source(params), declared_by[source])
+        try:
+            check_parameters(nb, source, used)
+        except _nb.ParameterError as exc:
+            bad.append(f"{source.stem}: {exc.args[0] if exc.args else exc}")
+    if bad:
+        raise RunnerUsageError("invalid parameter(s), nothing was executed:\n  " + "\n  ".join(bad),
+                               hint="change or drop the -p value(s) above; each notebook's parameters cell "
+                                    "lists its defaults")
     results = []
     for source in sources:
         if echo:
             print(f"[personax] running {source.stem} ...", flush=True)
-        result = run_notebook(source, params, out_dir=out_dir, root=root, strict=False, timeout=timeout)
+        result = run_notebook(source, params, out_dir=out_dir, root=root, strict=False, timeout=timeout,
+                              check=False)
         results.append(result)
         if echo:
             status = "ok" if result.ok else f"FAILED: {result.error}"
@@ -554,9 +750,11 @@ def _jupyter_book_command() -> list[str]:
 def build_book(root: Path | None = None, *, strict: bool = True, fresh: bool = True, echo: bool = True) -> Path:
     """Render the book with ``jupyter-book build <root> -W -n --keep-going`` (execution off).
 
-    With ``fresh`` (default) the previous ``_build/html`` and ``_build/.doctrees`` are
-    removed first, so pages of notebooks that no longer exist cannot linger (Sphinx's
-    incremental build keeps them); a full render takes seconds because nothing executes.
+    The book is rendered into a staging folder (``--path-output``) and moved onto
+    ``_build/html`` only when the build succeeded, so a failed build leaves the previous
+    HTML untouched.  Every build starts from scratch (``fresh`` also removes a
+    ``_build/.doctrees`` left by a direct ``jupyter-book build``), so pages of notebooks
+    that no longer exist cannot linger; a full render takes seconds because nothing executes.
 
     Returns
     -------
@@ -576,10 +774,11 @@ def build_book(root: Path | None = None, *, strict: bool = True, fresh: bool = T
             f"_toc.yml lists page(s) with no file: {missing}. Executed notebooks come from "
             "`personax run --all` (or `make book`); other pages must exist in the checkout."
         )
-    if fresh:
-        for stale in (root / "_build" / "html", root / "_build" / ".doctrees"):
-            shutil.rmtree(stale, ignore_errors=True)
-    cmd = _jupyter_book_command() + ["build", str(root)]
+    build = root / "_build"
+    staging = build / f".staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    # build into a staging folder; the previous _build/html is replaced only by a good build
+    cmd = _jupyter_book_command() + ["build", str(root), "--path-output", str(staging)]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
     if echo:
@@ -587,10 +786,24 @@ def build_book(root: Path | None = None, *, strict: bool = True, fresh: bool = T
     env = dict(os.environ)
     if (env.get("MPLBACKEND") or "").lower() == "agg":
         env.pop("MPLBACKEND")
-    proc = subprocess.run(cmd, cwd=str(root), env=env)
-    if proc.returncode != 0:
-        raise RunnerError(f"jupyter-book build failed (exit code {proc.returncode}); see the log above")
-    index = root / "_build" / "html" / "index.html"
-    if not index.exists():
-        raise RunnerError(f"jupyter-book build succeeded but {index} is missing")
+    try:
+        proc = subprocess.run(cmd, cwd=str(root), env=env)
+        new_html = staging / "_build" / "html"
+        kept = f"; the previous {build / 'html'} is unchanged" if (build / "html").exists() else ""
+        if proc.returncode != 0:
+            raise RunnerError(f"jupyter-book build failed (exit code {proc.returncode}); see the log above{kept}")
+        if not (new_html / "index.html").exists():
+            raise RunnerError(f"jupyter-book build succeeded but wrote no {new_html / 'index.html'}{kept}")
+        html = build / "html"
+        old = build / f".html.old-{os.getpid()}"
+        if html.exists():
+            os.replace(html, old)
+        os.replace(new_html, html)
+        shutil.rmtree(old, ignore_errors=True)
+        if fresh:
+            # Sphinx's incremental state is not kept: pages of removed notebooks cannot linger
+            shutil.rmtree(build / ".doctrees", ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    index = build / "html" / "index.html"
     return index

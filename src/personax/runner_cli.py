@@ -76,56 +76,76 @@ def _timeout(args) -> int | None:
     return None if args.timeout <= 0 else args.timeout
 
 
+def _root(args) -> Path | None:
+    from personax.runner import RunnerUsageError
+
+    if args.root is None:
+        return None
+    root = args.root.expanduser().resolve()
+    if not (root / "_toc.yml").is_file():
+        raise RunnerUsageError(f"--root {args.root} is not a book checkout: no _toc.yml in {root}",
+                               hint="pass the folder that holds _toc.yml and notebooks/")
+    return root
+
+
 def _report(results) -> int:
+    """One ``error:`` block per failed notebook on stderr; the exit code of the batch."""
     failed = [r for r in results if not r.ok]
     for r in failed:
-        print(f"error: {r.name} failed: {r.error}\n       executed notebook with the traceback: {r.output}",
+        kept = (f"\n  the previous result {r.previous} is unchanged" if r.previous is not None
+                else "\n  no earlier result existed; nothing else was written")
+        print(f"error: {r.name} failed: {r.error}\n  executed notebook with the traceback: {r.output}{kept}",
               file=sys.stderr)
-    return 1 if failed else 0
+    if not failed:
+        return 0
+    return 2 if all(r.exit_code == 2 for r in failed) else 1
 
 
 def _cmd_run(args) -> int:
     from personax import runner
 
-    try:
-        params = runner.parse_overrides(args.parameter)
-        if args.profile:
-            params["profile"] = args.profile
-        if args.all == bool(args.notebook):
-            print("error: give either a NOTEBOOK or --all", file=sys.stderr)
-            return 2
-        if args.all:
-            results = runner.run_all(params, out_dir=args.out, root=args.root, timeout=_timeout(args),
-                                     stop_on_error=args.stop_on_error)
-        else:
-            result = runner.run_notebook(args.notebook, params, out_dir=args.out, root=args.root,
-                                         timeout=_timeout(args))
-            print(f"[personax] {result.name}: {'ok' if result.ok else 'FAILED'} in {result.wall_s:.1f} s -> "
-                  f"{result.output} (provenance: {result.provenance_path})")
-            results = [result]
-    except runner.RunnerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if args.all == bool(args.notebook):
+        raise runner.RunnerUsageError("give either a NOTEBOOK or --all",
+                                      hint="personax run 01_data, or personax run --all")
+    root = _root(args)
+    params = runner.parse_overrides(args.parameter)
+    if args.profile:
+        params["profile"] = args.profile
+    if args.all:
+        results = runner.run_all(params, out_dir=args.out, root=root, timeout=_timeout(args),
+                                 stop_on_error=args.stop_on_error)
+    else:
+        result = runner.run_notebook(args.notebook, params, out_dir=args.out, root=root, timeout=_timeout(args))
+        print(f"[personax] {result.name}: {'ok' if result.ok else 'FAILED'} in {result.wall_s:.1f} s -> "
+              f"{result.output} (provenance: {result.provenance_path})")
+        results = [result]
     return _report(results)
 
 
 def _cmd_book(args) -> int:
     from personax import runner
 
-    try:
-        params = runner.parse_overrides(args.parameter)
-        profile = args.profile or params.pop("profile", None) or "quick"
-        status = 0
-        if not args.no_execute:
-            t0 = time.perf_counter()
-            results = runner.run_all(params, profile=profile, root=args.root, timeout=_timeout(args))
-            status = _report(results)
-            print(f"[personax] executed {len(results)} notebook(s) in {time.perf_counter() - t0:.1f} s")
+    root = _root(args)
+    params = runner.parse_overrides(args.parameter)
+    profile = args.profile or params.pop("profile", None) or "quick"
+    if not args.no_execute:
         t0 = time.perf_counter()
-        index = runner.build_book(args.root)
-        print(f"[personax] book built in {time.perf_counter() - t0:.1f} s")
-    except runner.RunnerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        results = runner.run_all(params, profile=profile, root=root, timeout=_timeout(args))
+        status = _report(results)
+        print(f"[personax] executed {len(results)} notebook(s) in {time.perf_counter() - t0:.1f} s")
+        if status:
+            n_failed = sum(not r.ok for r in results)
+            html = (root or runner.project_root()) / "_build" / "html"
+            raise runner.RunnerError(
+                f"book not rendered: {n_failed} notebook(s) failed (above)"
+                + (f"; the previous {html} is unchanged" if html.exists() else ""),
+                hint="fix the failing notebook(s), or render the last good executed notebooks with "
+                     "personax book --no-execute")
+    elif params:
+        raise runner.RunnerUsageError(f"-p {' '.join(params)} has no effect with --no-execute (nothing is executed)",
+                                      hint="drop -p, or drop --no-execute to execute with the overrides")
+    t0 = time.perf_counter()
+    index = runner.build_book(root)
+    print(f"[personax] book built in {time.perf_counter() - t0:.1f} s")
     print(f"[personax] open {index}  (file://{index})")
-    return status
+    return 0

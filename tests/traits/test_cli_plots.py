@@ -39,9 +39,14 @@ def test_cli_prompts_run_and_agreement(tmp_path, capsys):
     assert set(table["trait"]) == {"openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism"}
 
 
-def test_cli_openai_needs_model(capsys, tmp_path):
-    assert main(["traits", "run", "--backend", "openai", "--ledger", str(tmp_path / "l.jsonl")]) == 2
-    assert "--model is required" in capsys.readouterr().err
+def test_answer_mass_plot():
+    from personax.plots import traits as tplots
+
+    tidy = pd.DataFrame({"prompt_id": ["a"] * 5 + ["b"] * 5, "mass": np.linspace(0.1, 1.0, 10)})
+    fig = tplots.plot_answer_mass(tidy, 0.5)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert any(line.get_linestyle() == "--" and line.get_ydata()[0] == 0.5 for line in ax.lines)
 
 
 def test_figures(tmp_path):
@@ -51,8 +56,15 @@ def test_figures(tmp_path):
     backends = {l: SimulatedBackend(l) for l in ("chatgpt", "gemini", "llama")}
     tidy = run_inference(people, backends, list(FORMAT_IDS), tmp_path / "l.jsonl")
     counts = status_counts(tidy)
+    statuses = [c for c in counts.columns if c not in ("traits_missing", "replies")]
     fig = tplots.plot_status_counts(counts)
-    assert len(fig.axes[0].patches) == len(counts) * 5  # one bar segment per status and row
+    assert len(fig.axes[0].patches) == len(counts) * len(statuses)  # one bar segment per status and row
+    fig = tplots.plot_status_counts(status_counts(tidy, by="group"))
+    assert len(fig.axes[0].patches) == len(counts) * 4  # ok, invalid, refused, error
+    fig = tplots.plot_score_distributions(tidy, llm="chatgpt")
+    assert len(fig.axes) == len(FORMAT_IDS)
+    n_bars = sum(len(ax.patches) for ax in fig.axes)
+    assert n_bars == 5 * (3 * 4 + 3 * 6)  # 5 traits x (levels + 0), three 3-level and three 5-level formats
     from personax.traits import wide_scores
 
     table = agreement_table(wide_scores(tidy, "number-l3-inc"), n_boot=30)

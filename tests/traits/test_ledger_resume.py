@@ -124,3 +124,33 @@ def test_request_key_depends_on_every_identity_field():
                          ("params", {"temperature": 0.7}), ("repeat", 1)]:
         assert request_key(**{**base, field: other}) != k0, field
     assert request_key(**{**base, "params": {"temperature": 0}}) == k0
+
+
+def test_version_1_lines_are_read_and_their_partial_scores_not_used(tmp_path):
+    """Ledgers written by parser version 1 still resume; its 'partial' replies no longer feed scores."""
+    from personax.traits.run import ledger_frame, wide_scores
+
+    def v1(key, person, status, scores):
+        return json.dumps({"schema": "personax.traits.ledger/1", "key": key, "person_id": person, "llm": "m",
+                           "backend": "openai", "model": "m", "prompt_id": "number-l3-inc", "prompt_hash": "h",
+                           "repeat": 0, "status": status, "scores": scores, "reasons": {}, "attempts": 1})
+
+    p = tmp_path / "old.jsonl"
+    full = {"openness": 1, "conscientiousness": 2, "extraversion": 3, "agreeableness": 0, "neuroticism": 1}
+    part = {**full, "openness": None}
+    p.write_text(v1("a", "p1", "ok", full) + "\n" + v1("b", "p2", "partial", part) + "\n"
+                 + v1("c", "p3", "invalid", {t: None for t in full}) + "\n")
+    led = Ledger(p).open()
+    led.close()
+    assert led.state.done == {"a", "b", "c"}
+    strict = ledger_frame(p)
+    assert strict.groupby("person_id")["score"].count().to_dict() == {"p1": 5, "p2": 0, "p3": 0}
+    assert set(strict.loc[strict.person_id == "p3", "group"]) == {"invalid"}
+    lenient = ledger_frame(p, allow_partial=True)
+    assert lenient.groupby("person_id")["score"].count().to_dict() == {"p1": 5, "p2": 4, "p3": 0}
+    assert wide_scores(lenient).loc["p2"].isna().all()  # wide_scores uses ok replies unless asked
+    assert wide_scores(lenient, statuses=("ok", "partial")).loc["p2"].notna().sum() == 4
+    # a new line is written with the current schema, after the old ones
+    with Ledger(p) as led:
+        led.append({"key": "d", "person_id": "p4", "status": "ok"})
+    assert json.loads(p.read_text().splitlines()[-1])["schema"] == LEDGER_SCHEMA == "personax.traits.ledger/2"

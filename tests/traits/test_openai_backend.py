@@ -95,6 +95,69 @@ def test_4xx_is_not_retried_and_error_is_redacted(scripted_server, secret_env):
     assert len(srv.log) == 1 and sleeps == []
     assert "HTTP 401" in raw.error and SECRET not in raw.error and "***" in raw.error
     assert KEY_ENV in raw.error  # says which variable to check
+    assert raw.fatal and KEY_ENV in raw.hint and SECRET not in raw.hint
+
+
+@pytest.mark.parametrize("status,body,what,fix", [
+    (403, b'{"error": "forbidden"}', "not allowed", "has access to model"),
+    (404, b'{"error": "no route"}', "nothing answers at", "--base-url"),
+    (404, b'{"error": {"message": "The model `test-model` does not exist", "code": "model_not_found"}}',
+     "does not know the model", "--model"),
+    (400, b'{"error": "model \'test-model\' not found, try pulling it first"}', "does not know the model", "--model"),
+])
+def test_fatal_replies_name_the_fix(scripted_server, secret_env, status, body, what, fix):
+    with scripted_server(lambda b, seen: (status, body, {}, 0)) as srv:
+        raw = _backend(srv.base_url, []).complete([{"role": "user", "content": "Name: A"}])
+    assert raw.fatal and raw.text is None and len(srv.log) == 1
+    assert what in raw.error and fix in raw.hint
+
+
+def test_a_person_specific_4xx_is_recorded_not_fatal(scripted_server, http_helpers, secret_env, tmp_path):
+    good = http_helpers.chat_body(json.dumps(http_helpers.GOOD_REPLY))
+
+    def script(body, seen):
+        if http_helpers.person_of(body) == "Person 1":
+            return 400, b'{"error": "This model\'s maximum context length is 8192 tokens"}', {}, 0
+        return 200, good, {}, 0
+
+    with scripted_server(script) as srv:
+        tidy = run_inference(_people(3), {"m": _backend(srv.base_url, [])}, "number-l3-inc", tmp_path / "l.jsonl")
+    st = tidy.drop_duplicates("person_id").set_index("person_id")["status"]
+    assert st.to_dict() == {"p0": "ok", "p1": "error", "p2": "ok"} and len(srv.log) == 3
+    assert tidy.attrs["summary"].groups == {"ok": 2, "invalid": 0, "refused": 0, "error": 1}
+
+
+def test_401_stops_the_run_after_one_request(scripted_server, secret_env, tmp_path):
+    from personax.errors import BackendError as PxBackendError
+
+    ledger = tmp_path / "l.jsonl"
+    with scripted_server(lambda body, seen: (401, b'{"error": "bad key"}', {}, 0)) as srv:
+        b = _backend(srv.base_url, [], max_concurrency=4)
+        with pytest.raises(PxBackendError) as info:
+            run_inference(_people(30), {"m": b}, "number-l3-inc", ledger)
+    assert len(srv.log) == 1  # not 30
+    assert "HTTP 401" in str(info.value) and KEY_ENV in info.value.hint and "stopped" in str(info.value)
+    assert Ledger.read(ledger) == []  # nothing about any person was learnt
+
+
+def test_a_fatal_reply_mid_run_stops_after_the_requests_in_flight(scripted_server, http_helpers, secret_env,
+                                                                  tmp_path):
+    from personax.errors import BackendError as PxBackendError
+
+    good = http_helpers.chat_body(json.dumps(http_helpers.GOOD_REPLY))
+    count = {"n": 0}
+
+    def script(body, seen):
+        count["n"] += 1
+        return (200, good, {}, 0.02) if count["n"] <= 5 else (401, b"key revoked", {}, 0.02)
+
+    with scripted_server(script) as srv:
+        with pytest.raises(PxBackendError):
+            run_inference(_people(40), {"m": _backend(srv.base_url, [], max_concurrency=3)}, "number-l3-inc",
+                          tmp_path / "l.jsonl")
+    recs = Ledger.read(tmp_path / "l.jsonl")
+    assert len(recs) == 5 and all(r["status"] == "ok" for r in recs)
+    assert len(srv.log) <= 5 + 3  # the first fatal reply plus at most the requests already in flight
 
 
 def test_malformed_body_is_retried_and_malformed_content_is_parsed_as_invalid(
@@ -114,7 +177,8 @@ def test_malformed_body_is_retried_and_malformed_content_is_parsed_as_invalid(
     st = tidy.drop_duplicates("person_id").set_index("person_id")
     assert st.loc["p0", "status"] == "ok" and st.loc["p0", "attempts"] == 2
     # the model's malformed JSON is not retried (that would re-ask the model) but recorded
-    assert st.loc["p1", "attempts"] == 1 and st.loc["p1", "status"] in ("invalid", "partial")
+    assert st.loc["p1", "attempts"] == 1 and st.loc["p1", "status"] == "malformed"
+    assert st.loc["p1", "group"] == "invalid"
     assert srv.per_person["Person 1"] == 1
 
 

@@ -37,7 +37,11 @@ def test_simulated_run_is_labelled_deterministic_and_resumable(tmp_path):
     assert a.attrs["run"]["sent"] == len(people) * 3
     again = run_inference(people, _backends(), "number-l3-inc", tmp_path / "a.jsonl")
     assert again.attrs["run"] == {"requested": len(people) * 3, "skipped": len(people) * 3, "sent": 0,
-                                  "truncated_bytes": 0}
+                                  "retried": 0, "truncated_bytes": 0}
+    summary = again.attrs["summary"]
+    assert summary.groups == {"ok": len(people) * 3, "invalid": 0, "refused": 0, "error": 0}
+    assert summary.to_dict()["error_rate"] == 0.0 and summary.failures == []
+    summary.check()  # a complete run does not fail
     # a different world seed gives different simulated people
     c = run_inference(people, _backends(seed=1), "number-l3-inc", tmp_path / "c.jsonl")
     assert not np.array_equal(a["score"].to_numpy(), c["score"].to_numpy())

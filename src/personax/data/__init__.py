@@ -7,7 +7,7 @@ aggregation of LLM scores, and the synthetic PersonaX world with planted truth.
 (2000, ['face_1', 'face_2'])
 
 Modules: :mod:`~personax.data.schema` (columns, dtypes, alias table),
-:mod:`~personax.data.io` (``load``), :mod:`~personax.data.validate`,
+:mod:`~personax.data.io` (``load``, ``write_table``, ``read_column_map``), :mod:`~personax.data.validate`,
 :mod:`~personax.data.aggregate` (``median_drop_zeros``),
 :mod:`~personax.data.synthetic` (``generate``, ``RATERS``, ``rate``),
 :mod:`~personax.data.dataset` (``PersonaData``, ``PlantedTruth``), :mod:`~personax.data.cli`.
@@ -15,7 +15,8 @@ Modules: :mod:`~personax.data.schema` (columns, dtypes, alias table),
 
 from personax.data.aggregate import agreement_with_released, median_drop_zeros
 from personax.data.dataset import PersonaData, PlantedTruth
-from personax.data.io import ColumnMappingError, DataAccessError, load, map_columns
+from personax.data.io import (ColumnMappingError, DataAccessError, load, map_columns, read_column_map, to_table,
+                              write_table)
 from personax.data.schema import (DATASETS, FACE_ATTRIBUTES, LEAGUES, LLMS, SCHEMAS, TRAIT_ABBREV, TRAITS,
                                   DatasetSchema)
 from personax.data.validate import ValidationError, validate
@@ -23,5 +24,6 @@ from personax.data.validate import ValidationError, validate
 __all__ = [
     "load", "PersonaData", "PlantedTruth", "SCHEMAS", "DatasetSchema", "DATASETS", "TRAITS", "TRAIT_ABBREV",
     "LLMS", "FACE_ATTRIBUTES", "LEAGUES", "median_drop_zeros", "agreement_with_released", "validate",
-    "ValidationError", "ColumnMappingError", "DataAccessError", "map_columns",
+    "ValidationError", "ColumnMappingError", "DataAccessError", "map_columns", "write_table", "to_table",
+    "read_column_map",
 ]

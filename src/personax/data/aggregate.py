@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from personax.errors import DataError
+
 
 def median_drop_zeros(scores) -> np.ndarray | pd.Series:
     """Median of each row's non-zero, non-missing scores.
@@ -42,16 +44,32 @@ def median_drop_zeros(scores) -> np.ndarray | pd.Series:
     """
     index = scores.index if isinstance(scores, pd.DataFrame) else None
     if isinstance(scores, pd.DataFrame):
-        arr = scores.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        for col in scores.columns:
+            num = pd.to_numeric(scores[col], errors="coerce")
+            bad = scores[col].notna().to_numpy(dtype=bool) & num.isna().to_numpy(dtype=bool)
+            if bad.any():
+                rows = scores.index[bad][:5].tolist()
+                raise DataError(f"column {col!r}: {int(bad.sum())} score(s) are not numbers: rows {rows} values "
+                                f"{scores[col][bad].iloc[:5].tolist()}",
+                                hint="scores are integers 0–3 (0 = insufficient information); empty cells are "
+                                     "allowed")
+        arr = scores.apply(pd.to_numeric).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        arr = np.asarray(scores, dtype=np.float64)
+        try:
+            arr = np.asarray(scores, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"scores must be numbers (0–3; 0 = insufficient information): {exc}") from exc
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2:
-        raise ValueError(f"scores must be 2-d (n, n_llms), got shape {arr.shape}")
-    if np.any(arr[np.isfinite(arr)] < 0):
-        raise ValueError("scores must be non-negative (0 = insufficient information, 1–3 = levels); "
-                         "found a negative value")
+        raise DataError(f"scores must be 2-d (n, n_llms), got shape {arr.shape}")
+    negative = np.isfinite(arr) & (arr < 0)
+    if negative.any():
+        r, c = np.argwhere(negative)[0]
+        name = repr(scores.columns[c]) if index is not None else f"{c}"
+        raise DataError(f"scores must be non-negative (0 = insufficient information, 1–3 = levels); "
+                        f"found {arr[r, c]:g} in row {index[r] if index is not None else r}, column {name} "
+                        f"({int(negative.sum())} negative value(s) in all)")
     masked = np.where(arr == 0, np.nan, arr)
     out = np.full(arr.shape[0], np.nan)
     has_any = np.isfinite(masked).any(axis=1)

@@ -1,6 +1,12 @@
 """``personax data …`` subcommands: generate synthetic data (or the shipped sample),
 validate a table against the schema, and print dataset info.
 
+Exit codes: 0 valid / done; 1 the data are invalid or unreadable (the message names the
+file, column, rows, values and what is allowed); 2 a bad option.  ``--column-map
+FILE.yaml`` (lines ``raw_name: canonical_name``) is the CLI form of ``column_map=``;
+``--strict`` turns data warnings (an aggregate trait column that disagrees with its LLM
+scores) into errors.
+
 Heavy imports (pandas, pyarrow, scipy) happen inside the handlers so ``personax --help``
 stays fast.
 """
@@ -9,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 _DATASETS = ("celebpersona", "athlepersona")
 
@@ -59,6 +64,7 @@ def register(subparsers) -> None:
                                    "problems listed if the table does not fit the schema.")
     v.add_argument("path")
     v.add_argument("--dataset", choices=_DATASETS, required=True)
+    add_column_map_options(v)
     v.set_defaults(func=_cmd_validate)
 
     i = sub.add_parser("info", help="sizes, columns, embeddings and provenance of a dataset",
@@ -66,6 +72,7 @@ def register(subparsers) -> None:
     i.add_argument("--dataset", choices=_DATASETS + ("both",), default="both")
     i.add_argument("--source", default="sample", help="sample | hf | synthetic | PATH")
     i.add_argument("--revision", default=None)
+    add_column_map_options(i)
     i.set_defaults(func=_cmd_info)
 
     c = sub.add_parser("card", help="print the synthetic world's structure (markdown)",
@@ -77,6 +84,26 @@ def register(subparsers) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
+def add_column_map_options(parser: argparse.ArgumentParser, strict: bool = True) -> None:
+    """``--column-map FILE.yaml`` (and ``--strict``) for any command that loads a local/HF table."""
+    parser.add_argument("--column-map", default=None, metavar="FILE.yaml",
+                        help="YAML file mapping raw column names to canonical ones, one 'raw_name: canonical_name' "
+                             "per line (the CLI form of column_map=)")
+    if strict:
+        parser.add_argument("--strict", action="store_true",
+                            help="treat data warnings as errors (e.g. an aggregate trait column that disagrees "
+                                 "with the median of its LLM scores)")
+
+
+def column_map_of(args):
+    """The column map named by ``--column-map`` (read and checked), or None."""
+    if getattr(args, "column_map", None) is None:
+        return None
+    from personax.data.io import read_column_map
+
+    return read_column_map(args.column_map)
+
+
 def _datasets(arg: str) -> list[str]:
     return list(_DATASETS) if arg == "both" else [arg]
 
@@ -86,6 +113,10 @@ def _cmd_generate(args) -> int:
 
     from personax.data import io
 
+    from personax.errors import UsageError
+
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; pass a folder (it is created if missing)")
     if args.sample:
         folder = Path(args.out) if args.out else io.sample_dir()
         manifest = io.write_sample(folder, datasets=None if args.dataset == "both" else [args.dataset])
@@ -106,13 +137,16 @@ def _cmd_generate(args) -> int:
 
 def _cmd_validate(args) -> int:
     from personax.data import io
-    from personax.data.validate import ValidationError
+    from personax.errors import PersonaXError
 
+    column_map = column_map_of(args)
     try:
-        data = io.load(args.dataset, source=args.path)
-    except (ValidationError, io.ColumnMappingError, io.DataAccessError) as exc:
-        print(f"INVALID: {exc}", file=sys.stderr)
-        return 1
+        data = io.load(args.dataset, source=args.path, column_map=column_map, strict=args.strict)
+    except PersonaXError as exc:
+        msg = exc.args[0] if exc.args else ""
+        where = "" if str(args.path) in msg else f"{args.path}: "
+        exc.args = (f"INVALID: {where}{msg}", *exc.args[1:])
+        raise
     print(f"OK: {args.path} is a valid {args.dataset} table ({len(data)} rows, "
           f"embeddings {', '.join(f'{k}:{v.shape[1]}' for k, v in data.embeddings.items())})")
     for note in data.info.get("notes", []):
@@ -146,12 +180,9 @@ def _cmd_info(args) -> int:
     from personax.data import io
 
     out = []
+    column_map = column_map_of(args)
     for ds in _datasets(args.dataset):
-        try:
-            data = io.load(ds, source=args.source, revision=args.revision)
-        except io.DataAccessError as exc:
-            print(f"{ds}: {exc}", file=sys.stderr)
-            return 1
-        out.append(summary(data))
+        out.append(summary(io.load(ds, source=args.source, revision=args.revision, column_map=column_map,
+                                   strict=args.strict)))
     print(json.dumps(out, indent=1, default=str))
     return 0

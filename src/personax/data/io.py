@@ -37,7 +37,9 @@ from personax.data.aggregate import agreement_with_released, median_drop_zeros
 from personax.data.dataset import PersonaData, PlantedTruth
 from personax.data.schema import (ALIASES, FACE_DIM, HF_REPOS, LEAGUES, LLMS, TEXT_DIM, TRAIT_ABBREV, TRAITS,
                                   face_key, get_schema, llm_score_column, normalize_name, text_key)
-from personax.data.validate import validate
+from personax.data.validate import ValidationError, check_embeddings, check_frame, validate
+from personax.errors import DataError, InputOutputError, ParameterError
+from personax.utils import atomic_path
 
 #: Parameters of the shipped sample (data/sample/); ``personax data generate --sample``.
 SAMPLE_PARAMS: dict[str, dict] = {
@@ -48,15 +50,26 @@ SAMPLE_DIRNAME = Path("data") / "sample"
 _PROBE_TIMEOUT_S = 3.0
 
 
-class DataAccessError(RuntimeError):
-    """The requested data could not be reached (offline, gated, missing); the message says how to fix it."""
+class DataAccessError(InputOutputError, RuntimeError):
+    """The requested data could not be reached (offline, gated, missing, unreadable); the message
+    says how to fix it.  An :class:`~personax.errors.InputOutputError` (and a ``RuntimeError``
+    as before)."""
 
 
-class ColumnMappingError(ValueError):
+def _mapped_text(mapped: dict) -> str:
+    if not mapped:
+        return "none"
+    same = [k for k, v in mapped.items() if str(k).removeprefix("embedding:") == str(v)]
+    other = [f"{k}←{v}" for k, v in mapped.items() if k not in same]
+    parts = [f"{len(same)} under their canonical names"] if same else []
+    return ", ".join(parts + other)
+
+
+class ColumnMappingError(DataError):
     """A table's columns could not be mapped onto the canonical schema.
 
     Attributes ``found`` (raw columns), ``mapped`` (role → raw column), ``unmapped``
-    (roles still missing).
+    (roles still missing).  A :class:`~personax.errors.DataError` (a ``ValueError``).
     """
 
     def __init__(self, dataset: str, found: list, mapped: dict, unmapped: list, extra: str = ""):
@@ -64,12 +77,13 @@ class ColumnMappingError(ValueError):
         shown = ", ".join(map(str, self.found[:60])) + (" …" if len(self.found) > 60 else "")
         msg = (f"cannot map the columns of this {dataset} table onto the canonical schema.\n"
                f"  columns found ({len(self.found)}): {shown}\n"
-               f"  mapped: {', '.join(f'{k}←{v}' for k, v in self.mapped.items()) or 'none'}\n"
-               f"  expected but unmapped: {', '.join(self.unmapped)}\n"
-               f"{extra}"
-               "Rename the columns to the canonical names (personax.data.schema.SCHEMAS[dataset].table()), "
-               "add them to personax.data.schema.ALIASES, or pass column_map={raw_name: canonical_name}.")
-        super().__init__(msg)
+               f"  mapped: {_mapped_text(self.mapped)}\n"
+               f"  expected but unmapped: {', '.join(self.unmapped)}"
+               + (f"\n{extra.rstrip()}" if extra else ""))
+        super().__init__(msg, hint="rename the columns to the canonical names "
+                                   "(personax.data.schema.SCHEMAS[dataset].table()), add them to "
+                                   "personax.data.schema.ALIASES, or map them: column_map={raw_name: canonical_name} "
+                                   "in Python, --column-map FILE.yaml (lines 'raw_name: canonical_name') on the CLI")
 
 
 # ----------------------------------------------------------------------------------------
@@ -137,13 +151,13 @@ def _array_column_to_numpy(col) -> np.ndarray:
 
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if col.null_count:
-        raise ValueError(f"{col.null_count} row(s) have no embedding")
+        raise DataError(f"{col.null_count} row(s) have no embedding")
     if pa.types.is_fixed_size_list(col.type):
         d = col.type.list_size
         return col.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(col), d)
     lengths = np.diff(col.offsets.to_numpy())
     if lengths.size and not (lengths == lengths[0]).all():
-        raise ValueError(f"embedding rows have different lengths {sorted(set(lengths.tolist()))[:5]}")
+        raise DataError(f"embedding rows have different lengths {sorted(set(lengths.tolist()))[:5]}")
     d = int(lengths[0]) if lengths.size else 0
     return col.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(col), d)
 
@@ -176,7 +190,8 @@ def write_dataset(data: PersonaData, folder: Path, stem: str | None = None,
     table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                            b"personax": json.dumps(data.info, sort_keys=True).encode()})
     paths = [folder / f"{stem}.parquet"]
-    pq.write_table(table, paths[0], compression="zstd", compression_level=9, use_dictionary=True)
+    with atomic_path(paths[0]) as tmp:
+        pq.write_table(table, tmp, compression="zstd", compression_level=9, use_dictionary=True)
     if data.truth is not None:
         t = data.truth
         lat = t.latents.copy()
@@ -184,15 +199,68 @@ def write_dataset(data: PersonaData, folder: Path, stem: str | None = None,
             for c in t.trait_values.columns:
                 lat[f"trait_value_{c}"] = t.trait_values[c].to_numpy()
         paths.append(folder / f"{stem}_truth_latents.parquet")
-        pq.write_table(pa.Table.from_pandas(lat.astype("float32"), preserve_index=False), paths[-1],
-                       compression="zstd", compression_level=9)
+        with atomic_path(paths[-1]) as tmp:
+            pq.write_table(pa.Table.from_pandas(lat.astype("float32"), preserve_index=False), tmp,
+                           compression="zstd", compression_level=9)
         meta = {"blocks": t.blocks, "dag_edges": [list(e) for e in t.edges()],
                 "dependent_pairs": [list(p) for p in t.dependent_pairs],
                 "independent_pairs": [list(p) for p in t.independent_pairs],
                 "equations": t.equations, "info": data.info}
         paths.append(folder / f"{stem}_truth.json")
-        paths[-1].write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+        with atomic_path(paths[-1]) as tmp:
+            tmp.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return paths
+
+
+def to_table(data: PersonaData) -> pd.DataFrame:
+    """One table of a dataset: the canonical columns plus one column per embedding measurement.
+
+    Embedding cells are float32 arrays (the layout of the Parquet files the package writes,
+    and what :func:`load` reads back from any local file).
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> table = to_table(load("athlepersona", n=5))
+    >>> table.shape[0], table["text_llama"].iloc[0].shape
+    (5, (96,))
+    """
+    table = data.frame.copy()
+    for key, arr in data.embeddings.items():
+        table[key] = pd.Series(list(np.asarray(arr, dtype=np.float32)), index=table.index, dtype=object)
+    return table
+
+
+def write_table(data: PersonaData, path: str | os.PathLike) -> Path:
+    """Write a dataset as one ``.parquet`` or ``.csv`` table that :func:`load` reads back.
+
+    CSV cells of embedding columns hold ``[v1, v2, ...]`` with 9 significant digits (float32
+    round-trips exactly).  The file is written to a temporary name and renamed on success.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from personax.data import load
+    >>> ds = load("athlepersona", n=10)
+    >>> path = write_table(ds, pathlib.Path(tempfile.mkdtemp()) / "athle.csv")
+    >>> back = load("athlepersona", source=path)
+    >>> bool((back.embeddings["face_1"] == ds.embeddings["face_1"]).all())
+    True
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise ParameterError(f"write_table writes .parquet or .csv files, got {path.name!r}")
+    table = to_table(data)
+    with atomic_path(path) as tmp:
+        if suffix == ".parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            for key in data.embeddings:
+                text = np.char.mod("%.9g", np.asarray(data.embeddings[key], dtype=np.float64))
+                table[key] = ["[" + ", ".join(row) + "]" for row in text]
+            table.to_csv(tmp, index=False)
+    return path
 
 
 def _read_truth(folder: Path, stem: str, dataset: str, n: int) -> PlantedTruth | None:
@@ -221,12 +289,35 @@ def _read_truth(folder: Path, stem: str, dataset: str, n: int) -> PlantedTruth |
                         graph=world_graph(dataset), trait_values=trait_values, equations=meta["equations"])
 
 
-def read_dataset(path: Path, dataset: str) -> PersonaData:
-    """Read a file written by :func:`write_dataset` (canonical columns, no alias mapping)."""
+def _read_parquet_table(path: Path, pq):
+    """``pyarrow.parquet.read_table`` with a clear error for empty, truncated or foreign files."""
+    import pyarrow as pa
+
+    _check_not_empty(path)
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataAccessError(f"cannot read {path} as Parquet ({path.stat().st_size} bytes): the file is "
+                              f"truncated, corrupt or not Parquet ({type(exc).__name__}: {exc})",
+                              hint="copy or download the file again; `personax data generate --sample` "
+                                   "rewrites the shipped sample") from exc
+
+
+def _check_not_empty(path: Path) -> None:
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataAccessError(f"{path} is empty (0 bytes)",
+                              hint="the file was not written completely: copy, download or export it again")
+
+
+def read_dataset(path: Path, dataset: str, *, strict: bool = False) -> PersonaData:
+    """Read a file written by :func:`write_dataset` (canonical columns, no alias mapping).
+
+    ``strict`` as in :func:`personax.data.validate.validate`.
+    """
     import pyarrow.parquet as pq
 
     path = Path(path)
-    table = pq.read_table(path)
+    table = _read_parquet_table(path, pq)
     schema = get_schema(dataset)
     emb_keys = [k for spec in schema.embeddings.values() for k in spec.keys if k in table.column_names]
     embeddings = {k: _array_column_to_numpy(table.column(k)) for k in emb_keys}
@@ -236,7 +327,7 @@ def read_dataset(path: Path, dataset: str) -> PersonaData:
     info.update(dataset=dataset, n=len(frame), path=str(path))
     truth = _read_truth(path.parent, path.stem, dataset, len(frame))
     frame = _coerce_dtypes(frame, dataset)
-    validate(frame, dataset, embeddings)
+    validate(frame, dataset, embeddings, strict=strict, source=str(path))
     return PersonaData(frame=frame, embeddings=embeddings, schema=schema, info=info, truth=truth)
 
 
@@ -280,16 +371,17 @@ def write_sample(folder: Path | None = None, datasets=None) -> dict:
     import pyarrow
 
     manifest["pyarrow_version"] = pyarrow.__version__
-    (folder / "MANIFEST.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    with atomic_path(folder / "MANIFEST.json") as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest
 
 
-def load_sample(dataset: str) -> PersonaData:
+def load_sample(dataset: str, *, strict: bool = False) -> PersonaData:
     """The shipped sample; regenerated in memory (same parameters) if the files are absent."""
     folder = sample_dir()
     path = folder / f"{dataset}.parquet"
     if path.exists():
-        data = read_dataset(path, dataset)
+        data = read_dataset(path, dataset, strict=strict)
         data.info.update(source="sample", synthetic=True)
         return data
     data = _sample_data(dataset)
@@ -354,7 +446,9 @@ def _parse_packed_column(s: pd.Series, name: str) -> np.ndarray:
         try:
             parsed = _parse_packed(v)
         except ValueError as exc:
-            raise ValueError(f"column {name!r}, row {i}: {exc}") from exc
+            raise DataError(f"column {name!r}, row {i}: {exc}",
+                            hint="a packed cell holds five scores in OCEAN order, e.g. [2, 3, 1, 2, 0] or "
+                                 "{\"openness\": 2, ...}") from exc
         if parsed is not None:
             out[i] = parsed
     return out
@@ -371,12 +465,130 @@ def _is_array_column(s: pd.Series) -> bool:
 def _stack(s: pd.Series, name: str) -> np.ndarray:
     missing = s.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v))).to_numpy(dtype=bool)
     if missing.any():
-        raise ValueError(f"embedding column {name!r} has {int(missing.sum())} row(s) without a vector "
-                         f"(rows {np.flatnonzero(missing)[:5].tolist()}); drop those rows or fill them before loading")
+        raise DataError(f"embedding column {name!r} has {int(missing.sum())} row(s) without a vector "
+                        f"(rows {np.flatnonzero(missing)[:5].tolist()})",
+                        hint="drop those rows or fill them before loading")
     lengths = s.map(len)
     if lengths.nunique() != 1:
-        raise ValueError(f"embedding column {name!r} has rows of different lengths {sorted(lengths.unique())[:5]}")
+        first = int(lengths.iloc[0])
+        odd = np.flatnonzero(lengths.to_numpy() != first)[:5].tolist()
+        raise DataError(f"embedding column {name!r} has rows of different lengths {sorted(lengths.unique())[:5]} "
+                        f"(row 0 has {first}; rows {odd} differ)",
+                        hint="every vector of a column must have the same width")
     return np.stack([np.asarray(v, dtype=np.float32) for v in s.to_numpy()])
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)", re.IGNORECASE)
+_VECTOR_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def _vector_tokens(text: str) -> list[str]:
+    return [t for t in _VECTOR_SEPARATORS.split(text.strip().strip("[]()").strip()) if t]
+
+
+def _text_vectors(s: pd.Series, name: str) -> pd.Series | None:
+    """A text column holding numeric vectors → a column of float32 arrays, else None.
+
+    Recognised cells: numpy's text of an array (``"[ 0.42 -0.13 ...]"``, what
+    ``DataFrame.to_csv`` writes for array cells), JSON/Python lists (``"[0.42, -0.13]"``)
+    and space- or comma-separated numbers (``personax faces extract --out x.csv``).  Only
+    cells with more than five numbers qualify (five are packed trait scores).
+    """
+    values = s.dropna()
+    if values.empty or not all(isinstance(v, str) for v in values.iloc[:5]):
+        return None
+    first = values.iloc[0].strip()
+    if first.startswith("[") and "..." in first and _NUMBER.search(first):
+        raise DataError(f"column {name!r} holds shortened vector text ({first[:50]!r} …): numpy printed only the "
+                        "first and last numbers of each vector when the table was written, so the values are lost",
+                        hint="write tables with embeddings as Parquet, or as CSV with "
+                             "personax.data.io.write_table(data, 'table.csv')")
+    tokens = _vector_tokens(first)
+    if len(tokens) <= 5 or not all(_NUMBER.fullmatch(t) for t in tokens):
+        return None
+    out = []
+    for label, v in s.items():
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
+            out.append(None)
+            continue
+        try:
+            out.append(np.asarray(_vector_tokens(str(v)), dtype=np.float32))
+        except ValueError as exc:
+            raise DataError(f"column {name!r}, row {label}: cannot read a vector from {str(v)[:60]!r}",
+                            hint="every cell of an embedding column holds the same number of numbers") from exc
+    return pd.Series(out, index=s.index, dtype=object)
+
+
+def read_column_map(path: str | os.PathLike) -> dict[str, str]:
+    """Read a column map file: YAML (or JSON) lines ``raw_name: canonical_name``.
+
+    Raises
+    ------
+    DataAccessError
+        The file is missing or empty.
+    DataError
+        It is not a YAML mapping of names to names.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "map.yaml"
+    >>> _ = f.write_text("Height (cm): height_cm\\nYear: birth_year\\n")
+    >>> read_column_map(f)
+    {'Height (cm)': 'height_cm', 'Year': 'birth_year'}
+    """
+    import yaml
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataAccessError(f"column map {path} does not exist" + (" (it is a folder)" if path.is_dir() else ""),
+                              hint="pass a YAML file with one line per column: raw_name: canonical_name")
+    _check_not_empty(path)
+    try:
+        obj = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+        detail = (f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None and problem
+                  else str(exc).splitlines()[0])
+        raise DataError(f"cannot read the column map {path} as YAML ({detail})",
+                        hint="one line per column: raw_name: canonical_name (quote names with ':' or '#')") from exc
+    if not isinstance(obj, dict) or not obj:
+        raise DataError(f"the column map {path} must be a mapping raw_name: canonical_name, got "
+                        f"{type(obj).__name__} {str(obj)[:60]!r}",
+                        hint="one line per column, e.g.  Height (cm): height_cm")
+    bad = {k: v for k, v in obj.items() if not isinstance(v, (str, int)) or isinstance(v, bool)}
+    if bad:
+        raise DataError(f"the column map {path} maps {list(bad)[:5]} to {list(bad.values())[:5]}, not to column names",
+                        hint="each value is a canonical column name such as height_cm")
+    return {str(k): str(v) for k, v in obj.items()}
+
+
+def _check_column_map(column_map, raw_columns, dataset: str) -> dict[str, str]:
+    import difflib
+
+    if not isinstance(column_map, dict):
+        raise ParameterError(f"column_map must be a dict {{raw_name: canonical_name}} or a YAML file path, got "
+                             f"{type(column_map).__name__}")
+    schema = get_schema(dataset)
+    targets = list(schema.columns) + [k for spec in schema.embeddings.values() for k in spec.keys]
+    raw = [str(c) for c in raw_columns]
+    seen: dict[str, str] = {}
+    for rc, canon in column_map.items():
+        if canon not in targets:
+            reversed_entry = rc in targets and canon in raw
+            close = difflib.get_close_matches(str(canon), targets, n=3)
+            raise DataError(
+                f"column_map maps {rc!r} to {canon!r}, which is not a canonical {dataset} column"
+                + (f" (did you mean {', '.join(close)}?)" if close and not reversed_entry else ""),
+                hint=("the entry looks reversed: write raw_name: canonical_name, here "
+                      f"{canon}: {rc}" if reversed_entry else
+                      f"targets are the canonical columns {', '.join(targets[:12])}, … "
+                      "(personax.data.schema.SCHEMAS[dataset].table())"))
+        if canon in seen:
+            raise DataError(f"column_map maps both {seen[canon]!r} and {rc!r} to {canon!r}; map one raw column "
+                            "to each canonical column")
+        seen[canon] = rc
+    return column_map
 
 
 def _wide_groups(columns) -> dict[str, list[str]]:
@@ -398,7 +610,7 @@ def _match_alias(norm: str, role: str) -> bool:
     return norm in {normalize_name(a) for a in ALIASES.get(role, [])}
 
 
-def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None):
+def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None, source: str | None = None):
     """Map a raw table onto the canonical schema.
 
     Parameters
@@ -406,6 +618,7 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None)
     raw : DataFrame as read from a file (any column names).
     dataset : dataset name.
     column_map : optional explicit ``{raw_name: canonical_name}`` overrides (applied first).
+    source : optional file/folder name used in error messages.
 
     Returns
     -------
@@ -421,15 +634,27 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None)
     ------
     ColumnMappingError
         With the columns found, the roles mapped and the roles still unmapped.
+    ValidationError
+        The mapped columns hold values outside the schema (named column, rows, values).
+    DataError
+        An invalid ``column_map`` entry, or unreadable packed/vector cells.
     """
     schema = get_schema(dataset)
     raw = raw.reset_index(drop=True)
     used: set = set()
     mapping: dict[str, str] = {}
     notes: list[str] = []
+    if column_map:
+        _check_column_map(column_map, raw.columns, dataset)
     for rc, canon in (column_map or {}).items():
         if rc not in raw.columns:
-            raise ColumnMappingError(dataset, list(raw.columns), mapping, [f"{canon} (column_map names {rc!r}, absent)"])
+            import difflib
+
+            close = difflib.get_close_matches(str(rc), [str(c) for c in raw.columns], n=3)
+            extra = f"  column_map names the raw column {rc!r}, which the table does not have" + (
+                f" (did you mean {', '.join(map(repr, close))}?)" if close else "") + "\n"
+            raise ColumnMappingError(dataset, list(raw.columns), mapping, [f"{canon} (column_map names {rc!r}, absent)"],
+                                     extra=extra)
         mapping[canon] = rc
         used.add(rc)
     norm_to_raw: dict[str, str] = {}
@@ -444,6 +669,13 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None)
                 return rc
         return None
 
+    # --- vectors written as text (a CSV of the package's own frames) become array cells
+    for c in raw.columns:
+        if raw[c].dtype == object or pd.api.types.is_string_dtype(raw[c].dtype):
+            parsed = _text_vectors(raw[c], str(c))
+            if parsed is not None:
+                raw[c] = parsed
+                notes.append(f"column {c!r}: vectors read from text")
     # --- embeddings (array columns and wide groups) first, so their columns are not taken as scalars
     candidates: dict[str, np.ndarray] = {}
     for c in raw.columns:
@@ -560,6 +792,10 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None)
     if unmapped:
         raise ColumnMappingError(dataset, list(raw.columns), mapping, unmapped)
     frame = _coerce_dtypes(frame[list(schema.columns)], dataset, notes)
+    # report bad cells now, with their column and rows, before anything computes with them
+    problems = check_frame(frame, dataset) + check_embeddings(embeddings, len(frame), dataset)
+    if problems:
+        raise ValidationError(dataset, problems, source=source)
     if have_llm:
         agree = {}
         for t in TRAITS:
@@ -647,39 +883,98 @@ def _table_files(path: Path) -> list[Path]:
     return files
 
 
+def _check_separator(frame: pd.DataFrame, path: Path, suf: str) -> pd.DataFrame:
+    """A one-column CSV whose header holds ';' (or tabs, '|') was written with another separator."""
+    if frame.shape[1] == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+            if sep in str(frame.columns[0]) and sep != ("\t" if suf == ".tsv" else ","):
+                raise DataError(
+                    f"{path} has a single column {str(frame.columns[0])[:60]!r}…: its fields are separated by "
+                    f"{name}, not by {'tabs' if suf == '.tsv' else 'commas'}",
+                    hint="export it again as comma-separated CSV (or name a tab-separated file .tsv)")
+    return frame
+
+
 def _read_table(path: Path) -> pd.DataFrame:
+    """Read one table; empty, truncated, undecodable or malformed files raise a clear error."""
+    import pyarrow as pa
+
     suf = path.suffix.lower()
-    if suf == ".parquet":
-        return pd.read_parquet(path)
-    if suf == ".csv":
-        return pd.read_csv(path)
-    if suf == ".tsv":
-        return pd.read_csv(path, sep="\t")
-    if suf in (".jsonl", ".json"):
-        return pd.read_json(path, lines=suf == ".jsonl")
-    raise ValueError(f"unsupported file type {path.suffix!r}: use Parquet, CSV/TSV or JSON lines")
+    if suf not in _TABLE_SUFFIXES:
+        packed = suf in (".gz", ".bz2", ".xz", ".zip", ".zst", ".7z", ".tar")
+        raise DataAccessError(f"unsupported file type {path.suffix or '(no suffix)'!r} of {path}",
+                              hint=("decompress it first; " if packed else "")
+                              + "use Parquet (.parquet), CSV/TSV (.csv, .tsv) or JSON lines (.jsonl, .json)")
+    _check_not_empty(path)
+    kind = {".parquet": "Parquet", ".csv": "CSV", ".tsv": "TSV", ".jsonl": "JSON lines", ".json": "JSON"}[suf]
+    try:
+        if suf == ".parquet":
+            frame = pd.read_parquet(path)
+        elif suf in (".csv", ".tsv"):
+            frame = pd.read_csv(path, sep="\t" if suf == ".tsv" else ",")
+        else:
+            frame = pd.read_json(path, lines=suf == ".jsonl")
+    except PermissionError as exc:
+        raise DataAccessError(f"cannot read {path}: permission denied",
+                              hint="make the file readable (chmod) or copy it somewhere readable") from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise DataAccessError(f"cannot read {path} as {kind} ({path.stat().st_size} bytes): the file is truncated, "
+                              f"corrupt or not {kind} ({type(exc).__name__}: {exc})",
+                              hint="copy, download or export the file again") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataAccessError(f"{path} holds no table: no header line and no rows (blank lines only)",
+                              hint=f"export the table again with its header line") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (undecodable byte at offset {exc.start}): is it really a "
+                        f"{kind} file?", hint="export it as UTF-8 CSV, or as Parquet") from exc
+    except pd.errors.ParserError as exc:
+        raise DataError(f"cannot parse {path} as {kind}: {str(exc).strip()}",
+                        hint="every line needs the same number of fields as the header; quote fields holding "
+                             "the separator") from exc
+    except ValueError as exc:  # malformed JSON
+        raise DataError(f"cannot parse {path} as {kind}: {exc}",
+                        hint="JSON lines: one JSON object per line") from exc
+    return _check_separator(frame, path, suf) if suf in (".csv", ".tsv") else frame
 
 
-def load_local(path, dataset: str, column_map: dict | None = None) -> PersonaData:
+def load_local(path, dataset: str, column_map: dict | None = None, *, strict: bool = False) -> PersonaData:
     """Load a local Parquet/CSV/JSONL file or a folder of them (e.g. a HF snapshot).
 
     Several files in a folder (splits, shards) are concatenated in sorted path order; only
     one format is read (Parquet, else CSV/TSV, else JSON lines) so a table released in two
     formats is not loaded twice; files whose names mention the other dataset are skipped.
+    ``strict`` as in :func:`personax.data.validate.validate`.
     """
     path = Path(path).expanduser()
     if not path.exists():
-        raise DataAccessError(f"{path} does not exist: pass an existing Parquet/CSV file or folder, "
-                              "or source='sample' / source='hf'")
+        raise DataAccessError(f"{path} does not exist",
+                              hint="pass an existing Parquet/CSV file or folder, or source='sample' / source='hf'")
     files = _table_files(path)
     other = [d for d in ("celebpersona", "athlepersona") if d != dataset][0]
     files = [f for f in files if other not in f.name.lower()] or files
     if not files:
-        raise DataAccessError(f"no Parquet/CSV/JSONL table found under {path}")
+        raise DataAccessError(f"no Parquet/CSV/JSONL table found under {path}",
+                              hint="the folder must hold .parquet, .csv, .tsv, .jsonl or .json files")
     frames = [_read_table(f) for f in files]
     raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    frame, embeddings, report = map_columns(raw, dataset, column_map)
-    validate(frame, dataset, embeddings)
+    where = str(files[0]) if len(files) == 1 else f"{path} ({len(files)} files)"
+    if len(raw) == 0:
+        raise DataError(f"{where} has no rows (columns: {', '.join(map(str, list(raw.columns)[:20]))}"
+                        f"{' …' if len(raw.columns) > 20 else ''})",
+                        hint="the table was exported without its rows; export it again")
+    try:
+        frame, embeddings, report = map_columns(raw, dataset, column_map, source=where)
+    except ColumnMappingError as exc:
+        try:
+            map_columns(raw, other)
+        except ValidationError:
+            pass  # the columns fit the other dataset (only some values do not)
+        except (DataError, ParameterError):
+            raise exc from None
+        raise ColumnMappingError(dataset, exc.found, exc.mapped, exc.unmapped,
+                                 extra=f"  {where} looks like a {other} table: pass dataset={other!r} "
+                                       f"(--dataset {other})") from None
+    validate(frame, dataset, embeddings, strict=strict, source=where)
     info = {"dataset": dataset, "source": str(path), "path": str(path), "files": [str(f) for f in files],
             "n": len(frame), "synthetic": False, **report}
     truth = None
@@ -732,7 +1027,8 @@ def _probe(host: str, port: int = 443, timeout: float = _PROBE_TIMEOUT_S) -> str
     return result[0]
 
 
-def load_hf(dataset: str, revision: str | None = None, cache_dir=None, column_map: dict | None = None) -> PersonaData:
+def load_hf(dataset: str, revision: str | None = None, cache_dir=None, column_map: dict | None = None, *,
+            strict: bool = False) -> PersonaData:
     """Download (or reuse a cached) snapshot of the released dataset and load it.
 
     Fails fast (a 3 s TCP probe; immediately under ``HF_HUB_OFFLINE=1`` when nothing is
@@ -775,7 +1071,7 @@ def load_hf(dataset: str, revision: str | None = None, cache_dir=None, column_ma
                               f"{' in ' + str(cache_dir) if cache_dir else ''}. {fix}") from exc
     except (HfHubHTTPError, OSError) as exc:
         raise DataAccessError(f"downloading {repo} failed: {type(exc).__name__}: {exc}. {fix}") from exc
-    data = load_local(folder, dataset, column_map)
+    data = load_local(folder, dataset, column_map, strict=strict)
     commit = Path(folder).name  # snapshots/<commit hash>
     data.info.update(source="hf", repo_id=repo, revision=revision or "main", commit=commit,
                      cache_dir=str(cache_dir) if cache_dir else None, offline_cache=local_only)
@@ -788,7 +1084,8 @@ def load_hf(dataset: str, revision: str | None = None, cache_dir=None, column_ma
 
 
 def load(dataset: str, source: str | os.PathLike = "sample", revision: str | None = None, cache_dir=None,
-         n: int | None = None, seed: int = 0, column_map: dict | None = None) -> PersonaData:
+         n: int | None = None, seed: int = 0, column_map: dict | str | os.PathLike | None = None, *,
+         strict: bool = False) -> PersonaData:
     """Load a PersonaX dataset.
 
     Parameters
@@ -802,7 +1099,10 @@ def load(dataset: str, source: str | os.PathLike = "sample", revision: str | Non
     n : optional number of rows, drawn deterministically with ``seed``
         (:meth:`PersonaData.subsample`).
     seed : seed of the subsample (and of ``source="synthetic"``).
-    column_map : explicit ``{raw_name: canonical_name}`` for local/HF tables.
+    column_map : explicit ``{raw_name: canonical_name}`` for local/HF tables, or the path
+        of a YAML file of such lines (:func:`read_column_map`).
+    strict : make an aggregate trait column that disagrees with its LLM scores an error
+        (default: a :class:`~personax.errors.DataWarning` with the count and examples).
 
     Returns
     -------
@@ -810,21 +1110,33 @@ def load(dataset: str, source: str | os.PathLike = "sample", revision: str | Non
 
     Raises
     ------
-    DataAccessError (unreachable/gated/missing data), ColumnMappingError (unmappable
-    columns), ValidationError (values outside the schema).
+    DataAccessError (unreachable/gated/missing/empty/truncated data; an InputOutputError),
+    ColumnMappingError (unmappable columns; a DataError), ValidationError (values outside
+    the schema, naming column, rows and values; a DataError), ParameterError (a bad
+    argument).  All are ``personax.errors.PersonaXError`` and, as before, ``ValueError``
+    or ``RuntimeError``.
     """
     get_schema(dataset)
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
-        raise ValueError(f"n must be a positive int or None, got {n!r}")
+        raise ParameterError(f"n must be a positive int or None, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"seed must be a non-negative int, got {seed!r}")
+    if not isinstance(source, (str, os.PathLike)) or not str(source).strip():
+        raise ParameterError(f"source must be 'sample', 'hf', 'synthetic' or a path, got {source!r}")
+    if isinstance(column_map, (str, os.PathLike)):
+        column_map = read_column_map(column_map)
     src = str(source)
+    if column_map and src in ("sample", "synthetic"):
+        raise ParameterError(f"column_map applies to local files and source='hf', not to source={src!r} "
+                             "(those tables already have the canonical names)")
     if src == "sample":
-        data = load_sample(dataset)
+        data = load_sample(dataset, strict=strict)
     elif src == "hf":
-        data = load_hf(dataset, revision=revision, cache_dir=cache_dir, column_map=column_map)
+        data = load_hf(dataset, revision=revision, cache_dir=cache_dir, column_map=column_map, strict=strict)
     elif src == "synthetic":
         from personax.data.synthetic import generate
 
         return generate(dataset, n=n, seed=seed)
     else:
-        data = load_local(src, dataset, column_map)
+        data = load_local(src, dataset, column_map, strict=strict)
     return data.subsample(n, seed=seed)

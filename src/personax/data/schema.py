@@ -274,9 +274,11 @@ SCHEMAS: dict[str, DatasetSchema] = {"celebpersona": _celeb_schema(), "athlepers
 
 
 def get_schema(dataset: str) -> DatasetSchema:
-    """Return ``SCHEMAS[dataset]`` or raise a ValueError naming the valid datasets."""
-    if dataset not in SCHEMAS:
-        raise ValueError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
+    """Return ``SCHEMAS[dataset]`` or raise a ParameterError (a ValueError) naming the valid datasets."""
+    if not isinstance(dataset, str) or dataset not in SCHEMAS:
+        from personax.errors import ParameterError
+
+        raise ParameterError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
     return SCHEMAS[dataset]
 
 

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from personax.errors import BackendError, DataError, InputOutputError, ParameterError
 from personax.faces import weights as _weights
 from personax.utils import progress
 
@@ -32,6 +33,8 @@ __all__ = ["extract", "embedding_matrix", "embedding_column", "load_image", "lis
 
 #: every value the ``status`` column can take
 STATUSES = ("ok", "multiple_faces", "no_face", "unreadable", "error")
+#: statuses of rows without a usable face (the CLI counts them as failed items)
+FAILED_STATUSES = ("no_face", "unreadable", "error")
 
 #: attribute names accepted by ``extract(attributes=...)`` (deepface ``analyze`` actions)
 ATTRIBUTES = ("age", "gender", "emotion", "race")
@@ -39,8 +42,11 @@ ATTRIBUTES = ("age", "gender", "emotion", "race")
 _HIDDEN_PREFIXES = (".", "~")
 
 
-class UnreadableImage(ValueError):
-    """An input that is not a decodable image (missing file, corrupt bytes, bad array)."""
+class UnreadableImage(DataError):
+    """An input that is not a decodable image (missing file, corrupt or truncated bytes, bad array).
+
+    A :class:`personax.errors.DataError` (a ``ValueError``).
+    """
 
 
 def embedding_column(model: str) -> str:
@@ -56,8 +62,37 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise NotADirectoryError(f"{str(folder)!r} is not a folder")
+        raise _NotAFolder(f"{str(folder)!r} is not a folder")
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(_HIDDEN_PREFIXES))
+
+
+class _NotAFolder(InputOutputError, NotADirectoryError):
+    """A path given as a folder of images is not a folder."""
+
+
+def _damaged(buf: np.ndarray) -> str | None:
+    """Why Pillow cannot fully decode these bytes (truncated/corrupt), or None.
+
+    OpenCV decodes some truncated files without a word (the missing part comes out grey),
+    so a face could be "found" in half an image; Pillow reads to the end and says so.
+    Formats Pillow does not know are left to OpenCV.
+    """
+    try:
+        import io
+
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
+        return None
+    fmt = None
+    try:
+        with Image.open(io.BytesIO(buf.tobytes())) as im:
+            fmt = im.format
+            im.load()
+    except UnidentifiedImageError:
+        return None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        return f"{fmt or 'image'} data are truncated or corrupt ({exc})"
+    return None
 
 
 def load_image(image: str | os.PathLike | np.ndarray, channel_order: str = "rgb") -> np.ndarray:
@@ -89,9 +124,16 @@ def load_image(image: str | os.PathLike | np.ndarray, channel_order: str = "rgb"
             raise UnreadableImage(f"file not found: {str(path)!r}")
         # imdecode from bytes instead of imread: imread fails silently on non-ASCII paths
         buf = np.fromfile(str(path), dtype=np.uint8)
-        img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
+        if buf.size == 0:
+            raise UnreadableImage(f"{str(path)!r} is empty (0 bytes)")
+        damaged = _damaged(buf)
+        if damaged:
+            raise UnreadableImage(f"cannot decode {str(path)!r}: {damaged}")
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
         if img is None:
-            raise UnreadableImage(f"cannot decode {str(path)!r} as an image ({buf.size} bytes)")
+            head = bytes(buf[:64].tobytes())
+            kind = " (it looks like text, not an image)" if _looks_like_text(head) else ""
+            raise UnreadableImage(f"cannot decode {str(path)!r} as an image ({buf.size} bytes){kind}")
         return np.ascontiguousarray(img)
     if not isinstance(image, np.ndarray):
         raise UnreadableImage(f"expected a file path or a numpy array, got {type(image).__name__}")
@@ -119,6 +161,14 @@ def load_image(image: str | os.PathLike | np.ndarray, channel_order: str = "rgb"
     return np.ascontiguousarray(arr)
 
 
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(32 <= b < 127 or b in (9, 10, 13) for b in head)
+
+
 def _as_items(images: Any) -> list[tuple[str, Any]]:
     """Normalise the ``images`` argument to a list of (source label, path-or-array)."""
     if isinstance(images, (str, os.PathLike)):
@@ -138,7 +188,7 @@ def _as_items(images: Any) -> list[tuple[str, Any]]:
             else:
                 items.append((f"array:{i}", item))
         return items
-    raise TypeError(f"images must be a path, a folder, an array or a sequence of them; got {type(images).__name__}")
+    raise ParameterError(f"images must be a path, a folder, an array or a sequence of them; got {type(images).__name__}")
 
 
 def _resolve_attributes(attributes: Sequence[str] | str, weights_dir) -> tuple[list[str], list[str]]:
@@ -154,7 +204,7 @@ def _resolve_attributes(attributes: Sequence[str] | str, weights_dir) -> tuple[l
     wanted = []
     for a in attributes:
         if a not in ATTRIBUTES:
-            raise ValueError(f"unknown attribute {a!r}; choose from {ATTRIBUTES}, 'all' or 'available'")
+            raise ParameterError(f"unknown attribute {a!r}; choose from {ATTRIBUTES}, 'all' or 'available'")
         if a not in wanted:
             wanted.append(a)
     return wanted, []
@@ -240,7 +290,7 @@ def extract(images: Any, detector: str = "opencv", model: str | None = "Dlib",
 
         engine = backend_utils.get_backend_engine()  # cached by deepface at its first use
         if engine != _weights.BACKEND_ENGINE:
-            raise RuntimeError(f"deepface already runs on its {engine!r} engine in this process (chosen before "
+            raise BackendError(f"deepface already runs on its {engine!r} engine in this process (chosen before "
                                f"personax set DEEPFACE_BACKEND_ENGINE={_weights.BACKEND_ENGINE}); the weight checks "
                                "assume pytorch file names. Restart Python and call personax.faces.extract first, "
                                "or set DEEPFACE_BACKEND_ENGINE=pytorch before importing deepface.")

@@ -155,22 +155,36 @@ class PrivacyKey:
                                   "with the old key could then no longer be recovered)")
         meta = {"format_version": _FORMAT_VERSION, "dim": self.dim, "seed": self.seed, "mode": self.mode,
                 "data_scale": self.data_scale, "fingerprint": self.fingerprint}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, rotation=self.rotation, bend=self.bend, scale=self.scale, shift=self.shift,
-                 meta=np.array(json.dumps(meta)))
+        from personax.utils import atomic_path
+
+        with atomic_path(path) as tmp:  # np.savez appends nothing: the name already ends in .npz
+            np.savez(tmp, rotation=self.rotation, bend=self.bend, scale=self.scale, shift=self.shift,
+                     meta=np.array(json.dumps(meta)))
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "PrivacyKey":
         """Read a key written by :meth:`save`, checking its fingerprint."""
-        with np.load(Path(path), allow_pickle=False) as f:
-            meta = json.loads(str(f["meta"]))
-            if meta.get("format_version") != _FORMAT_VERSION:
-                raise ValueError(f"{path}: unsupported key format {meta.get('format_version')!r}")
-            key = cls(int(meta["dim"]), int(meta["seed"]), str(meta["mode"]), f["rotation"].copy(),
-                      f["bend"].copy(), f["scale"].copy(), f["shift"].copy(), float(meta["data_scale"]))
+        import zipfile
+
+        from personax.errors import DataError
+
+        try:
+            with np.load(Path(path), allow_pickle=False) as f:
+                meta = json.loads(str(f["meta"]))
+                if meta.get("format_version") != _FORMAT_VERSION:
+                    raise DataError(f"{path}: unsupported key format {meta.get('format_version')!r}")
+                key = cls(int(meta["dim"]), int(meta["seed"]), str(meta["mode"]), f["rotation"].copy(),
+                          f["bend"].copy(), f["scale"].copy(), f["shift"].copy(), float(meta["data_scale"]))
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            raise
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            if isinstance(exc, DataError):
+                raise
+            raise DataError(f"{path} is not a readable privacy key ({type(exc).__name__}: {exc})",
+                            hint="pass the .npz written by `personax faces obfuscate --new-key`") from exc
         if key.fingerprint != meta["fingerprint"]:
-            raise ValueError(f"{path}: key fingerprint mismatch (file corrupted or edited)")
+            raise DataError(f"{path}: key fingerprint mismatch (file corrupted or edited)")
         return key
 
     def __repr__(self) -> str:  # never print the parameters
@@ -179,10 +193,12 @@ class PrivacyKey:
 
 def _as_matrix(X, key: PrivacyKey | None) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
+    from personax.errors import DataError
+
     if X.ndim != 2:
-        raise ValueError(f"expected a 2-D (n, d) embedding matrix, got shape {X.shape}")
+        raise DataError(f"expected a 2-D (n, d) embedding matrix, got shape {X.shape}")
     if key is not None and X.shape[1] != key.dim:
-        raise ValueError(f"embedding dimension {X.shape[1]} does not match the key's dim {key.dim}; "
+        raise DataError(f"embedding dimension {X.shape[1]} does not match the key's dim {key.dim}; "
                          "use the key generated for this modality (PrivacyKey.generate(dim=...))")
     return X
 

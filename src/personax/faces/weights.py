@@ -38,7 +38,8 @@ from typing import Iterator, Sequence
 
 import pandas as pd
 
-from personax.utils import cache_dir, saved_environ
+from personax.errors import BackendError, InputOutputError, ParameterError
+from personax.utils import atomic_path, cache_dir, saved_environ
 
 __all__ = [
     "WeightFile",
@@ -211,8 +212,16 @@ UNSUPPORTED_DETECTORS = {
 }
 
 
-class MissingWeightsError(FileNotFoundError):
-    """A model's weight file is not in the weights folder (raised before any download)."""
+class MissingWeightsError(BackendError, FileNotFoundError):
+    """A model's weight file is not in the weights folder (raised before any download).
+
+    A :class:`personax.errors.BackendError` (exit code 1 on the CLI) and, as before, a
+    ``FileNotFoundError``.
+    """
+
+
+class WeightsFolderError(InputOutputError, NotADirectoryError):
+    """``weights_dir`` names a file instead of a folder."""
 
 
 def resolve_home(weights_dir: str | os.PathLike | None = None) -> Path:
@@ -240,7 +249,7 @@ def resolve_home(weights_dir: str | os.PathLike | None = None) -> Path:
     else:
         path = cache_dir("deepface").resolve()
     if path.exists() and not path.is_dir():
-        raise NotADirectoryError(f"weights_dir {str(path)!r} is a file; pass a folder (the deepface home)")
+        raise WeightsFolderError(f"weights_dir {str(path)!r} is a file; pass a folder (the deepface home)")
     (path / ".deepface" / "weights").mkdir(parents=True, exist_ok=True)
     return path
 
@@ -267,7 +276,7 @@ def deepface_env(weights_dir: str | os.PathLike | None = None) -> Iterator[Path]
     home = resolve_home(weights_dir)
     engine = os.environ.get("DEEPFACE_BACKEND_ENGINE")
     if engine and engine.strip().lower() != BACKEND_ENGINE:
-        raise ValueError(
+        raise ParameterError(
             f"DEEPFACE_BACKEND_ENGINE={engine!r} is set, but personax.faces supports deepface's "
             f"{BACKEND_ENGINE!r} engine only (its weight file names are the ones checked here). "
             "Unset the variable or set it to 'pytorch'.")
@@ -288,17 +297,17 @@ def lookup(name: str, task: str | None = None) -> ModelWeights:
         Restrict the lookup to one task.
     """
     if not isinstance(name, str):
-        raise TypeError(f"model name must be a string, got {name!r}")
+        raise ParameterError(f"model name must be a string, got {name!r}")
     key = ATTRIBUTE_MODELS.get(name.lower(), name)
     matches = [m for m in REGISTRY.values() if m.name.lower() == key.lower() and (task is None or m.task == task)]
     if matches:
         return matches[0]
     if task in (None, "detector") and name.lower() in UNSUPPORTED_DETECTORS:
-        raise ValueError(f"detector {name!r} is not supported here: {UNSUPPORTED_DETECTORS[name.lower()]}. "
+        raise ParameterError(f"detector {name!r} is not supported here: {UNSUPPORTED_DETECTORS[name.lower()]}. "
                          f"Use one of {sorted(m.name for m in _models if m.task == 'detector')}.")
     choices = sorted(m.name for m in _models if task is None or m.task == task)
     what = f"{task} model" if task else "model"
-    raise ValueError(f"unknown {what} {name!r}; choose one of {choices}")
+    raise ParameterError(f"unknown {what} {name!r}; choose one of {choices}")
 
 
 def _system_file(spec: ModelWeights, file: WeightFile) -> Path | None:
@@ -491,7 +500,7 @@ def fetch_weights(name: str, weights_dir: str | os.PathLike | None = None, *,
                 errors.append(f"{url}: {exc}")
                 continue
             if f.compress == "bz2":
-                with bz2.open(download_to, "rb") as src, open(target, "wb") as dst:
+                with bz2.open(download_to, "rb") as src, atomic_path(target) as tmp, open(tmp, "wb") as dst:
                     shutil.copyfileobj(src, dst)
                 download_to.unlink()
             break

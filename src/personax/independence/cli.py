@@ -3,16 +3,60 @@
 Examples
 --------
 ``personax independence battery --dataset celebpersona --tests kci,chi2 --out results.csv``
+``personax independence battery --dataset athlepersona --source my.csv --column-map map.yaml --out r.csv``
 ``personax independence list``
+
+Exit codes: 0 every test produced a p-value; 1 some tests failed (their pairs and reasons
+are listed; the full table goes to ``<out stem>.failed.csv`` and ``--out`` is left
+untouched, unless ``--allow-failures``) or the data are invalid; 2 a bad option (unknown
+test or column, χ²/G² without a discrete attribute, alpha outside (0, 1), ...), checked
+before anything runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+#: failed tests listed on stderr (all of them are in the table's ``error`` column)
+_SHOW_FAILURES = 10
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from exc
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
+    return v
+
+
+def _alpha(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from exc
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {v}")
+    return v
 
 
 def register(subparsers) -> None:
     """Add the ``independence`` command (subcommands ``battery`` and ``list``)."""
+    from personax.data.cli import add_column_map_options
+
     p = subparsers.add_parser("independence", help="Level I independence tests (KCI, RCIT, HSIC, chi2, G2)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="independence_command", metavar="SUBCOMMAND")
@@ -21,15 +65,22 @@ def register(subparsers) -> None:
     b.add_argument("--dataset", required=True, choices=("celebpersona", "athlepersona"))
     b.add_argument("--source", default="sample",
                    help="'sample' (shipped synthetic sample, default), 'synthetic' (generate at --n), 'hf', or a path")
-    b.add_argument("--n", type=int, default=None, help="rows: subsample (sample/hf/path) or generate (synthetic)")
+    add_column_map_options(b)
+    b.add_argument("--n", type=_positive_int, default=None,
+                   help="rows: subsample (sample/hf/path) or generate (synthetic)")
     b.add_argument("--tests", default="kci,rcit,hsic,chi2,g2", help="comma-separated subset of kci,rcit,hsic,chi2,g2")
+    b.add_argument("--traits", default=None, help="comma-separated trait columns (default: the five aggregates)")
+    b.add_argument("--attributes", default=None,
+                   help="comma-separated attribute columns (default: the dataset's Level I attributes)")
     b.add_argument("--backend", default="fast", choices=("fast", "reference"))
     b.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (fast backend)")
-    b.add_argument("--alpha", type=float, default=0.05)
-    b.add_argument("--seed", type=int, default=0, help="RCIT features and subsampling (default 0)")
+    b.add_argument("--alpha", type=_alpha, default=0.05, help="level of the BH-adjusted decisions, in (0, 1)")
+    b.add_argument("--seed", type=_nonneg_int, default=0, help="RCIT features and subsampling (default 0)")
     b.add_argument("--no-cache", action="store_true", help="recompute instead of reusing cached units")
     b.add_argument("--hsic-raw", action="store_true",
                    help="HSIC on raw units (the authors' parity mode; unit dependent)")
+    b.add_argument("--allow-failures", action="store_true",
+                   help="write --out and exit 0 even when some tests failed (their 'error' column says why)")
     b.add_argument("--out", required=True, help="output CSV path")
     b.set_defaults(func=_battery)
 
@@ -38,7 +89,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-def load_dataset(dataset: str, source: str, n: int | None, seed: int):
+def load_dataset(dataset: str, source: str, n: int | None, seed: int, column_map=None, strict: bool = False):
     """PersonaData from ``source`` ('synthetic' generates n rows with small embeddings)."""
     if source == "synthetic":
         from personax.data.synthetic import generate
@@ -47,28 +98,116 @@ def load_dataset(dataset: str, source: str, n: int | None, seed: int):
         return generate(dataset, n=n, seed=seed, face_dim=32, text_dim=32)
     from personax.data import load
 
-    ds = load(dataset, source=source)
+    ds = load(dataset, source=source, column_map=column_map, strict=strict)
     if n is not None and n < len(ds):
         ds = ds.subsample(n, seed=seed)
     return ds
 
 
+def _names(text: str | None, option: str) -> list[str] | None:
+    from personax.errors import UsageError
+
+    if text is None:
+        return None
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise UsageError(f"{option} {text!r} names no column", hint=f"pass a comma-separated list, e.g. {option} a,b")
+    return names
+
+
+def _check_columns(kind: str, names: list[str], frame, schema, allowed: list[str]) -> None:
+    import difflib
+
+    from personax.errors import UsageError
+
+    unknown = [c for c in names if c not in frame.columns]
+    if unknown:
+        close = {c: difflib.get_close_matches(c, allowed, n=1) for c in unknown}
+        guess = "; ".join(f"{c!r}: did you mean {m[0]!r}?" for c, m in close.items() if m)
+        raise UsageError(f"--{kind} names column(s) {unknown} that the {schema.name} table does not have"
+                         + (f" ({guess})" if guess else ""),
+                         hint=f"choose from {', '.join(allowed)}")
+
+
+def _check_device(device: str) -> None:
+    from personax.errors import UsageError
+    from personax.utils import resolve_device
+
+    try:
+        resolve_device(device)
+    except (ValueError, RuntimeError) as exc:
+        raise UsageError(f"--device {device!r}: {exc}") from exc
+
+
 def _battery(args) -> int:
-    from pathlib import Path
+    from personax.errors import UsageError, WorkFailedError
+    from personax.independence import TESTS, battery
+    from personax.utils import atomic_path
 
-    from personax.independence import battery
-
-    tests = [t.strip() for t in args.tests.split(",") if t.strip()]
-    ds = load_dataset(args.dataset, args.source, args.n, args.seed)
-    options = {"hsic": {"standardize": False}} if args.hsic_raw and "hsic" in tests else None
-    res = battery(ds, tests=tests, alpha=args.alpha, backend=args.backend, device=args.device, seed=args.seed,
-                  cache=not args.no_cache, options=options)
+    tests = [t.strip().lower() for t in args.tests.split(",") if t.strip()]
+    unknown = [t for t in tests if t not in TESTS]
+    if unknown or not tests:
+        raise UsageError(f"--tests {args.tests!r}: " + (f"unknown test(s) {unknown}" if unknown else "no test named"),
+                         hint=f"a comma-separated subset of {','.join(TESTS)}")
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    res.to_csv(out, index=False)
-    n_dep = int(res["reject"].sum())
-    print(f"{len(res)} tests on {ds.info.get('n', len(ds.frame))} rows ({args.dataset}, {ds.info.get('source')}); "
-          f"{n_dep} dependent after BH at alpha={args.alpha}; {res.attrs['n_failed']} failed -> {out}")
+    if out.is_dir():
+        raise UsageError(f"--out {args.out} is a folder; pass a file name such as results.csv")
+    if args.backend == "fast":
+        _check_device(args.device)
+    from personax.data.cli import column_map_of
+
+    ds = load_dataset(args.dataset, args.source, args.n, args.seed, column_map=column_map_of(args),
+                      strict=args.strict)
+    schema = ds.schema
+    traits, attributes = _names(args.traits, "--traits"), _names(args.attributes, "--attributes")
+    if traits is not None:
+        _check_columns("traits", traits, ds.frame, schema, list(schema.traits))
+    if attributes is not None:
+        _check_columns("attributes", attributes, ds.frame, schema, list(schema.attributes))
+    discrete_tests = [t for t in tests if TESTS[t].data == "discrete"]
+    used_attributes = attributes if attributes is not None else list(schema.attributes)
+    if discrete_tests and not [a for a in used_attributes if a in schema.discrete]:
+        raise UsageError(f"--tests asks for {', '.join(discrete_tests)}, which need discrete attributes, but none of "
+                         f"{used_attributes} is discrete",
+                         hint=f"add a discrete attribute ({', '.join(a for a in schema.attributes if a in schema.discrete)}) "
+                              f"or drop {', '.join(discrete_tests)} from --tests")
+    options = {"hsic": {"standardize": False}} if args.hsic_raw and "hsic" in tests else None
+    res = battery(ds, traits=traits, attributes=attributes, tests=tests, alpha=args.alpha, backend=args.backend,
+                  device=args.device, seed=args.seed, cache=not args.no_cache, options=options)
+    empty = [t for t in tests if not (res["test"] == t).any()]
+    errors = res["error"].fillna("").astype(str)
+    failed = res[errors != ""]
+    n_dep = int(res["reject"].fillna(False).astype(bool).sum())
+    line = (f"{len(res)} tests on {ds.info.get('n', len(ds.frame))} rows ({args.dataset}, {ds.info.get('source')}); "
+            f"{n_dep} dependent after BH at alpha={args.alpha}; {len(failed)} failed")
+    per_test = ", ".join(f"{t} {int((res['test'] == t).sum())} ({int(((res['test'] == t) & (errors != '')).sum())} failed)"
+                         for t in tests)
+    if empty:
+        raise WorkFailedError(f"test(s) {empty} produced no result at all ({per_test}); nothing was written",
+                              hint="chi2/g2 need discrete attributes and traits with at most 20 levels")
+    listing = "\n".join(f"  {r.trait} x {r.attribute} [{r.test}]: {r.error}"
+                        for r in failed.head(_SHOW_FAILURES).itertuples())
+    if len(failed) > _SHOW_FAILURES:
+        listing += f"\n  … and {len(failed) - _SHOW_FAILURES} more (see the 'error' column)"
+    if len(failed) and not args.allow_failures:
+        side = out.with_name(f"{out.stem}.failed{out.suffix or '.csv'}")
+        with atomic_path(side) as tmp:
+            res.to_csv(tmp, index=False)
+        print(f"{line}; per test: {per_test}")
+        kept = " (the earlier file is unchanged)" if out.exists() else ""
+        raise WorkFailedError(f"{len(failed)} of {len(res)} test(s) failed:\n{listing}\n"
+                              f"  the full table, with the reasons in its 'error' column: {side}; {out} was not "
+                              f"written{kept}",
+                              hint="fix the data of the failing pairs (e.g. too few complete rows), choose other "
+                                   "--traits/--attributes, or pass --allow-failures to write --out anyway")
+    with atomic_path(out) as tmp:
+        res.to_csv(tmp, index=False)
+    out.with_name(f"{out.stem}.failed{out.suffix or '.csv'}").unlink(missing_ok=True)
+    print(f"{line} -> {out}")
+    print(f"per test: {per_test}")
+    if len(failed):
+        print(f"warning: {len(failed)} of {len(res)} test(s) failed (kept in {out} with their reasons; "
+              f"--allow-failures):\n{listing}", file=sys.stderr)
     return 0
 
 

@@ -6,9 +6,11 @@ information, median after dropping zeros; paper.md §2.4-2.7) with any model a u
 ``prompts``    the six prompt formats as versioned YAML data with content hashes
 ``backends``   ``openai`` (any OpenAI-compatible HTTP endpoint), ``transformers`` (local
                Hugging Face model), ``simulated`` (the synthetic world's raters; not an LLM)
-``parser``     reply -> scores with a parse status; never invents a score
+``parser``     reply -> scores by a documented rule table; a flawed reply yields no scores
+``aliases``    the one table of trait names (letters, synonyms) shared with the data layer
 ``ledger``     append-only JSONL ledger; resumable after kill -9
-``run``        :func:`run_inference` over people x backends x formats -> tidy DataFrame
+``run``        :func:`run_inference` over people x backends x formats -> tidy DataFrame and a
+               :class:`~personax.traits.run.RunSummary` (fatal backend errors stop the run)
 ``agreement``  Krippendorff's alpha, ICC, pairwise Spearman with bootstrap CIs, and the
                prompt-format consistency table
 ``embeddings`` :func:`embed`, text embeddings of descriptions (MiniLM offline default; gte-Qwen2 optional)
@@ -28,6 +30,9 @@ _EXPORTS = {
     "Ledger": "personax.traits.ledger",
     "run_inference": "personax.traits.run", "ledger_frame": "personax.traits.run",
     "status_counts": "personax.traits.run", "wide_scores": "personax.traits.run",
+    "wide_by_format": "personax.traits.run", "RunSummary": "personax.traits.run",
+    "rule_table": "personax.traits.parser", "flag_low_mass": "personax.traits.parser",
+    "trait_from_key": "personax.traits.aliases",
     "make_backend": "personax.traits.backends",
     "krippendorff_alpha": "personax.traits.agreement", "icc": "personax.traits.agreement",
     "agreement_table": "personax.traits.agreement", "format_consistency": "personax.traits.agreement",

@@ -15,6 +15,7 @@ the tables computed here are new work of this companion.
   statistic is a function of per-person sums, so one weight matrix (persons' resample
   counts) gives all replicates at once; tests check the closed forms against pingouin
   and scipy.
+* :func:`format_agreement` -- rank agreement (Spearman) between prompt formats of one rater.
 * :func:`format_consistency` -- the prompt-format consistency table laid out like the
   paper's (per LLM x pair of formats).  The paper's cell metric is unlabelled; this
   project uses the **mean absolute score difference** between the two formats.
@@ -457,6 +458,52 @@ def format_consistency(tidy: pd.DataFrame, pairs: Sequence[tuple[str, str]] = PA
     return vals
 
 
+def format_agreement(tidy: pd.DataFrame, llm: str, formats: Sequence[str] | None = None,
+                     repeat: int = 0) -> pd.DataFrame:
+    """Rank agreement between prompt formats for one rater: mean Spearman rho over traits.
+
+    Scales differ between formats (3 or 5 levels, increasing or decreasing listing), so a
+    rank statistic is used; 0 ("insufficient information") is treated as missing, and only
+    ``ok`` replies count.
+
+    Parameters
+    ----------
+    tidy : DataFrame
+        From :func:`personax.traits.run.run_inference` over several formats.
+    llm : str
+        The rater (``llm`` column).
+    formats : sequence of str, optional
+        Format ids in display order (default: those in ``tidy``).
+    repeat : int
+        Which repeat to use.
+
+    Returns
+    -------
+    DataFrame
+        Long table with columns ``format_a, format_b, rho_mean`` (mean over the traits where
+        rho is defined), ``n_traits`` (how many traits had a defined rho: both formats
+        vary over at least 3 shared persons), ``n_units_min`` (fewest persons behind a
+        trait's rho).
+    """
+    from personax.traits.run import wide_by_format
+
+    wide = wide_by_format(tidy, llm=llm, repeat=repeat)
+    fmts = list(formats) if formats is not None else list(dict.fromkeys(tidy.loc[tidy["llm"] == llm, "prompt_id"]))
+    rows = []
+    for a, b in combinations(fmts, 2):
+        rhos, ns = [], []
+        for trait in TRAITS:
+            pair = wide[[f"{a}_{trait}", f"{b}_{trait}"]].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+            pair = np.where(pair == 0, np.nan, pair)
+            res = pairwise_spearman(pair, raters=[a, b]).iloc[0]
+            ns.append(int(res["n_units"]))
+            if np.isfinite(res["rho"]):
+                rhos.append(float(res["rho"]))
+        rows.append({"format_a": a, "format_b": b, "rho_mean": float(np.mean(rhos)) if rhos else np.nan,
+                     "n_traits": len(rhos), "n_units_min": min(ns) if ns else 0})
+    return pd.DataFrame(rows, columns=["format_a", "format_b", "rho_mean", "n_traits", "n_units_min"])
+
+
 def format_stability(tidy: pd.DataFrame) -> pd.DataFrame:
     """Average over persons and traits of the standard deviation across repeats (the
     paper's "Avg. of Standard Deviation" box plots), per LLM x prompt format.
@@ -474,4 +521,4 @@ def format_stability(tidy: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = ["krippendorff_alpha", "icc", "pairwise_spearman", "agreement_table", "agreement_summary",
-           "format_consistency", "format_stability", "PAPER_PAIRS", "LEVELS", "ICC_MEASURES"]
+           "format_consistency", "format_agreement", "format_stability", "PAPER_PAIRS", "LEVELS", "ICC_MEASURES"]

@@ -50,8 +50,11 @@ def resolve_model(model: str | None) -> str:
 
 
 def load_model(model: str | None = None, device: str = "auto"):
-    """Load (and cache per process) a sentence-transformers model on ``device``."""
-    from sentence_transformers import SentenceTransformer
+    """Load (and cache per process) a sentence-transformers model on ``device`` (loading output silenced)."""
+    from personax.traits.backends.local_models import quiet_loading
+
+    with quiet_loading():
+        from sentence_transformers import SentenceTransformer
 
     target = resolve_model(model)
     dev = resolve_device(device)
@@ -62,7 +65,8 @@ def load_model(model: str | None = None, device: str = "auto"):
             if "gte-qwen2" in target.lower():
                 kwargs["trust_remote_code"] = True  # the gte-Qwen2 card requires its pooling code
             try:
-                _CACHE[key] = SentenceTransformer(target, device=dev, **kwargs)
+                with quiet_loading():
+                    _CACHE[key] = SentenceTransformer(target, device=dev, **kwargs)
             except OSError as exc:
                 raise OSError(f"could not load the embedding model {model!r} ({target}): {exc}. Use a local folder, a "
                               "model already in the Hugging Face cache, or the offline default "

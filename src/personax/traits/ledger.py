@@ -1,7 +1,10 @@
 """Append-only JSONL ledger of trait-inference requests and replies.
 
 One line per answered (or finally failed) request, written with ``flush`` + ``fsync`` so
-that a line is on disk before the next request is counted as done.  A line holds:
+that a line is on disk before the next request is counted as done.  (The ledger is the
+one file the package appends to instead of writing through
+:class:`personax.utils.atomic_path`: a rename per line would rewrite the whole file each
+time; crash safety comes from the fsync and the truncated-tail repair below.)  A line holds:
 
 ``schema``          ledger schema version (:data:`LEDGER_SCHEMA`)
 ``key``             SHA-256 of the request identity (person, llm label, backend, model,
@@ -9,10 +12,18 @@ that a line is on disk before the next request is counted as done.  A line holds
                     already present with a final status
 ``person_id, llm, backend, model, model_reported, prompt_id, prompt_version, prompt_hash,
 params, repeat``    what was asked
+``retry, params_sent``  how many lines this key had before (0 = first ask) and the
+                    parameters actually sent (``params`` plus any retry overrides)
 ``raw_text``        the reply exactly as received (None when there was none)
-``scores, reasons, descriptions, status, detail``  the parse (see :mod:`~personax.traits.parser`)
+``scores, values, reasons, descriptions, status, group, detail``  the parse (see
+                    :mod:`~personax.traits.parser`; ``scores`` are null unless ``ok``)
 ``error, attempts, latency_s, finish_reason, usage, extra, simulated``  how it went
 ``started_utc, finished_utc``  ISO-8601 UTC times
+
+Several lines may share a key: a request that ended in ``error`` is sent again by the
+next run, and ``retry_statuses`` (``--retry-invalid``) re-asks keys whose latest line has
+one of the given statuses.  Old lines are never rewritten; readers use the **last** line
+of each key, earlier ones are history.
 
 Secrets never reach the ledger: backends do not return headers or keys, and
 :func:`append` refuses a record whose params contain key-like fields.
@@ -22,6 +33,10 @@ trailing newline).  :meth:`Ledger.open` detects it, cuts it off (it was never co
 done) and resumes.  A corrupt line in the middle of the file is not guessed around: it
 raises an error naming the line.  Requests that were in flight when a run was killed
 got no recorded reply and are sent again on resume (at most ``max_concurrency`` of them).
+
+Schema history: ``personax.traits.ledger/1`` lines (parser version 1, statuses ``ok``,
+``partial``, ``refused``, ``invalid``, ``error``) are still read; their ``partial``
+scores are not used unless partial results are asked for by name.
 """
 
 from __future__ import annotations
@@ -38,9 +53,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-LEDGER_SCHEMA = "personax.traits.ledger/1"
-#: statuses that count as done (a rerun does not send them again)
-FINAL_STATUSES = frozenset({"ok", "partial", "refused", "invalid"})
+from personax.errors import DataError, InputOutputError, ParameterError
+from personax.traits.parser import STATUS_GROUP, STATUSES
+
+LEDGER_SCHEMA = "personax.traits.ledger/2"
+#: schemas this version reads (the first is the one it writes)
+READ_SCHEMAS = (LEDGER_SCHEMA, "personax.traits.ledger/1")
+#: statuses that count as done (a rerun does not send them again), old ones included
+FINAL_STATUSES = frozenset(s for s in STATUSES if s != "error") | {"invalid", "partial"}
 # parameter names that would carry a credential (max_tokens etc. are fine)
 _SECRET_RE = re.compile(
     r"^(api[_-]?key|apikey|authorization|bearer|access[_-]?token|auth[_-]?token|token|secret|password)$"
@@ -66,7 +86,7 @@ def _check_no_secrets(obj: Any, path: str = "") -> None:
         for k, v in obj.items():
             name = str(k).lower()
             if _SECRET_RE.search(name) and name not in _NOT_SECRET and not name.endswith("_env"):
-                raise ValueError(f"refusing to write a ledger field {path + str(k)!r} that looks like a secret; "
+                raise ParameterError(f"refusing to write a ledger field {path + str(k)!r} that looks like a secret; "
                                  "pass credentials through environment variables only")
             _check_no_secrets(v, f"{path}{k}.")
 
@@ -90,14 +110,43 @@ class LedgerState:
     n_records : int
         Intact lines (records are not kept in memory; read them with :meth:`Ledger.read`).
     done : set of str
-        Keys with a final status (skipped by a rerun).
+        Keys whose latest line has a final status not asked to be retried (skipped by a rerun).
+    latest : dict
+        key -> status of its latest line.
+    lines : dict
+        key -> number of lines written for it (history included).
     truncated_bytes : int
         Size of the partial last line that was cut off (0 if none).
     """
 
     n_records: int = 0
     done: set[str] = field(default_factory=set)
+    latest: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
     truncated_bytes: int = 0
+
+
+def expand_statuses(statuses) -> frozenset[str]:
+    """Status names and group names (``invalid``, ``refused``, ...) -> the set of statuses.
+
+    >>> sorted(expand_statuses(["refused", "out_of_range"]))
+    ['out_of_range', 'refused']
+    >>> "malformed" in expand_statuses(["invalid"])
+    True
+    """
+    if statuses is None:
+        return frozenset()
+    if isinstance(statuses, str):
+        statuses = [s.strip() for s in statuses.split(",") if s.strip()]
+    out: set[str] = set()
+    known = set(STATUS_GROUP) | set(STATUS_GROUP.values())
+    for s in statuses:
+        if s not in known:
+            raise ParameterError(f"unknown reply status {s!r} to retry",
+                                 hint=f"use a status ({', '.join(STATUSES)}) or a group (invalid, refused, error)")
+        members = {st for st, g in STATUS_GROUP.items() if g == s} if s in STATUS_GROUP.values() else set()
+        out |= members | {s}
+    return frozenset(out)
 
 
 class Ledger:
@@ -110,11 +159,15 @@ class Ledger:
     retry_errors : bool
         If True (default), lines with status ``error`` (no reply after all retries) are
         not counted as done, so a rerun asks again.
+    retry_statuses : iterable of str, optional
+        Statuses or groups (e.g. ``["invalid"]``) whose keys are not counted as done
+        either: a run re-asks them and appends a new line, keeping the old one.
     """
 
-    def __init__(self, path: str | os.PathLike, *, retry_errors: bool = True):
+    def __init__(self, path: str | os.PathLike, *, retry_errors: bool = True, retry_statuses=None):
         self.path = Path(path)
         self.retry_errors = retry_errors
+        self.retry_statuses = expand_statuses(retry_statuses)
         self._lock = threading.Lock()
         self.state = LedgerState()
         self._fh = None
@@ -125,16 +178,32 @@ class Ledger:
         """All intact records of a ledger (a truncated last line is ignored, with a warning)."""
         return list(_iter_records(Path(path), repair=False)[0])
 
+    def _final(self, status: str) -> bool:
+        if status == "error":
+            return not self.retry_errors and "error" not in self.retry_statuses
+        return status in FINAL_STATUSES and status not in self.retry_statuses
+
     def open(self) -> "Ledger":
         """Read the existing file (repairing a truncated last line) and open it for appending."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputOutputError(f"cannot create the ledger folder {self.path.parent}: {exc}",
+                                   hint="pass a --ledger path in a writable folder") from exc
         records, truncated = _iter_records(self.path, repair=True)
-        done = set()
+        latest: dict[str, str] = {}
+        lines: dict[str, int] = {}
         for rec in records:
-            if rec.get("status") in FINAL_STATUSES or (not self.retry_errors and rec.get("status") == "error"):
-                done.add(rec["key"])
-        self.state = LedgerState(n_records=len(records), done=done, truncated_bytes=truncated)
-        self._fh = open(self.path, "a", encoding="utf-8")
+            latest[rec["key"]] = rec["status"]
+            lines[rec["key"]] = lines.get(rec["key"], 0) + 1
+        done = {k for k, st in latest.items() if self._final(st)}
+        self.state = LedgerState(n_records=len(records), done=done, latest=latest, lines=lines,
+                                 truncated_bytes=truncated)
+        try:
+            self._fh = open(self.path, "a", encoding="utf-8")
+        except OSError as exc:
+            raise InputOutputError(f"cannot open the ledger {self.path} for appending: {exc}",
+                                   hint="pass a --ledger path in a writable folder") from exc
         return self
 
     def close(self) -> None:
@@ -151,6 +220,10 @@ class Ledger:
     def is_done(self, key: str) -> bool:
         return key in self.state.done
 
+    def n_lines(self, key: str) -> int:
+        """How many lines the ledger holds for ``key`` (0 = never asked)."""
+        return self.state.lines.get(key, 0)
+
     # -- writing ---------------------------------------------------------------------
     def append(self, record: dict[str, Any]) -> None:
         """Write one record as one line, then flush and fsync before returning."""
@@ -160,6 +233,7 @@ class Ledger:
             if required not in record:
                 raise ValueError(f"ledger record lacks {required!r}")
         _check_no_secrets(record.get("params", {}), "params.")
+        _check_no_secrets(record.get("params_sent", {}), "params_sent.")
         rec = {"schema": LEDGER_SCHEMA, **_json_safe(record)}
         line = json.dumps(rec, ensure_ascii=False, allow_nan=False, sort_keys=False)
         if "\n" in line:  # json.dumps escapes newlines; a raw one would break the format
@@ -169,13 +243,20 @@ class Ledger:
             self._fh.flush()
             os.fsync(self._fh.fileno())
             self.state.n_records += 1
-            if rec["status"] in FINAL_STATUSES or (not self.retry_errors and rec["status"] == "error"):
-                self.state.done.add(rec["key"])
+            key = rec["key"]
+            self.state.latest[key] = rec["status"]
+            self.state.lines[key] = self.state.lines.get(key, 0) + 1
+            if self._final(rec["status"]):
+                self.state.done.add(key)
+            else:
+                self.state.done.discard(key)
 
 
 def _iter_records(path: Path, repair: bool) -> tuple[list[dict[str, Any]], int]:
     if not path.exists():
         return [], 0
+    if path.is_dir():
+        raise InputOutputError(f"the ledger path {path} is a folder", hint="pass a file name such as runs/ledger.jsonl")
     data = path.read_bytes()
     records: list[dict[str, Any]] = []
     lines = data.split(b"\n")
@@ -186,14 +267,15 @@ def _iter_records(path: Path, repair: bool) -> tuple[list[dict[str, Any]], int]:
         try:
             rec = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path}: line {i} is not valid JSON ({exc}); the ledger is corrupt in the middle, "
-                             "which a crash cannot cause. Inspect or move the file; it is never rewritten "
-                             "automatically") from exc
+            raise DataError(f"{path}: line {i} is not valid JSON ({exc}); the ledger is corrupt in the middle, "
+                            "which a crash cannot cause",
+                            hint="inspect or move the file; it is never rewritten automatically") from exc
         if not isinstance(rec, dict) or "key" not in rec or "status" not in rec:
-            raise ValueError(f"{path}: line {i} is not a ledger record (needs 'key' and 'status')")
-        if rec.get("schema") != LEDGER_SCHEMA:
-            raise ValueError(f"{path}: line {i} has schema {rec.get('schema')!r}, expected {LEDGER_SCHEMA!r}; "
-                             "use a new ledger path for this version")
+            raise DataError(f"{path}: line {i} is not a ledger record (needs 'key' and 'status')",
+                            hint="--ledger must name a ledger written by `personax traits run` (or a new file)")
+        if rec.get("schema") not in READ_SCHEMAS:
+            raise DataError(f"{path}: line {i} has schema {rec.get('schema')!r}; this version reads "
+                            f"{', '.join(READ_SCHEMAS)}", hint="use a new ledger path for this version")
         records.append(rec)
     truncated = 0
     if tail:
@@ -215,4 +297,5 @@ def iter_ledger(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
     yield from Ledger.read(path)
 
 
-__all__ = ["Ledger", "LedgerState", "LEDGER_SCHEMA", "FINAL_STATUSES", "request_key", "iter_ledger", "utc_now"]
+__all__ = ["Ledger", "LedgerState", "LEDGER_SCHEMA", "READ_SCHEMAS", "FINAL_STATUSES", "request_key", "iter_ledger",
+           "utc_now", "expand_statuses"]

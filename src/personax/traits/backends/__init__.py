@@ -1,7 +1,8 @@
 """Trait-inference backends behind one protocol (:class:`~personax.traits.backends.base.Backend`).
 
 ``openai``        :class:`OpenAICompatBackend`, any OpenAI-compatible HTTP endpoint
-``transformers``  :class:`TransformersBackend`, a local Hugging Face causal LM
+``transformers``  :class:`TransformersBackend`, a local Hugging Face causal LM; the named
+                  model ``"smollm2-135m"`` ships offline (:mod:`.local_models`)
 ``simulated``     :class:`SimulatedBackend`, the synthetic world's raters (not an LLM)
 
 Modules are imported on first use so that ``import personax.traits`` does not pull in
@@ -19,6 +20,7 @@ _LAZY = {
     "OpenAICompatBackend": "personax.traits.backends.openai_compat",
     "BackendError": "personax.traits.backends.openai_compat",
     "TransformersBackend": "personax.traits.backends.local_transformers",
+    "LOCAL_MODELS": "personax.traits.backends.local_models",
     "SimulatedBackend": "personax.traits.backends.simulated",
 }
 BACKENDS = ("openai", "transformers", "simulated")
@@ -47,7 +49,9 @@ def make_backend(kind: str, **kwargs: Any) -> Backend:
         return __getattr__("TransformersBackend")(**kwargs)
     if kind == "simulated":
         return __getattr__("SimulatedBackend")(**kwargs)
-    raise ValueError(f"unknown backend {kind!r}; choose one of {', '.join(BACKENDS)}")
+    from personax.errors import ParameterError
+
+    raise ParameterError(f"unknown backend {kind!r}", hint=f"choose one of {', '.join(BACKENDS)}")
 
 
 __all__ = ["Backend", "ChatBackend", "RawResponse", "Request", "BACKENDS", "make_backend", *_LAZY]

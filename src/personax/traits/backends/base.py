@@ -37,6 +37,9 @@ class Request:
         Sampling parameters (``temperature``, ``max_tokens``, ``seed``, ...). Never secrets.
     repeat : int
         Repeat index (0-based) when the same request is asked several times.
+    retry : int
+        How many earlier ledger lines this request has (0 = first ask); backends that
+        sample derive their seed from it, so a re-asked request gets a fresh draw.
     """
 
     person_id: str
@@ -47,6 +50,7 @@ class Request:
     messages: list[dict[str, str]]
     params: dict[str, Any]
     repeat: int = 0
+    retry: int = 0
 
 
 @dataclass
@@ -73,6 +77,11 @@ class RawResponse:
         Token counts when the server reports them.
     extra : dict
         Backend-specific JSON-safe details (e.g. answer probabilities of constrained scoring).
+    fatal : bool
+        True when the failure will repeat for every request (bad key, unknown model,
+        wrong URL): the runner stops at once instead of sending the rest.
+    hint : str or None
+        How to fix a fatal failure (shown by the runner's error).
     """
 
     text: str | None
@@ -84,6 +93,8 @@ class RawResponse:
     finish_reason: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    fatal: bool = False
+    hint: str | None = None
 
 
 @runtime_checkable

@@ -15,6 +15,11 @@ jitter (seeded, so test runs are reproducible), honouring ``Retry-After`` (secon
 HTTP date; capped by ``max_retry_after``).  Other 4xx replies are not retried (a bad
 request or a bad key will not get better).  ``max_concurrency`` bounds the runner's
 thread pool.
+
+Fatal replies: 401, 403, 404 and "model not found" errors (any status whose body says
+the model does not exist) will fail for every person, so the reply is marked
+``fatal`` with a hint naming the fix, and :func:`personax.traits.run.run_inference`
+stops the run after the first one instead of sending thousands of doomed requests.
 """
 
 from __future__ import annotations
@@ -24,19 +29,47 @@ import hashlib
 import json
 import math
 import os
+import re
 import threading
 import time
 from typing import Any, Callable
 
 import numpy as np
 
+from personax.errors import BackendError, ParameterError  # BackendError re-exported: old import path
 from personax.traits.backends.base import ChatBackend, RawResponse
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524})
 
+_MODEL_MISSING_RE = re.compile(
+    r"model[^.\n]{0,80}?(?:not\s+found|does\s+not\s+exist|doesn't\s+exist|not\s+exist|unknown|not\s+available"
+    r"|is\s+not\s+supported|no\s+such)|model_not_found|unknown\s+model|invalid\s+model", re.IGNORECASE)
 
-class BackendError(RuntimeError):
-    """A request that cannot succeed (bad configuration, 4xx reply); message names the fix."""
+
+def fatal_reason(status: int, body: str, *, url: str, model: str, api_key_env: str | None) -> tuple[str, str] | None:
+    """(what, fix) when an HTTP reply means every request will fail the same way, else None.
+
+    >>> fatal_reason(401, "bad key", url="http://x/v1/chat/completions", model="m", api_key_env="K")[0]
+    'the server rejected the API key (HTTP 401)'
+    >>> fatal_reason(400, "context too long", url="u", model="m", api_key_env=None) is None
+    True
+    """
+    var = f"${api_key_env}" if api_key_env else "the key variable"
+    if status == 401:
+        fix = (f"put a valid API key for this server in {var} (or name another variable with --api-key-env)"
+               if api_key_env else "this server wants a key: pass --api-key-env NAME with the key in $NAME")
+        return "the server rejected the API key (HTTP 401)", fix
+    if status == 403:
+        return ("the key is not allowed to use this model or endpoint (HTTP 403)",
+                f"check that the key in {var} has access to model {model!r} on this server")
+    if _MODEL_MISSING_RE.search(body or ""):
+        return (f"the server does not know the model {model!r} (HTTP {status})",
+                "pass --model with a model this server serves (e.g. list them at GET <base-url>/models)")
+    if status == 404:
+        return (f"nothing answers at {url} (HTTP 404)",
+                "check --base-url: it must be the API root including its version, e.g. "
+                "https://api.openai.com/v1 or http://localhost:11434/v1 (/chat/completions is appended)")
+    return None
 
 
 def _retry_after_seconds(value: str | None, now: float) -> float | None:
@@ -100,20 +133,21 @@ class OpenAICompatBackend(ChatBackend):
                  max_concurrency: int = 4, default_params: dict[str, Any] | None = None, seed: int = 0,
                  sleep: Callable[[float], None] = time.sleep, extra_headers: dict[str, str] | None = None):
         if not isinstance(model, str) or not model.strip():
-            raise ValueError(f"model must be a non-empty string naming the server's model, got {model!r}")
+            raise ParameterError(f"model must be a non-empty string naming the server's model, got {model!r}",
+                                 hint="pass --model / model= with the name the server expects, e.g. gpt-4o-mini")
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r} "
-                             "(e.g. https://api.openai.com/v1 or http://localhost:11434/v1)")
+            raise ParameterError(f"base_url must start with http:// or https://, got {base_url!r}",
+                                 hint="e.g. https://api.openai.com/v1 or http://localhost:11434/v1")
         if api_key_env is not None and (not isinstance(api_key_env, str) or not api_key_env.strip()
                                         or api_key_env.startswith(("sk-", "Bearer"))):
-            raise ValueError("api_key_env is the NAME of an environment variable (e.g. 'OPENAI_API_KEY'), "
-                             "not the key itself; put the key in that variable")
+            raise ParameterError("api_key_env is the NAME of an environment variable (e.g. 'OPENAI_API_KEY'), "
+                                 "not the key itself", hint="put the key in that variable and pass its name")
         if timeout <= 0 or max_retries < 0 or max_concurrency < 1:
-            raise ValueError(f"need timeout > 0, max_retries >= 0, max_concurrency >= 1; "
-                             f"got {timeout}, {max_retries}, {max_concurrency}")
+            raise ParameterError(f"need timeout > 0, max_retries >= 0, max_concurrency >= 1; "
+                                 f"got {timeout}, {max_retries}, {max_concurrency}")
         for key in (extra_headers or {}):
             if key.lower() in ("authorization", "api-key", "x-api-key"):
-                raise ValueError(f"extra_headers must not carry credentials ({key!r}); use api_key_env")
+                raise ParameterError(f"extra_headers must not carry credentials ({key!r})", hint="use api_key_env")
         self.model_id = model.strip()
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
@@ -152,8 +186,9 @@ class OpenAICompatBackend(ChatBackend):
             return None
         key = os.environ.get(self.api_key_env)
         if not key:
-            raise BackendError(f"environment variable {self.api_key_env} is not set: export your API key there "
-                               f"(or pass api_key_env=None / --api-key-env '' for a server that needs no key)")
+            raise BackendError(f"environment variable {self.api_key_env} is not set",
+                               hint=f"export your API key as {self.api_key_env} (or pass api_key_env=None / "
+                                    "--api-key-env '' for a server that needs no key)")
         return key
 
     def _redact(self, text: str, key: str | None) -> str:
@@ -223,9 +258,17 @@ class OpenAICompatBackend(ChatBackend):
                     last_error = f"HTTP {resp.status_code}: {snippet}"
                     retryable = resp.status_code in RETRY_STATUS
                     retry_after = _retry_after_seconds(resp.headers.get("Retry-After"), time.time())
+                    fatal = None if retryable else fatal_reason(resp.status_code, snippet, url=self.url,
+                                                                 model=self.model_id, api_key_env=self.api_key_env)
                     if resp.status_code in (401, 403):
                         last_error += f" (check the key in ${self.api_key_env})" if self.api_key_env else \
                             " (the server wants a key: pass api_key_env)"
+                    if fatal is not None:
+                        what, fix = fatal
+                        return RawResponse(text=None, model=self.model_id, attempts=attempts,
+                                           latency_s=time.monotonic() - start,
+                                           error=self._redact(f"{what}: {last_error}", key), fatal=True,
+                                           hint=self._redact(fix, key))
             if not retryable or attempts > self.max_retries:
                 return RawResponse(text=None, model=self.model_id, attempts=attempts,
                                    latency_s=time.monotonic() - start,
@@ -244,4 +287,4 @@ class OpenAICompatBackend(ChatBackend):
             self._sleep(delay)
 
 
-__all__ = ["OpenAICompatBackend", "BackendError", "RETRY_STATUS"]
+__all__ = ["OpenAICompatBackend", "BackendError", "RETRY_STATUS", "fatal_reason"]
