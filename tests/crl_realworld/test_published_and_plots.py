@@ -10,7 +10,8 @@ import pytest
 from personax.crl.graph import compare_graphs, latent_block
 from personax.crl.published import PUBLISHED, published_adjacency, published_edges, published_labels
 from personax.data.schema import SCHEMAS
-from personax.plots.graph import BLOCK_COLORS, draw_graph_comparison, draw_latent_graph, edges_side_by_side
+from personax.plots.graph import (BLOCK_COLORS, draw_graph_comparison, draw_latent_graph, draw_three_graphs,
+                                  edges_side_by_side)
 
 
 @pytest.mark.parametrize("dataset,n_edges,n_cross", [("athlepersona", 14, 2), ("celebpersona", 23, 1)])
@@ -80,3 +81,27 @@ def test_comparison_figure_and_table():
     assert "e.g. confidence" in " ".join(tab["published"])
     with pytest.raises(ValueError, match="dataset"):
         published_edges("mnist")
+
+
+def test_three_graph_figure_counts_edges_and_draws_only_stable_ones():
+    from personax.crl.graph import stable_edges
+    from personax.data.synthetic import latent_dag
+
+    nodes = [n for b in SCHEMAS["athlepersona"].latent_names.values() for n in b]
+    stab = pd.DataFrame({"source": ["S1", "Z1_1", "Z2_1"], "target": ["Z2_4", "Z1_2", "Z2_2"],
+                         "freq_directed": [0.9, 0.1, 0.0], "freq_reverse": [0.0, 0.0, 0.0],
+                         "freq_undirected": [0.1, 0.2, 0.6], "freq_any": [1.0, 0.3, 0.6], "n_runs": [10] * 3})
+    stable = stable_edges(stab, 0.5)
+    assert list(zip(stable["source"], stable["type"])) == [("S1", "directed"), ("Z2_1", "undirected")]
+    dag = latent_dag("athlepersona")
+    fig = draw_three_graphs("athlepersona", stable, nodes, threshold=0.5, n_runs=10, planted_dag=dag, seen=3)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0].startswith("published") and "14 edges" in titles[0]
+    assert f"{int(dag.to_numpy().sum())} edges" in titles[1]
+    assert "ours: 2 edges (of 3 seen) with frequency ≥ 0.5 over 10 runs" in titles[2]
+    # our panel draws exactly the stable edges (one patch per edge)
+    assert len(fig.axes[2].patches) == 2
+    plt.close(fig)
+    real = draw_three_graphs("athlepersona", stable, nodes, threshold=0.5, n_runs=10)
+    assert any("no planted graph" in t.get_text() for t in real.axes[1].texts)
+    plt.close(real)

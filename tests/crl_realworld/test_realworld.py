@@ -137,18 +137,29 @@ def test_run_level2_ci_profile_end_to_end(athle_small):
     from personax.crl.realworld import run_level2
 
     r = run_level2(athle_small, profile="ci", device="cpu", seed=0)
-    assert r.settings["ci_test"] == "fisherz" and set(r.settings["timings"]) >= {"fit", "pc", "describe"}
+    assert r.settings["ci_test"] == "fisherz" and set(r.settings["timings"]) >= {"fit", "pc", "describe", "oracle_pc"}
     nodes = ["S1", "S2"] + [f"Z1_{i}" for i in range(1, 6)] + [f"Z2_{i}" for i in range(1, 6)]
     assert r.graph.nodes == nodes
+    # PC runs on every row with no depth limit
+    assert r.graph.params["n_rows"] == 400 and r.graph.params["max_depth"] is None
     e = r.graph.edges
     assert e[(e["target_block"] == "shared") & (e["source_block"] != "shared")].empty
-    # the stability table covers exactly the single run's edges
-    assert len(r.stability) == len(e) and (r.stability["freq_any"] == 1.0).all()
+    # stability: the main run plus n_boot half-samples; every edge of the main run is in the table
+    assert r.settings["n_stability_runs"] == 1 + r.settings["n_boot"] == 3
+    assert (r.stability["n_runs"] == 3).all()
+    assert {frozenset(p) for p in zip(e["source"], e["target"])} <= {frozenset(p) for p in zip(
+        r.stability["source"], r.stability["target"])}
+    thr = r.settings["freq_threshold"]
+    assert len(r.stable) == int((r.stability["freq_any"] >= thr).sum()) and (r.stable["freq"] >= thr).all()
     assert len(r.description) == len(nodes) * (len(athle_small.schema.traits) + len(athle_small.schema.attributes))
     assert set(r.labels["latent"]) == set(nodes)
     assert set(r.recovery["blocks"]["block"]) == {"shared", "face", "text"}
     assert {"shd_cpdag", "skeleton_precision", "skeleton_recall"} <= set(r.recovery["graph"])
-    assert r.oracle["scores"]["n_true"] == int(athle_small.truth.dag.to_numpy().sum())
+    assert set(r.recovery["graph_stable"]) == set(r.recovery["graph"])
+    assert r.oracle.scores["n_true"] == int(athle_small.truth.dag.to_numpy().sum())
+    # the oracle is PC with the same settings on the planted latents, every row
+    assert r.oracle.graph.params["n_rows"] == 400 and r.oracle.graph.params["test"] == "fisherz"
+    assert set(r.oracle.to_dict()) == {"graph", "scores"}
     with pytest.raises(ValueError, match="profile"):
         run_level2(athle_small, profile="fast")
 

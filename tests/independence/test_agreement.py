@@ -37,19 +37,38 @@ def test_kernel_tests_match_reference(kind, n, dependent):
 
 
 @pytest.mark.parametrize("name", ["kci", "hsic_gamma"])
-def test_continuous_paths_match_reference(name):
-    # n > 2000 distinct values switches to the blockwise continuous strategies
+def test_every_strategy_matches_reference(name):
+    # each exact strategy (forced) reproduces the library on continuous and few-valued y
+    from personax.independence.fast import hsic_from_moments, kci_from_moments, prepare_hsic
+
     rng = np.random.default_rng(7)
-    n = 2100
+    n = 700
     x = rng.normal(size=n)
     y_cont = np.sin(2 * x) + rng.normal(size=n)
     y_disc = np.round(rng.normal(size=n) + 0.3 * x)
     opts = {"hyppo": False} if name == "hsic_gamma" else {}
-    for y, strategy in ((y_cont, "continuous×continuous"), (y_disc, "continuous×grouped")):
-        f = test(name, x, y, device="cpu", **opts)
+    prep = prepare_kci if name == "kci" else prepare_hsic
+    for y in (y_cont, y_disc):
         r = test(name, x, y, backend="reference", **opts)
-        assert f.details["strategy"] == strategy
-        assert close(f.pvalue, r.pvalue), (name, strategy, f.pvalue, r.pvalue)
+        px, cx = prep(x[:, None])
+        py, cy = prep(y[:, None])
+        costs = kernels.strategy_costs(n, kernels.n_levels(px), kernels.n_levels(py), need_sq_cross=name == "hsic_gamma")
+        assert len(costs) >= 2
+        for strategy in costs:
+            m = kernels.pair_moments(px, cx, py, cy, "cpu", strategy=strategy, need_sq_cross=name == "hsic_gamma")
+            f = kci_from_moments(m) if name == "kci" else hsic_from_moments(m, standardize=True, sigma=1 / np.sqrt(2))
+            assert close(f.pvalue, r.pvalue), (name, strategy, f.pvalue, r.pvalue)
+
+
+@pytest.mark.parametrize("n", [500, 2000, 2001])
+def test_continuous_pairs_take_the_cheap_path_at_every_size(n):
+    # no distinct-value threshold: a continuous pair never takes the cubic grouped path
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    y = np.sin(x) + 2 * rng.normal(size=n)
+    f = test("kci", x, y)
+    assert f.details["strategy"] == "continuous×continuous"
+    assert close(f.pvalue, test("kci", x, y, backend="reference").pvalue)
 
 
 def test_three_strategies_give_identical_moments():

@@ -1,62 +1,47 @@
-"""Causal graph over learned latents: PC with a kernel CI test, background knowledge, stability.
+"""Causal graph over latents: PC with the project's CI tests, background knowledge, scores, stability.
 
 This module is the graph step of Level II on PersonaX (paper §4.5): run the PC algorithm
-(causal-learn) over the latents a CRL model learned, with a kernel conditional-independence
-test and background knowledge that forbids every edge from a modality latent (``Z1_*``,
-``Z2_*``) into a shared latent (``S*``), then measure how often each edge comes back over
-training seeds and bootstrap resamples, and score a graph against a known DAG.
+(causal-learn's ``pc``, stable skeleton, ``uc_rule=0``, ``uc_priority=2``) over the latents a
+CRL model learned — or over the planted latents of the synthetic sample, the *oracle* —
+with a conditional-independence test of :mod:`personax.independence` and background
+knowledge that forbids every edge from a modality latent (``Z1_*``, ``Z2_*``) into a shared
+latent (``S*``); measure how often each edge comes back over training seeds and resamples;
+and score a graph against a known DAG (:func:`cpdag_shd`, :func:`compare_graphs`).
 
-How the CI test is plugged in
------------------------------
-causal-learn 0.1.4.8 has a registration hook, ``causallearn.utils.cit.register_ci_test(name,
-cls)``: ``pc(data, indep_test=name, **kwargs)`` then builds ``cls(data, **kwargs)`` (a
-``CIT_Base`` subclass) and calls it as ``cit(x, y, condition_set) -> p``.  We register
-:class:`ProjectCIT` under the name ``"personax"``.  It
+The CI test is plugged into causal-learn through its registration hook by
+:class:`personax.crl.graph_cit.ProjectCIT` (a test *spec*, one batched computation per PC
+depth level; see that module).  By default PC runs on every row and without a depth limit.
 
-* subsamples rows once per PC run (``max_n``, seeded) — conditional KCI costs O(n³)
-  (≈ 0.4 s per test at n = 1,000, 28 s at n = 4,000 on 2 cores), so the quick profile runs
-  on a few hundred rows;
-* dispatches to causal-learn's KCI (``KCI_UInd`` / ``KCI_CInd``, Gamma approximation),
-  RCIT (``RIT`` / ``RCIT``) or Fisher-z;
-* makes the stochastic tests deterministic: RCIT draws its random Fourier features from
-  NumPy's *global* RNG, so every call runs under a global state seeded from ``(seed, x, y,
-  conditioning set)`` and the caller's global state is saved and restored around it (the
-  result of a test therefore does not depend on the order PC asks for it);
-* records every test (x, y, conditioning set, p, seconds) so a run can be audited, and
-  turns a failed test into an error naming the test rather than a silent p-value (the
-  authors' code recorded failures as p = 0, official-code.md defect #4).
-
-For tests with an empty conditioning set, ``unconditional="project"`` routes the call to
-the project's Level I implementation (``personax.independence.test``) with the same seed;
-the default ``"library"`` keeps causal-learn's own unconditional KCI / RIT so the whole PC
-run uses one family of tests.
-
-Adjacency convention (DEVELOPING.md): row = parent, column = child; ``A.loc[a, b] == 1``
-means a → b.  An undirected or bidirected PC edge sets both ``A[a, b]`` and ``A[b, a]``.
+Graph conventions
+-----------------
+* causal-learn's endpoint matrix is kept as is in ``LatentGraph.endpoints``: i → j is
+  ``G[i, j] = -1, G[j, i] = 1``; i — j is ``-1, -1``; i ↔ j is ``1, 1``.
+* Adjacency tables (DEVELOPING.md): row = parent, column = child; ``A.loc[a, b] == 1``
+  means a → b; an undirected or bidirected edge sets both ``A[a, b]`` and ``A[b, a]``.
+* SHD of a PC output is the **CPDAG SHD** (:func:`cpdag_shd`): against the true DAG's
+  Markov equivalence class, refined by the background knowledge PC was given.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
-from scipy.stats import rankdata
 
-from causallearn.utils.cit import CIT_Base, register_ci_test
-
-from personax.utils import make_rng, progress
+from personax.crl.graph_cit import CI_TESTS, CIT_NAME, ProjectCIT
+from personax.errors import DataError, ParameterError
+from personax.utils import make_rng
 
 __all__ = [
     "BLOCKS",
     "CI_TESTS",
+    "PC_KCI_OPTIONS",
     "LatentGraph",
     "ProjectCIT",
     "latent_block",
@@ -65,17 +50,25 @@ __all__ = [
     "graph_edges_from_adjacency",
     "edges_to_adjacency",
     "dag_to_cpdag",
+    "cpdag_shd",
     "compare_graphs",
     "align_latents",
     "edge_stability",
     "edge_frequencies",
+    "stable_edges",
+    "pc_data",
 ]
 
 #: Latent block names, in drawing order.
 BLOCKS = ("shared", "face", "text")
-#: CI tests accepted by :func:`pc_graph`.
-CI_TESTS = ("kci", "rcit", "fisherz")
-CIT_NAME = "personax"
+#: Options of the project's KCI inside PC when none are given: the factors of x and y are
+#: capped at 300 columns, the factor of the conditioning set (computed once per set and shared
+#: by its tests) at 1,200.  Measured against causal-learn in ``benchmarks/results/pc.csv``:
+#: at 500 rows (caps ≥ n/2, so exact) every p-value within 2e-7 relative and the same graph;
+#: on the 2,000 CelebPersona rows 24 sampled PC triples gave identical decisions at α = 0.05
+#: but p-values up to 0.98 relative apart (the caps are an approximation there; 22 sampled
+#: AthlePersona triples at 1,500 rows: 3.5e-3).  ``options={}`` gives the uncapped computation.
+PC_KCI_OPTIONS = {"max_rank": 300, "max_rank_given": 1200}
 
 _BLOCK_PATTERNS = {
     "shared": re.compile(r"^S\d+$"),
@@ -133,116 +126,6 @@ def shared_background(names: Sequence[str]):
     return bk
 
 
-def _call_seed(seed: int, key: str) -> int:
-    digest = hashlib.sha256(f"{seed}|{key}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
-
-
-class ProjectCIT(CIT_Base):
-    """causal-learn CI test wrapper registered as ``"personax"`` (see the module docstring).
-
-    Parameters
-    ----------
-    data : ndarray (n, d)
-        The data PC runs on (already subsampled and standardised by :func:`pc_graph`).
-    test : {"kci", "rcit", "fisherz"}
-        The conditional test.
-    seed : int
-        Seed of the per-call global RNG state (RCIT's random features).
-    unconditional : {"library", "project"}
-        Where calls with an empty conditioning set go (see module docstring).
-    log : list or None
-        When a list, one dict per executed test is appended (x, y, cond, p, seconds).
-    """
-
-    def __init__(self, data, test: str = "kci", seed: int = 0, unconditional: str = "library",
-                 log: list | None = None, **kwargs):
-        super().__init__(data, **kwargs)
-        if test not in CI_TESTS:
-            raise ValueError(f"test={test!r} is not supported; use one of {CI_TESTS}")
-        if unconditional not in ("library", "project"):
-            raise ValueError(f"unconditional={unconditional!r}: use 'library' or 'project'")
-        self.test = test
-        self.seed = int(seed)
-        self.unconditional = unconditional
-        self.log = log
-        # The cache key tells causal-learn's cache which method produced a p-value.
-        self.check_cache_method_consistent(f"personax-{test}-{unconditional}", f"seed={self.seed}")
-        self.assert_input_data_is_valid()
-        if test == "kci":
-            from causallearn.utils.KCI.KCI import KCI_CInd, KCI_UInd
-
-            self._ui, self._ci = KCI_UInd(), KCI_CInd()
-        elif test == "rcit":
-            from causallearn.utils.RCIT.RCIT import RCIT, RIT
-
-            self._ui, self._ci = RIT(), RCIT()
-        else:
-            self._corr = np.corrcoef(data.T)
-
-    def _fisherz(self, xs, ys, cond):
-        from scipy.stats import norm
-
-        idx = xs + ys + cond
-        sub = self._corr[np.ix_(idx, idx)]
-        try:
-            inv = np.linalg.inv(sub)
-        except np.linalg.LinAlgError as exc:  # a singular correlation matrix is a data problem
-            raise ValueError(f"Fisher-z: singular correlation matrix for variables {idx}; "
-                             "drop duplicated or constant latents") from exc
-        r = -inv[0, 1] / np.sqrt(abs(inv[0, 0] * inv[1, 1]))
-        r = float(np.clip(r, -1 + 1e-12, 1 - 1e-12))
-        z = np.sqrt(self.sample_size - len(cond) - 3) * abs(0.5 * np.log((1 + r) / (1 - r)))
-        return float(2 * (1 - norm.cdf(z)))
-
-    def _project_unconditional(self, xs, ys, call_seed):
-        from personax import independence
-
-        res = independence.test(self.test, self.data[:, xs], self.data[:, ys], seed=call_seed)
-        p = res["pvalue"] if isinstance(res, Mapping) else res.pvalue
-        return float(p)
-
-    def __call__(self, X, Y, condition_set=None):
-        xs, ys, cond, key = self.get_formatted_XYZ_and_cachekey(X, Y, condition_set)
-        if key in self.pvalue_cache:
-            return self.pvalue_cache[key]
-        t0 = time.perf_counter()
-        call_seed = _call_seed(self.seed, key)
-        if self.test == "fisherz":
-            p = self._fisherz(xs, ys, cond)
-        elif not cond and self.unconditional == "project":
-            p = self._project_unconditional(xs, ys, call_seed)
-        else:
-            # RCIT samples random features from np.random: seed it per call, restore after.
-            state = np.random.get_state()
-            np.random.seed(call_seed)
-            try:
-                x, y = self.data[:, xs], self.data[:, ys]
-                if cond:
-                    p = self._ci.compute_pvalue(x, y, self.data[:, cond])[0]
-                else:
-                    p = self._ui.compute_pvalue(x, y)[0]
-            except Exception as exc:  # name the failing test; never coerce to a p-value
-                raise RuntimeError(
-                    f"{self.test} CI test failed for x={xs}, y={ys}, conditioning set={cond} "
-                    f"(n={self.sample_size}): {exc}") from exc
-            finally:
-                np.random.set_state(state)
-        p = float(p)
-        if not np.isfinite(p):
-            raise RuntimeError(f"{self.test} CI test returned a non-finite p-value ({p}) for x={xs}, "
-                               f"y={ys}, conditioning set={cond}; check for constant latents")
-        self.pvalue_cache[key] = p
-        if self.log is not None:
-            self.log.append({"x": xs[0], "y": ys[0], "cond": tuple(cond), "p_value": p,
-                             "seconds": time.perf_counter() - t0})
-        return p
-
-
-# causal-learn's registry is keyed by name; re-registering the same class is harmless.
-register_ci_test(CIT_NAME, ProjectCIT)
-
-
 @dataclass
 class LatentGraph:
     """Result of :func:`pc_graph`.
@@ -258,11 +141,15 @@ class LatentGraph:
     adjacency : DataFrame
         0/1, index = parent, columns = child; undirected/bidirected edges set both cells.
     tests : DataFrame
-        One row per executed CI test: ``x``, ``y`` (node names), ``cond`` (tuple of names),
-        ``p_value``, ``seconds``.
+        One row per executed CI test: ``x``, ``y`` (node names; x is the test's first
+        argument, causal-learn's smaller index), ``cond`` (tuple of names), ``pvalue``,
+        ``seconds`` (a batch's time shared equally by its tests), ``level`` (size of the
+        conditioning set), ``batched``.
     params : dict
-        alpha, test, n_rows (after subsampling), n_total, seed, background, unconditional,
-        max_depth, seconds.
+        alpha, test, backend, options, n_rows, n_total, seed, background, max_depth,
+        n_tests, n_batches, seconds, tests_per_second.
+    endpoints : ndarray (d, d)
+        causal-learn's endpoint matrix (``G[i, j] = -1, G[j, i] = 1`` for i → j).
     """
 
     nodes: list[str]
@@ -270,6 +157,12 @@ class LatentGraph:
     adjacency: pd.DataFrame
     tests: pd.DataFrame
     params: dict = field(default_factory=dict)
+    endpoints: np.ndarray | None = None
+
+    def to_dict(self) -> dict:
+        """Plain-dict form: nodes, edges (records), adjacency (nested lists), params."""
+        return {"nodes": list(self.nodes), "edges": self.edges.to_dict("records"),
+                "adjacency": self.adjacency.to_numpy().tolist(), "params": dict(self.params)}
 
 
 def _edges_from_causallearn(G: np.ndarray, nodes: Sequence[str]) -> pd.DataFrame:
@@ -355,103 +248,162 @@ def _square(A: pd.DataFrame, what: str) -> pd.DataFrame:
 
 def _validate_latents(latents: pd.DataFrame, what: str = "latents") -> pd.DataFrame:
     if not isinstance(latents, pd.DataFrame):
-        raise TypeError(f"{what} must be a pandas DataFrame with latent columns (S1.., Z1_1.., Z2_1..), "
-                        f"got {type(latents).__name__}")
+        raise ParameterError(f"{what} must be a pandas DataFrame with latent columns (S1.., Z1_1.., Z2_1..), "
+                             f"got {type(latents).__name__}")
     cols = [c for c in latents.columns if _is_latent(c)]
     if len(cols) < 2:
-        raise ValueError(f"{what} needs at least two latent columns named S<k>, Z1_<i> or Z2_<i>; "
-                         f"got columns {list(latents.columns)[:10]}")
+        raise DataError(f"{what} needs at least two latent columns named S<k>, Z1_<i> or Z2_<i>; "
+                        f"got columns {list(latents.columns)[:10]}", hint="rename the latent columns")
     X = latents[cols].to_numpy(dtype=float)
     if not np.isfinite(X).all():
-        bad = [c for c, ok in zip(cols, np.isfinite(X).all(axis=0)) if not ok]
-        raise ValueError(f"{what} has NaN/inf values in {bad}; drop or impute those rows first")
+        bad = {c: int((~np.isfinite(X[:, j])).sum()) for j, c in enumerate(cols) if not np.isfinite(X[:, j]).all()}
+        raise DataError(f"{what} has NaN/inf values (column: rows) {bad}",
+                        hint="drop or impute those rows before running PC (PC needs complete rows)")
     sd = X.std(axis=0)
     if (sd == 0).any():
-        raise ValueError(f"{what}: constant latent(s) {[c for c, s in zip(cols, sd) if s == 0]} "
-                         "carry no information; remove them before running PC")
+        raise DataError(f"{what}: constant latent(s) {[c for c, s in zip(cols, sd) if s == 0]} carry no information",
+                        hint="remove them before running PC (a constant variable cannot be tested)")
     return latents[cols]
 
 
+def pc_data(latents_df: pd.DataFrame, rows: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """The matrix PC runs on: the latent columns (validated), optionally some rows, standardised.
+
+    Returns ``(X, nodes)``; columns are centred and divided by their standard deviation
+    (ddof = 0).  ``benchmarks/pc.py`` feeds causal-learn's own PC exactly this matrix.
+    """
+    lat = _validate_latents(latents_df)
+    X = lat.to_numpy(dtype=float)
+    if rows is not None:
+        X = X[np.asarray(rows, dtype=int)]
+    sd = X.std(axis=0)
+    if (sd == 0).any():
+        raise DataError(f"latent(s) {[c for c, v in zip(lat.columns, sd) if v == 0]} are constant on the selected "
+                        "rows", hint="use more rows (rows=/max_n) or drop those latents")
+    return (X - X.mean(axis=0)) / sd, list(lat.columns)
+
+
 def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *,
-             background: str | None = "shared", seed: int = 0, max_n: int | None = 1000,
-             max_depth: int | None = None, unconditional: str = "library",
-             rows: np.ndarray | None = None) -> LatentGraph:
-    """PC over learned latents with a kernel CI test and the paper's background knowledge.
+             background: str | None = "shared", seed: int = 0, max_n: int | None = None,
+             max_depth: int | None = None, rows: np.ndarray | None = None,
+             options: Mapping[str, Any] | None = None, backend: str = "fast", device: str = "cpu",
+             batch: bool = True, unconditional: str | None = None) -> LatentGraph:
+    """PC over latents with a CI test of :mod:`personax.independence` and the paper's background knowledge.
 
     Parameters
     ----------
     latents_df : DataFrame
         One column per latent, named ``S<k>`` / ``Z1_<i>`` / ``Z2_<i>``; other columns are
-        ignored.  Columns are standardised before testing.
+        ignored.  Complete rows only (NaN is an error); columns are standardised.
     alpha : float
         Significance level of every CI test, in (0, 1).  The paper used 0.05 (CelebPersona,
         RCIT); the authors' AthlePersona script used 0.5.
-    test : {"kci", "rcit", "fisherz"}
-        Conditional-independence test (causal-learn implementations, see module docstring).
+    test : {"kci", "rcit", "fisherz"} or TestSpec
+        Conditional-independence test (:data:`personax.independence.CONDITIONAL_TESTS`).
     background : {"shared", None}
         ``"shared"`` forbids every edge from a Z latent into an S latent; ``None`` runs
         plain PC.
     seed : int
-        Seeds the row subsample and every stochastic CI test.
+        Seeds the optional row subsample and every stochastic CI test.
     max_n : int or None
-        Rows used (a seeded subsample when the table is larger); ``None`` uses all rows.
+        Rows used (a seeded subsample when the table is larger); ``None`` (default) uses
+        every row.
     max_depth : int or None
         Largest conditioning-set size (causal-learn ``max_k``); ``None`` = no limit.
-    unconditional : {"library", "project"}
-        Which implementation answers the tests with an empty conditioning set.
     rows : array of int, optional
-        Explicit row positions to use (e.g. a bootstrap resample); overrides ``max_n``.
+        Explicit row positions to use (e.g. a resample); overrides ``max_n``.
+    options : mapping, optional
+        Options of the CI test (see :func:`personax.independence.test`); ``None`` uses
+        :data:`PC_KCI_OPTIONS` for KCI (rank caps, documented error) and the defaults
+        otherwise; ``{}`` is the uncapped KCI (exact to ~1e-6, much slower on many rows).
+    backend : {"fast", "reference"}
+        The project's batched implementation, or causal-learn's own classes (slow; for
+        comparisons).
+    device : str
+        torch device of the fast KCI (``"cpu"``, ``"cuda"``; ``"auto"`` resolved here).
+    batch : bool
+        Compute each depth level in one batch (see :mod:`personax.crl.graph_cit`).
+    unconditional : None
+        Removed (every test now goes through the spec); passing it is an error.
 
     Returns
     -------
     LatentGraph
-        Edge table, 0/1 adjacency, the log of CI tests and the run parameters.
+        Edge table, 0/1 adjacency, causal-learn's endpoint matrix, the log of CI tests
+        and the run parameters.
+
+    Raises
+    ------
+    DataError
+        NaN/inf values, a constant latent, fewer than 20 rows.
+    ParameterError
+        A bad alpha / test / background / backend, or (from the CI test) a conditioning set
+        larger than the rows support — lower ``max_depth``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> s1 = rng.normal(size=300); z = np.tanh(s1) + 0.5 * rng.normal(size=300)
+    >>> g = pc_graph(pd.DataFrame({"S1": s1, "Z1_1": z, "Z2_1": rng.normal(size=300)}), test="kci")
+    >>> g.edges[["source", "target", "type"]].values.tolist()
+    [['S1', 'Z1_1', 'directed']]
     """
     from causallearn.search.ConstraintBased.PC import pc
 
+    from personax.independence.registry import get_spec
+    from personax.utils import resolve_device
+
+    if unconditional is not None:
+        raise ParameterError("pc_graph(unconditional=...) was removed: every test, conditional or not, now runs "
+                             "through the test spec", hint="drop the argument (backend='reference' runs causal-learn's "
+                             "own tests throughout)")
     if not (isinstance(alpha, (float, int)) and 0 < float(alpha) < 1):
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    if test not in CI_TESTS:
-        raise ValueError(f"test={test!r} is not supported; use one of {CI_TESTS}")
+        raise ParameterError(f"alpha must be in (0, 1), got {alpha!r}", hint="e.g. alpha=0.05")
+    try:
+        spec = get_spec(test, conditional=True)
+    except ValueError as exc:
+        raise ParameterError(f"test={test!r} is not supported: {exc}", hint=f"use one of {CI_TESTS}") from exc
     if background not in ("shared", None):
-        raise ValueError(f"background={background!r}: use 'shared' (forbid Z → S) or None")
+        raise ParameterError(f"background={background!r} is not known", hint="use 'shared' (forbid Z → S) or None")
+    if max_depth is not None and (not isinstance(max_depth, (int, np.integer)) or max_depth < 0):
+        raise ParameterError(f"max_depth={max_depth!r} must be None or an integer >= 0")
     lat = _validate_latents(latents_df)
-    nodes = list(lat.columns)
-    X = lat.to_numpy(dtype=float)
-    n_total = X.shape[0]
-    if rows is not None:
-        rows = np.asarray(rows, dtype=int)
-        X = X[rows]
-    elif max_n is not None and n_total > max_n:
-        X = X[np.sort(make_rng(seed).choice(n_total, size=int(max_n), replace=False))]
+    n_total = len(lat)
+    if rows is None and max_n is not None and n_total > max_n:
+        rows = np.sort(make_rng(seed).choice(n_total, size=int(max_n), replace=False))
+    X, nodes = pc_data(lat, rows)
     if X.shape[0] < 20:
-        raise ValueError(f"PC needs at least 20 rows of latents, got {X.shape[0]}")
-    sd = X.std(axis=0)
-    if (sd == 0).any():
-        raise ValueError("a latent is constant in the selected rows; use more rows (max_n)")
-    X = (X - X.mean(axis=0)) / sd
+        raise DataError(f"PC needs at least 20 rows of latents, got {X.shape[0]}", hint="pass more rows")
     bk = shared_background(nodes) if background == "shared" else None
+    dev = resolve_device(device)
+    if options is None:
+        options = dict(PC_KCI_OPTIONS) if spec.name == "kci" else {}
     log: list[dict] = []
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         cg = pc(X, alpha=float(alpha), indep_test=CIT_NAME, stable=True, uc_rule=0, uc_priority=2,
-                background_knowledge=bk, show_progress=False, node_names=nodes,
-                max_k=max_depth, test=test, seed=int(seed), unconditional=unconditional, log=log)
+                background_knowledge=bk, show_progress=False, node_names=nodes, max_k=max_depth,
+                test=spec, seed=int(seed), alpha_level=float(alpha) if batch else None, options=options,
+                backend=backend, device=dev, log=log)
     seconds = time.perf_counter() - t0
-    edges = _edges_from_causallearn(cg.G.graph, nodes)
+    endpoints = np.asarray(cg.G.graph).astype(int)
+    edges = _edges_from_causallearn(endpoints, nodes)
     if bk is not None:
         _assert_background(edges)
-    tests = pd.DataFrame(log, columns=["x", "y", "cond", "p_value", "seconds"])
+    tests = pd.DataFrame(log, columns=["x", "y", "cond", "pvalue", "seconds", "level", "batched"])
     if len(tests):
         tests["x"] = [nodes[i] for i in tests["x"]]
         tests["y"] = [nodes[i] for i in tests["y"]]
         tests["cond"] = [tuple(nodes[i] for i in c) for c in tests["cond"]]
-    params = {"alpha": float(alpha), "test": test, "n_rows": int(X.shape[0]), "n_total": int(n_total),
-              "seed": int(seed), "background": background, "unconditional": unconditional,
-              "max_depth": max_depth, "n_tests": int(len(tests)), "seconds": seconds}
+    params = {"alpha": float(alpha), "test": spec.name, "backend": backend, "options": dict(options or {}),
+              "n_rows": int(X.shape[0]), "n_total": int(n_total), "seed": int(seed), "background": background,
+              "max_depth": max_depth, "n_tests": int(len(tests)), "n_batches": int(cg.test.n_batches),
+              "seconds": seconds, "tests_per_second": len(tests) / seconds if seconds > 0 else float("nan"),
+              "device": dev}
     return LatentGraph(nodes=nodes, edges=edges, adjacency=edges_to_adjacency(edges, nodes),
-                       tests=tests, params=params)
+                       tests=tests, params=params, endpoints=endpoints)
 
 
 def _assert_background(edges: pd.DataFrame) -> None:
@@ -527,6 +479,53 @@ def _pair_marks(A: np.ndarray) -> dict[tuple[int, int], str]:
     return marks
 
 
+def _aligned_marks(estimated: pd.DataFrame, truth_dag: pd.DataFrame):
+    T = _square(truth_dag, "truth_dag")
+    E = _square(estimated, "estimated")
+    if set(E.index) != set(T.index):
+        raise ValueError(f"estimated nodes {sorted(E.index)} differ from truth nodes {sorted(T.index)}; "
+                         "match learned latents to the planted ones first (align_latents)")
+    E = E.loc[T.index, T.index]
+    return T, E
+
+
+def cpdag_shd(estimated: pd.DataFrame, truth_dag: pd.DataFrame, background: str | None = "shared") -> int:
+    """Structural Hamming distance of a PC output against the true DAG's CPDAG (**CPDAG SHD**).
+
+    PC can identify a DAG only up to its Markov equivalence class, which the background
+    knowledge may refine; so the reference is the true DAG's CPDAG, refined by the same
+    knowledge (:func:`dag_to_cpdag`).  The distance counts unordered node pairs whose mark
+    differs: no edge / a → b / b → a / undirected (a mutual pair in the 0/1 adjacency).  A
+    missing or extra edge counts 1, a wrongly oriented or wrongly (un)directed edge counts 1.
+    (The DAG SHD — the same count against the DAG itself — is ``compare_graphs()["shd_dag"]``.)
+
+    Parameters
+    ----------
+    estimated : DataFrame
+        0/1 adjacency (row = parent, column = child) over the truth's nodes; mutual pairs are
+        undirected edges (:attr:`LatentGraph.adjacency`).
+    truth_dag : DataFrame
+        0/1 true DAG, row = parent, column = child.
+    background : {"shared", None}
+        Knowledge PC was given.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> dag = pd.DataFrame([[0, 1], [0, 0]], index=["S1", "Z1_1"], columns=["S1", "Z1_1"])
+    >>> cpdag_shd(dag, dag), cpdag_shd(dag.T, dag)
+    (0, 1)
+    """
+    T, E = _aligned_marks(estimated, truth_dag)
+    cp = dag_to_cpdag(T, background=background).to_numpy() != 0
+    me, mc = _pair_marks(E.to_numpy() != 0), _pair_marks(cp)
+    return int(sum(me[k] != mc[k] for k in me))
+
+
 def compare_graphs(estimated: pd.DataFrame, truth_dag: pd.DataFrame, background: str | None = "shared") -> dict:
     """Score an estimated graph (0/1 adjacency, PC/CPDAG style) against a true DAG.
 
@@ -543,20 +542,16 @@ def compare_graphs(estimated: pd.DataFrame, truth_dag: pd.DataFrame, background:
     Returns
     -------
     dict
-        ``shd_cpdag``: pairs whose mark (none / a→b / b→a / undirected) differs from the
-        true CPDAG's refined by ``background`` (the best PC with that knowledge can identify); ``shd_dag``: same against the
+        ``shd_cpdag``: :func:`cpdag_shd` — pairs whose mark (none / a→b / b→a / undirected)
+        differs from the true CPDAG's refined by ``background`` (the best PC with that
+        knowledge can identify; the SHD this project reports for PC); ``shd_dag``: same against the
         DAG itself; ``skeleton_precision``, ``skeleton_recall``, ``skeleton_f1``;
         ``arrow_precision`` (share of estimated directed edges that point the true way) and
         ``arrow_recall`` (share of true DAG edges recovered with the true direction); edge
         counts ``n_true``, ``n_est``, ``n_est_directed``.  Precision is NaN when nothing was
         estimated.
     """
-    T = _square(truth_dag, "truth_dag")
-    E = _square(estimated, "estimated")
-    if set(E.index) != set(T.index):
-        raise ValueError(f"estimated nodes {sorted(E.index)} differ from truth nodes {sorted(T.index)}; "
-                         "match learned latents to the planted ones first (align_latents)")
-    E = E.loc[T.index, T.index]
+    T, E = _aligned_marks(estimated, truth_dag)
     t, e = T.to_numpy() != 0, E.to_numpy() != 0
     cp = dag_to_cpdag(T, background=background).to_numpy() != 0
     mt, me, mc = _pair_marks(t), _pair_marks(e), _pair_marks(cp)
@@ -583,183 +578,10 @@ def compare_graphs(estimated: pd.DataFrame, truth_dag: pd.DataFrame, background:
     }
 
 
-# --------------------------------------------------------------------------- alignment, stability
-
-def _rank_corr(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Spearman correlation between every column of ``A`` and every column of ``B``."""
-    ra = rankdata(A, axis=0)
-    rb = rankdata(B, axis=0)
-    ra = (ra - ra.mean(0)) / ra.std(0)
-    rb = (rb - rb.mean(0)) / rb.std(0)
-    return ra.T @ rb / A.shape[0]
-
-
-def align_latents(reference: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rename the latents of ``other`` to the best-matching latents of ``reference``.
-
-    CRL identifies latents only up to a permutation within each block and an invertible
-    component-wise map, so latent ``Z1_3`` of one seed may be ``Z1_7`` of another (or the
-    planted ``Z1_5``).  Within each block, columns are matched by the Hungarian algorithm
-    on absolute Spearman correlation (rank-based, so monotone maps do not hurt).
-
-    Parameters
-    ----------
-    reference, other : DataFrame
-        Latent tables with the same rows (same order) and the same latent names per block.
-
-    Returns
-    -------
-    aligned : DataFrame
-        ``other`` with columns renamed (and reordered) to the reference names.
-    matching : DataFrame
-        Columns ``reference``, ``other``, ``block``, ``abs_spearman``.
-    """
-    ref = _validate_latents(reference, "reference")
-    oth = _validate_latents(other, "other")
-    if len(ref) != len(oth):
-        raise ValueError(f"reference has {len(ref)} rows and other {len(oth)}; align rows first")
-    # Two labelled indexes (person ids) must agree; a positional RangeIndex on either side
-    # means the caller vouches for the row order.
-    labelled = not isinstance(reference.index, pd.RangeIndex) and not isinstance(other.index, pd.RangeIndex)
-    if labelled and not reference.index.equals(other.index):
-        raise ValueError("reference and other have different row indexes (person ids); "
-                         "reindex other to reference.index first")
-    rb, ob = _blocks_of(ref.columns), _blocks_of(oth.columns)
-    rename, rows = {}, []
-    for block in BLOCKS:
-        rc = [c for c in ref.columns if rb[c] == block]
-        oc = [c for c in oth.columns if ob[c] == block]
-        if len(rc) != len(oc):
-            raise ValueError(f"block {block!r}: reference has {len(rc)} latents, other {len(oc)}")
-        if not rc:
-            continue
-        C = np.abs(_rank_corr(ref[rc].to_numpy(), oth[oc].to_numpy()))
-        r_idx, o_idx = linear_sum_assignment(-C)
-        for i, j in zip(r_idx, o_idx):
-            rename[oc[j]] = rc[i]
-            rows.append((rc[i], oc[j], block, float(C[i, j])))
-    aligned = oth.rename(columns=rename)[list(ref.columns)]
-    return aligned, pd.DataFrame(rows, columns=["reference", "other", "block", "abs_spearman"])
-
-
-def edge_stability(latents_by_seed: Sequence[pd.DataFrame] | Mapping[int, pd.DataFrame], n_boot: int = 10,
-                   alpha: float = 0.05, seed: int = 0, *, test: str = "kci", max_n: int | None = 500,
-                   background: str | None = "shared", align: bool = True, max_depth: int | None = None,
-                   unconditional: str = "library", replace: bool = False,
-                   return_graphs: bool = False) -> pd.DataFrame | list[LatentGraph]:
-    """Frequency of each edge over training seeds × bootstrap resamples.
-
-    For every latent table (one per CRL training seed) PC is run on ``n_boot`` resamples
-    (or once on the table itself, subsampled to ``max_n`` rows, when ``n_boot == 0``).
-    By default a resample is a half-sample drawn *without* replacement (min(``max_n``,
-    n // 2) rows, as in stability selection): kernel CI tests read the duplicated rows of
-    an ordinary bootstrap as extra dependence, which inflates edge frequencies.
-    ``replace=True`` gives the ordinary bootstrap (min(``max_n``, n) rows).  With
-    ``align=True`` every table is first aligned to the first one (:func:`align_latents`),
-    because latent indices are arbitrary within a block across seeds.
-
-    Parameters
-    ----------
-    latents_by_seed : sequence or mapping of DataFrame
-        Latent tables (S1.., Z1_1.., Z2_1..), one per seed, same rows.
-    n_boot : int
-        Bootstrap resamples per table (0 = one run on the table as is).
-    alpha, test, background, max_depth, unconditional
-        Passed to :func:`pc_graph`.
-    seed : int
-        Seeds the resampling and the CI tests; the output is a deterministic function of it.
-    max_n : int or None
-        Cap on rows per resample (``None``: no cap).
-    replace : bool
-        Ordinary bootstrap instead of half-samples without replacement.
-    return_graphs : bool
-        Return the list of :class:`LatentGraph` runs instead of the frequency table
-        (combine them with others through :func:`edge_frequencies`).
-
-    Returns
-    -------
-    DataFrame
-        One row per unordered pair adjacent in at least one run, oriented in its more
-        frequent direction (ties: node order): ``source``, ``target``, ``freq_directed``
-        (share of runs with source → target), ``freq_reverse`` (target → source),
-        ``freq_undirected`` (undirected or bidirected), ``freq_any`` (any edge), ``n_runs``,
-        sorted by ``freq_any`` then ``freq_directed`` descending.
-    """
-    tables = list(latents_by_seed.values()) if isinstance(latents_by_seed, Mapping) else list(latents_by_seed)
-    if not tables:
-        raise ValueError("latents_by_seed is empty: pass at least one latent table")
-    if n_boot < 0:
-        raise ValueError(f"n_boot must be >= 0, got {n_boot}")
-    ref = _validate_latents(tables[0])
-    nodes = list(ref.columns)
-    if align:
-        tables = [ref] + [align_latents(ref, t)[0] for t in tables[1:]]
-    rng = make_rng(seed)
-    runs = []
-    for k, tab in enumerate(tables):
-        tab = _validate_latents(tab)[nodes]
-        n = len(tab)
-        cap = n if max_n is None else min(int(max_n), n)
-        for b in range(max(n_boot, 1)):
-            if n_boot == 0:
-                rows = np.sort(rng.choice(n, size=cap, replace=False)) if cap < n else np.arange(n)
-            elif replace:
-                rows = rng.choice(n, size=cap, replace=True)
-            else:
-                rows = np.sort(rng.choice(n, size=min(cap, n // 2), replace=False))
-            runs.append((k, rows, int(rng.integers(2**31 - 1))))
-    graphs = []
-    for k, rows, run_seed in progress(runs, desc="edge stability"):
-        graphs.append(pc_graph(tables[k], alpha=alpha, test=test, background=background, seed=run_seed,
-                               rows=rows, max_depth=max_depth, unconditional=unconditional))
-    return graphs if return_graphs else edge_frequencies(graphs, nodes)
-
-
-def edge_frequencies(graphs: Sequence[LatentGraph | pd.DataFrame], nodes: Sequence[str] | None = None) -> pd.DataFrame:
-    """Edge frequencies over a collection of PC results (the table of :func:`edge_stability`).
-
-    Parameters
-    ----------
-    graphs : sequence of LatentGraph or edge DataFrames
-        One entry per run.
-    nodes : sequence of str, optional
-        Node order for ties and for undirected edges (default: the first graph's nodes).
-
-    Returns
-    -------
-    DataFrame
-        Columns as :func:`edge_stability`.
-    """
-    if not graphs:
-        raise ValueError("graphs is empty")
-    if nodes is None:
-        g0 = graphs[0]
-        nodes = g0.nodes if isinstance(g0, LatentGraph) else sorted(set(g0["source"]) | set(g0["target"]))
-    nodes = list(nodes)
-    counts: dict[tuple[str, str, str], int] = {}
-    for g in graphs:
-        edges = g.edges if isinstance(g, LatentGraph) else g
-        for s, t, kind in edges[["source", "target", "type"]].itertuples(index=False):
-            key = (s, t, "directed") if kind == "directed" else (*sorted((s, t), key=nodes.index), "undirected")
-            counts[key] = counts.get(key, 0) + 1
-    R = len(graphs)
-    pairs: dict[tuple[str, str], dict] = {}
-    for (s, t, kind), c in counts.items():
-        a, b = sorted((s, t), key=nodes.index)
-        rec = pairs.setdefault((a, b), {"ab": 0, "ba": 0, "und": 0})
-        if kind == "undirected":
-            rec["und"] += c
-        elif (s, t) == (a, b):
-            rec["ab"] += c
-        else:
-            rec["ba"] += c
-    rows_out = []
-    for (a, b), rec in pairs.items():
-        src, tgt, fwd, rev = (a, b, rec["ab"], rec["ba"]) if rec["ab"] >= rec["ba"] else (b, a, rec["ba"], rec["ab"])
-        rows_out.append({"source": src, "target": tgt, "freq_directed": fwd / R, "freq_reverse": rev / R,
-                         "freq_undirected": rec["und"] / R, "freq_any": (fwd + rev + rec["und"]) / R,
-                         "n_runs": R})
-    out = pd.DataFrame(rows_out, columns=["source", "target", "freq_directed", "freq_reverse",
-                                          "freq_undirected", "freq_any", "n_runs"])
-    return out.sort_values(["freq_any", "freq_directed", "source", "target"],
-                           ascending=[False, False, True, True]).reset_index(drop=True)
+# alignment and stability live in personax.crl.graph_stability (re-exported here)
+from personax.crl.graph_stability import (  # noqa: E402  (import after the definitions it uses)
+    align_latents,
+    edge_frequencies,
+    edge_stability,
+    stable_edges,
+)

@@ -32,6 +32,7 @@ from personax.independence.bh import benjamini_hochberg
 from personax.utils import make_rng, progress
 
 __all__ = [
+    "OracleGraph",
     "PersonaFit",
     "persona_views",
     "fit_persona",
@@ -514,7 +515,7 @@ def _scalar(res: Any) -> float:
 
 def evaluate_recovery(latents_df: pd.DataFrame, truth, *, graph_adjacency: pd.DataFrame | None = None,
                       fit_rows: np.ndarray | None = None, eval_rows: np.ndarray | None = None,
-                      seed: int = 0) -> dict:
+                      seed: int = 0, stable_edges: pd.DataFrame | None = None) -> dict:
     """Recovery of the planted latents and DAG on the synthetic sample.
 
     Parameters
@@ -532,6 +533,9 @@ def evaluate_recovery(latents_df: pd.DataFrame, truth, *, graph_adjacency: pd.Da
         split of all rows (``personax.crl.metrics.r2`` default).
     seed : int
         Seeds the R² regressor's split / cross-validation.
+    stable_edges : DataFrame, optional
+        An edge table over the learned latents (e.g. :func:`~personax.crl.graph.stable_edges`),
+        scored like ``graph_adjacency``.
 
     Returns
     -------
@@ -540,7 +544,8 @@ def evaluate_recovery(latents_df: pd.DataFrame, truth, *, graph_adjacency: pd.Da
         (planted, learned, block, abs_spearman), chosen on ``fit_rows`` when given;
         ``graph``: dict from :func:`~personax.crl.graph.compare_graphs` against the planted
         DAG after renaming learned latents to their matched planted names (only with
-        ``graph_adjacency``).
+        ``graph_adjacency``; ``shd_cpdag`` is the CPDAG SHD); ``graph_stable``: the same for
+        ``stable_edges``; ``mapping``: learned name → planted name.
     """
     if truth is None:
         raise ValueError("this dataset has no planted truth (real data): recovery cannot be scored; "
@@ -559,31 +564,62 @@ def evaluate_recovery(latents_df: pd.DataFrame, truth, *, graph_adjacency: pd.Da
     mrows = fit_rows if fit_rows is not None else np.arange(len(T))
     _, matching = match_to_truth(L.iloc[mrows], T.iloc[mrows])
     out = {"blocks": _block_metric_scores(L, T, fit_rows, eval_rows, seed), "matching": matching}
+    mapping = dict(zip(matching["learned"], matching["planted"]))
+    out["mapping"] = mapping
     if graph_adjacency is not None:
-        mapping = dict(zip(matching["learned"], matching["planted"]))
         A = graph_adjacency.rename(index=mapping, columns=mapping)
         dag = truth.dag.loc[list(A.index), list(A.index)]
         out["graph"] = compare_graphs(A, dag)
+    if stable_edges is not None:
+        from personax.crl.graph import edges_to_adjacency
+
+        nodes = list(L.columns)
+        A = edges_to_adjacency(stable_edges, nodes).rename(index=mapping, columns=mapping)
+        out["graph_stable"] = compare_graphs(A, truth.dag.loc[list(A.index), list(A.index)])
     return out
 
 
 # --------------------------------------------------------------------------- one-call pipeline
 
-#: Budget presets of :func:`run_level2` (rows, training profile, PC and stability sizes).
+#: Budget presets of :func:`run_level2` (rows, training profile, PC test and stability sizes).
+#: PC always runs on every row PC is given (``pc_rows``) with no depth limit; ``n_boot`` is the
+#: number of half-sample resamples per training seed for edge stability (the main run counts
+#: as one more run); ``freq_threshold`` is the stated frequency above which an edge is drawn.
 PROFILE_SETTINGS: dict[str, dict] = {
-    # seconds: a smoke test of every step on a few hundred rows
-    # (Fisher-z in PC: conditional kernel tests on 18 latents cost tens of seconds)
+    # seconds: a smoke test of every step on 500 rows (Fisher-z: linear, instant)
     "ci": {"n": 500, "train_profile": "ci", "train_config": None, "seeds": (0,), "ci_test": "fisherz",
-           "pc_max_n": 500, "max_depth": 2, "n_boot": 0, "describe_max_n": 250},
-    # the book on 2 CPU cores: the shipped sample, one seed, a 40-epoch training budget,
-    # RCIT on 300 rows with conditioning sets of size ≤ 1, two half-sample resamples
+           "pc_options": {}, "max_depth": None, "n_boot": 2, "freq_threshold": 0.5, "describe_max_n": 250},
+    # the book on 2 CPU cores: the shipped sample (every row), one seed, a 40-epoch training
+    # budget, conditional RCIT (the paper's test for CelebPersona; O(n·100²) per test),
+    # two half-sample resamples (three PC runs for the stability table: the chapter's
+    # 120 s budget on two cores; each resample costs ≈ 17 s of PC on CelebPersona)
     "quick": {"n": None, "train_profile": "quick", "train_config": {"max_epochs": 40, "patience": 10},
-              "seeds": (0,), "ci_test": "rcit", "pc_max_n": 300, "max_depth": 1, "n_boot": 2,
-              "describe_max_n": 600},
-    # the full protocol (GPU advised for training; PC with RCIT stays on CPU)
+              "seeds": (0,), "ci_test": "rcit", "pc_options": {}, "max_depth": None, "n_boot": 2,
+              "freq_threshold": 0.5, "describe_max_n": 600},
+    # the full protocol (GPU advised for training): three seeds × 20 half-samples
     "paper": {"n": None, "train_profile": "paper", "train_config": None, "seeds": (0, 1, 2), "ci_test": "rcit",
-              "pc_max_n": 2000, "max_depth": None, "n_boot": 20, "describe_max_n": 4000},
+              "pc_options": {}, "max_depth": None, "n_boot": 20, "freq_threshold": 0.5, "describe_max_n": 4000},
 }
+
+
+@dataclass
+class OracleGraph:
+    """PC on the planted latents of a synthetic sample (the graph step with perfect latents).
+
+    Attributes
+    ----------
+    graph : personax.crl.graph.LatentGraph
+        PC with the run's test, α and rows on ``ds.truth.latents``.
+    scores : dict
+        :func:`~personax.crl.graph.compare_graphs` against the planted DAG (``shd_cpdag`` is
+        the CPDAG SHD, refined by the background knowledge).
+    """
+
+    graph: Any
+    scores: dict
+
+    def to_dict(self) -> dict:
+        return {"graph": self.graph.to_dict(), "scores": dict(self.scores)}
 
 
 @dataclass
@@ -595,20 +631,25 @@ class Level2Result:
     dataset : str
     fit : PersonaFit
     graph : personax.crl.graph.LatentGraph
-        PC over the first seed's latents (rows per ``pc_rows``).
+        PC over the first seed's latents (every row of ``pc_rows``, depth unlimited).
     stability : DataFrame
-        Edge frequencies over the main PC run plus seeds × ``n_boot`` resamples
+        Edge frequencies over the main PC run plus seeds × ``n_boot`` half-sample resamples
         (:func:`~personax.crl.graph.edge_stability`).
+    stable : DataFrame
+        The edges with frequency ≥ ``settings["freq_threshold"]``
+        (:func:`~personax.crl.graph.stable_edges`): the graph the chapter draws.
     description : DataFrame
         :func:`describe_latents` of the first seed.
     labels : DataFrame
         :func:`suggest_labels` of ``description``.
     recovery : dict or None
-        :func:`evaluate_recovery` (synthetic data only).
-    oracle : dict or None
-        On synthetic data: PC with the same settings on the *planted* latents and its
-        scores against the planted DAG — the ceiling of the graph step when the latents
-        are perfect (``{"graph": LatentGraph, "scores": dict}``).
+        :func:`evaluate_recovery` (synthetic data only); its ``graph`` scores the main PC
+        run and ``graph_stable`` the stable graph, both against the planted DAG after
+        renaming learned latents to their matched planted ones.
+    oracle : OracleGraph or None
+        On synthetic data: PC with the same test, α and rows on the *planted* latents and
+        its scores against the planted DAG — the graph step's own error, beside the error
+        that comes from the learned latents.
     settings : dict
         The resolved settings (profile preset + overrides) and timings in seconds.
     """
@@ -620,13 +661,15 @@ class Level2Result:
     description: pd.DataFrame
     labels: pd.DataFrame
     recovery: dict | None
-    oracle: dict | None
+    oracle: OracleGraph | None
     settings: dict
+    stable: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None, alpha: float = 0.05,
                ci_test: str | None = None, seed: int = 0, device: str = "auto", n_boot: int | None = None,
-               checkpoint_dir=None, describe_test: str = "kci", pc_rows: str = "all") -> Level2Result:
+               checkpoint_dir=None, describe_test: str = "kci", pc_rows: str = "all",
+               pc_options: dict | None = None, freq_threshold: float | None = None) -> Level2Result:
     """Fit, graph, stability, interpretation and (on synthetic data) recovery for one dataset.
 
     Parameters
@@ -641,9 +684,9 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
         PC significance level.
     ci_test : {"rcit", "kci", "fisherz"} or None
         PC's CI test; ``None`` takes the profile's (``ci``: Fisher-z, a smoke test;
-        ``quick`` / ``paper``: RCIT).  RCIT rather than KCI because conditional KCI is cubic
-        in the rows (≈ 0.4 s per test at n = 1,000 on 2 cores); the paper used RCIT for
-        CelebPersona.
+        ``quick`` / ``paper``: RCIT, the paper's test for CelebPersona, O(n·100²) per test).
+        ``"kci"`` runs the project's conditional KCI (causal-learn's definition; minutes per
+        PC run at 2,000 rows on two cores, see ``benchmarks/results/pc.csv``).
     seed : int
         Seeds PC subsamples, resamples, tests and the interpretation split.
     device : str
@@ -656,7 +699,11 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
     pc_rows : {"all", "heldout"}
         Rows PC and the stability resamples use: every person (default; the trained
         encoder is a fixed map, and more rows give the tests power) or only the validation
-        + test rows (the authors ran PC on validation rows only).
+        + test rows (the authors ran PC on validation rows only).  The oracle uses the same rows.
+    pc_options : dict, optional
+        Options of the CI test (e.g. ``{"max_rank": 300}`` for KCI).
+    freq_threshold : float, optional
+        Frequency above which an edge enters the stable graph (default from the profile).
 
     Returns
     -------
@@ -664,7 +711,7 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
     """
     import time
 
-    from personax.crl.graph import compare_graphs, edge_frequencies, edge_stability, pc_graph
+    from personax.crl.graph import compare_graphs, edge_frequencies, edge_stability, pc_graph, stable_edges
 
     if profile not in PROFILE_SETTINGS:
         raise ValueError(f"profile={profile!r}: use one of {sorted(PROFILE_SETTINGS)}")
@@ -675,10 +722,16 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
         st["n_boot"] = int(n_boot)
     if ci_test is not None:
         st["ci_test"] = ci_test
+    if pc_options is not None:
+        st["pc_options"] = dict(pc_options)
+    if freq_threshold is not None:
+        st["freq_threshold"] = float(freq_threshold)
     if pc_rows not in ("all", "heldout"):
         raise ValueError(f"pc_rows={pc_rows!r}: use 'all' or 'heldout'")
     st.update(alpha=float(alpha), seed=int(seed), pc_rows=pc_rows)
     ci_test = st["ci_test"]
+    pc_kw = {"alpha": alpha, "test": ci_test, "max_depth": st["max_depth"], "options": st["pc_options"],
+             "device": device}
     timings = {}
     t = time.perf_counter()
     pf = fit_persona(ds, seeds=st["seeds"], profile=st["train_profile"], device=device,
@@ -690,16 +743,16 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
     pc_idx = held if pc_rows == "heldout" else np.arange(len(ds.frame))
     t = time.perf_counter()
     lat_pc = [lat.iloc[pc_idx] for lat in pf.latents]
-    graph = pc_graph(lat_pc[0], alpha=alpha, test=ci_test, seed=seed, max_n=st["pc_max_n"],
-                     max_depth=st["max_depth"])
+    graph = pc_graph(lat_pc[0], seed=seed, **pc_kw)
     timings["pc"] = time.perf_counter() - t
     t = time.perf_counter()
-    # the main run counts as one stability run; resamples add seeds × n_boot more
+    # the main run counts as one stability run; half-sample resamples add seeds × n_boot more
     runs = [graph]
     if st["n_boot"] > 0 or len(lat_pc) > 1:
-        runs += edge_stability(lat_pc, n_boot=st["n_boot"], alpha=alpha, seed=seed + 1, test=ci_test,
-                               max_n=st["pc_max_n"], max_depth=st["max_depth"], return_graphs=True)
+        runs += edge_stability(lat_pc, n_boot=st["n_boot"], seed=seed + 1, return_graphs=True, **pc_kw)
     stability = edge_frequencies(runs, graph.nodes)
+    stable = stable_edges(stability, st["freq_threshold"])
+    st["n_stability_runs"] = len(runs)
     timings["stability"] = time.perf_counter() - t
     t = time.perf_counter()
     schema = ds.schema
@@ -713,11 +766,13 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
     if ds.truth is not None:
         t = time.perf_counter()
         recovery = evaluate_recovery(pf.latents[0], ds.truth, graph_adjacency=graph.adjacency,
-                                     fit_rows=split.get("train"), eval_rows=split.get("test"), seed=seed)
-        og = pc_graph(ds.truth.latents.iloc[pc_idx], alpha=alpha, test=ci_test, seed=seed, max_n=st["pc_max_n"],
-                      max_depth=st["max_depth"])
-        oracle = {"graph": og, "scores": compare_graphs(og.adjacency, ds.truth.dag.loc[og.nodes, og.nodes])}
+                                     fit_rows=split.get("train"), eval_rows=split.get("test"), seed=seed,
+                                     stable_edges=stable)
         timings["recovery"] = time.perf_counter() - t
+        t = time.perf_counter()
+        og = pc_graph(ds.truth.latents.iloc[pc_idx], seed=seed, **pc_kw)
+        oracle = OracleGraph(graph=og, scores=compare_graphs(og.adjacency, ds.truth.dag.loc[og.nodes, og.nodes]))
+        timings["oracle_pc"] = time.perf_counter() - t
     st["timings"] = timings
     return Level2Result(dataset=pf.dataset, fit=pf, graph=graph, stability=stability, description=description,
-                        labels=labels, recovery=recovery, oracle=oracle, settings=st)
+                        labels=labels, recovery=recovery, oracle=oracle, settings=st, stable=stable)

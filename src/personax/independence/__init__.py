@@ -3,11 +3,17 @@ and conditional.
 
 Public API
 ----------
-``test(name, x, y, backend="fast", device="auto", seed=0, **options)`` → :class:`TestResult`
+``test(name, x, y, given=None, backend="fast", device="auto", seed=0, **options)`` → :class:`TestResult`
     One test on two arrays (registry: :data:`TESTS`; ``"hsic"`` is a deprecated alias of
-    ``"hsic_gamma"``).
+    ``"hsic_gamma"``); with ``given`` (a conditioning matrix, continuous and/or
+    discrete-coded columns) the conditional test X ⊥⊥ Y | Z (KCI, RCIT; ``"fisherz"`` too,
+    see :data:`CONDITIONAL_TESTS`; :mod:`~personax.independence.conditional`).
 ``test_given(name, x, y, z, backend="fast", ...)`` → :class:`TestResult`
-    One conditional test X ⫫ Y | Z (KCI, RCIT, χ², G²; :mod:`~personax.independence.given`).
+    One conditional test X ⊥⊥ Y | Z on data-frame columns (KCI, RCIT, χ², G²; exact
+    stratified sums for discrete Z; :mod:`~personax.independence.given`).
+``test_batch(name_or_spec, variables, triples, ...)`` → list of :class:`TestResult`
+    Many (x, y, S) triples at once (what PC uses); a :class:`TestSpec` exposes the same as
+    ``spec.run_batch``.
 ``battery(frame, traits=None, attributes=None, tests=None, alpha=0.05, ..., given=None)`` → DataFrame
     Every trait × attribute × test, with Benjamini–Hochberg adjustment per test;
     ``given=[...]`` conditions every pair on Z.
@@ -15,20 +21,22 @@ Public API
 Backends: ``"fast"`` (default, the project's torch implementation, exact low-rank forms
 for few-valued variables, bounded memory, CPU or GPU) and ``"reference"`` (causal-learn,
 hyppo, pingouin).  Submodules: ``result`` (record, error), ``prepare`` (cleaning rules),
-``kernels`` (exact kernel moments), ``nulls`` (Gamma / HBE), ``fast``, ``reference``,
-``registry``, ``grid`` (the battery), ``given`` (conditional entry point and dispatch),
-``stratified`` (exact conditional tests given discrete Z), ``confounding`` (decision
-changes), ``raters`` (per-rater robustness), ``power`` (simulated power), ``bh``,
+``kernels`` (exact kernel moments), ``nulls`` (Gamma / HBE), ``fast``, ``conditional``
+(conditional KCI / RCIT / Fisher-z on continuous data, batched), ``reference``,
+``registry``, ``grid`` (the battery), ``given`` (conditional entry point for batteries and
+its dispatch), ``stratified`` (exact conditional tests given discrete Z), ``confounding``
+(decision changes), ``raters`` (per-rater robustness), ``power`` (simulated power), ``bh``,
 ``cache``, ``summary``, ``cli``.
 """
 
 from __future__ import annotations
 
-from personax.independence.registry import TESTS, available_tests, get_spec, test
+from personax.independence.registry import (CONDITIONAL_TESTS, TESTS, TestSpec, available_tests, get_spec, test,
+                                            test_batch)
 from personax.independence.result import IndependenceTestError, TestResult
 
-__all__ = ["TESTS", "TestResult", "IndependenceTestError", "available_tests", "get_spec", "test",
-           "test_given", "battery", "benjamini_hochberg"]
+__all__ = ["TESTS", "CONDITIONAL_TESTS", "TestSpec", "TestResult", "IndependenceTestError", "available_tests",
+           "get_spec", "test", "test_batch", "test_given", "battery", "benjamini_hochberg"]
 
 
 def __getattr__(name: str):

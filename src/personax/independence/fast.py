@@ -106,7 +106,7 @@ def kci(x: np.ndarray, y: np.ndarray, *, device: str = "cpu") -> TestResult:
     """Unconditional KCI on cleaned arrays (see :mod:`personax.independence.prepare`)."""
     px, cx = prepare_kci(x)
     py, cy = prepare_kci(y)
-    return kci_from_moments(kernels.pair_moments(px, cx, py, cy, device))
+    return kci_from_moments(kernels.pair_moments(px, cx, py, cy, device, need_sq_cross=False))
 
 
 def hsic(x: np.ndarray, y: np.ndarray, *, device: str = "cpu", standardize: bool = True,
@@ -142,21 +142,24 @@ def kernel_many(name: str, x: np.ndarray, partners: Sequence[np.ndarray], *, dev
     # one sort per variable: its grouped form also tells how many distinct values it has
     gx = kernels.group(px)
     gys = [kernels.group(py) for py, _ in preps]
-    if gx.k <= kernels.MAX_LEVELS_GROUPED:
-        # x's k×k kernel is computed once and shared by every few-valued partner
+    n = px.shape[0]
+    need_sq = name == "hsic"
+    best = [min(c, key=c.get) for c in (kernels.strategy_costs(n, gx.k, gy.k, need_sq_cross=need_sq) for gy in gys)]
+    gg = [i for i, b in enumerate(best) if b == "grouped×grouped"]
+    if gg:
+        # x's k×k kernel is computed once and shared by every partner grouped with it
         qx = kernels.grouped_kernel(gx, cx, device)
-        for i, (gy, (_, cy)) in enumerate(zip(gys, preps)):
-            if gy.k <= kernels.MAX_LEVELS_GROUPED:
-                moments[i] = kernels.moments_grouped_grouped(gx, cx, gy, cy, device, qx=qx)
-    else:
-        batch = [i for i, gy in enumerate(gys) if gy.k <= kernels.MAX_LEVELS_MIXED]
+        for i in gg:
+            moments[i] = kernels.moments_grouped_grouped(gx, cx, gys[i], preps[i][1], device, qx=qx)
+    if gx.k > kernels.MAX_LEVELS_MIXED:
+        batch = [i for i, b in enumerate(best) if b == "continuous×grouped" and gys[i].k <= kernels.MAX_LEVELS_MIXED]
         if batch:
             res = kernels.moments_continuous_vs_grouped(px, cx, [(gys[i], preps[i][1]) for i in batch], device)
             for i, m in zip(batch, res):
                 moments[i] = m
     for i, (py, cy) in enumerate(preps):
         if moments[i] is None:
-            moments[i] = kernels.pair_moments(px, cx, py, cy, device)
+            moments[i] = kernels.pair_moments(px, cx, py, cy, device, need_sq_cross=need_sq)
     return [finish(m) for m in moments]
 
 

@@ -9,12 +9,15 @@ K̃x = HKxH, K̃y = HKyH (H = I − 11ᵀ/n):
 * ``fro2_*``      Σᵢⱼ K̃ᵢⱼ²                             (KCI null variance)
 * ``offsum_*``    Σ_{i≠j} Kᵢⱼ  (uncentred)              (Gamma-HSIC null mean)
 
-:func:`pair_moments` computes them exactly with three strategies:
+:func:`pair_moments` computes them exactly with three strategies, choosing the one of
+least estimated cost (:func:`strategy_costs`; no distinct-value threshold, so there is no
+cliff where a continuous pair switches paths):
 
 1. **Both variables have few distinct values** (``levels <= max_levels_grouped``):
    a variable with k distinct values has K = P Ku Pᵀ (P the n×k indicator), and its
    centred kernel is again a k×k matrix C indexed by group.  Everything reduces to the
-   kx×ky contingency table N: cross = Σ (Nᵀ Cx N) ∘ Cy.  O(n + k²).
+   kx×ky contingency table N: cross = Σ (Nᵀ Cx N) ∘ Cy.  O(n + kx·ky·(kx + ky)): cheap for
+   few levels, but cubic when both variables are continuous (k = n).
 2. **One variable with few values (k ≤ ``max_levels_mixed``), the other continuous**:
    one blockwise pass over the continuous kernel computes K P, Pᵀ(K∘K)P and ‖K‖²_F;
    centring is then applied algebraically (K̃ᵢⱼ = Kᵢⱼ + aᵢ + aⱼ with a = −rowmean + mean/2).
@@ -36,8 +39,10 @@ import numpy as np
 import torch
 
 DTYPE = torch.float64
-MAX_LEVELS_GROUPED = 2000
-MAX_LEVELS_MIXED = 64
+MAX_LEVELS_GROUPED = 2000   # largest k for which grouped forms are built at all (memory k×k)
+MAX_LEVELS_MIXED = 64       # largest k of the grouped side of strategy 2
+#: Relative cost of one kernel entry (an exp and a squared distance) against one multiply-add.
+KERNEL_ENTRY_COST = 12.0
 BLOCK_ELEMENTS = 4_000_000  # ≈ 32 MB per float64 block buffer
 
 
@@ -263,12 +268,57 @@ def moments_continuous_vs_grouped(x: np.ndarray, cx: float, partners: list[tuple
 
 
 def moments_continuous_continuous(x: np.ndarray, cx: float, y: np.ndarray, cy: float,
-                                  device: str) -> PairMoments:
-    """Strategy 3: two blockwise passes (row sums, then centred blocks of both kernels)."""
+                                  device: str, *, need_sq_cross: bool = True) -> PairMoments:
+    """Strategy 3: both variables continuous, blockwise.
+
+    With ``need_sq_cross=False`` (KCI) one pass over the blocks on and above the diagonal
+    suffices: with a = row means, A = grand mean of a kernel, Σ K̃x∘K̃y = Σ Kx∘Ky − 2n·aₓ·a_y
+    + n²AₓA_y and Σ K̃² = Σ K² − 2n·a·a + n²A², so only the raw sums and the row sums are
+    needed (each kernel entry is evaluated once for a symmetric pair of blocks).  The
+    Gamma-HSIC variance needs Σ (K̃x∘K̃y)², which does not split this way: two passes
+    (row sums, then centred blocks); ``sq_cross`` is NaN in the one-pass result.
+    """
     n = x.shape[0]
+    if not need_sq_cross and str(device) == "cpu":
+        return _one_pass_numpy(x, cx, y, cy)
     X = torch.as_tensor(x, dtype=DTYPE, device=device)
     Y = torch.as_tensor(y, dtype=DTYPE, device=device)
     step = _block_rows(n, max(x.shape[1], y.shape[1]))
+    if not need_sq_cross:
+        step = max(1, step // 2)
+        rx = torch.zeros(n, dtype=DTYPE, device=device)
+        ry = torch.zeros(n, dtype=DTYPE, device=device)
+        sxy = torch.zeros((), dtype=DTYPE, device=device)
+        sxx = torch.zeros((), dtype=DTYPE, device=device)
+        syy = torch.zeros((), dtype=DTYPE, device=device)
+        for i0 in range(0, n, step):
+            i1 = min(n, i0 + step)
+            kx = _gauss_(_sqdist(X[i0:i1], X[i0:]), cx)
+            ky = _gauss_(_sqdist(Y[i0:i1], Y[i0:]), cy)
+            b = i1 - i0
+            # rows i0:i1 see columns i0:n; mirrored, columns i0:i1 see rows i1:n
+            rx[i0:i1] += kx.sum(1)
+            ry[i0:i1] += ky.sum(1)
+            if i1 < n:
+                rx[i1:] += kx[:, b:].sum(0)
+                ry[i1:] += ky[:, b:].sum(0)
+            prod = kx * ky
+            sxy += prod[:, :b].sum() + 2.0 * prod[:, b:].sum()
+            kx.square_()
+            ky.square_()
+            sxx += kx[:, :b].sum() + 2.0 * kx[:, b:].sum()
+            syy += ky[:, :b].sum() + 2.0 * ky[:, b:].sum()
+            del kx, ky, prod
+        ax, ay = rx / n, ry / n
+        Ax, Ay = ax.mean(), ay.mean()
+        cross = sxy - 2.0 * n * (ax @ ay) + n * n * Ax * Ay
+        fx = sxx - 2.0 * n * (ax @ ax) + n * n * Ax * Ax
+        fy = syy - 2.0 * n * (ay @ ay) + n * n * Ay * Ay
+        sx, sy = rx.sum(), ry.sum()
+        return PairMoments(
+            n=n, cross=float(cross), sq_cross=float("nan"), trace_x=float(n - sx / n), trace_y=float(n - sy / n),
+            fro2_x=float(fx), fro2_y=float(fy), offsum_x=float(sx - n), offsum_y=float(sy - n),
+            strategy="continuous×continuous")
     rx = torch.empty(n, dtype=DTYPE, device=device)
     ry = torch.empty(n, dtype=DTYPE, device=device)
     for start in range(0, n, step):
@@ -303,6 +353,58 @@ def moments_continuous_continuous(x: np.ndarray, cx: float, y: np.ndarray, cy: f
         offsum_x=float(sx - n), offsum_y=float(sy - n), strategy="continuous×continuous")
 
 
+def _np_sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.subtract.outer(a[:, 0], b[:, 0])
+    out *= out
+    for k in range(1, a.shape[1]):
+        d = np.subtract.outer(a[:, k], b[:, k])
+        d *= d
+        out += d
+    return out
+
+
+def _one_pass_numpy(x: np.ndarray, cx: float, y: np.ndarray, cy: float) -> PairMoments:
+    """The one-pass continuous strategy (KCI) in NumPy on the CPU: the same sums, blockwise.
+
+    Element-wise work only (no matrix products), so a single thread is as fast as torch's
+    pool on an idle machine and much faster on a busy one (no thread hand-offs per block).
+    """
+    n = x.shape[0]
+    step = max(1, _block_rows(n, max(x.shape[1], y.shape[1])) // 2)
+    rx = np.zeros(n)
+    ry = np.zeros(n)
+    sxy = sxx = syy = 0.0
+    for i0 in range(0, n, step):
+        i1 = min(n, i0 + step)
+        b = i1 - i0
+        kx = _np_sqdist(x[i0:i1], x[i0:])
+        kx *= -cx
+        np.exp(kx, out=kx)
+        ky = _np_sqdist(y[i0:i1], y[i0:])
+        ky *= -cy
+        np.exp(ky, out=ky)
+        rx[i0:i1] += kx.sum(1)
+        ry[i0:i1] += ky.sum(1)
+        if i1 < n:
+            rx[i1:] += kx[:, b:].sum(0)
+            ry[i1:] += ky[:, b:].sum(0)
+        prod = kx * ky
+        sxy += prod[:, :b].sum() + 2.0 * prod[:, b:].sum()
+        kx *= kx
+        ky *= ky
+        sxx += kx[:, :b].sum() + 2.0 * kx[:, b:].sum()
+        syy += ky[:, :b].sum() + 2.0 * ky[:, b:].sum()
+    ax, ay = rx / n, ry / n
+    Ax, Ay = ax.mean(), ay.mean()
+    cross = sxy - 2.0 * n * (ax @ ay) + n * n * Ax * Ay
+    fx = sxx - 2.0 * n * (ax @ ax) + n * n * Ax * Ax
+    fy = syy - 2.0 * n * (ay @ ay) + n * n * Ay * Ay
+    sx, sy = rx.sum(), ry.sum()
+    return PairMoments(n=n, cross=float(cross), sq_cross=float("nan"), trace_x=float(n - sx / n),
+                       trace_y=float(n - sy / n), fro2_x=float(fx), fro2_y=float(fy), offsum_x=float(sx - n),
+                       offsum_y=float(sy - n), strategy="continuous×continuous")
+
+
 def swap(m: PairMoments) -> PairMoments:
     """The same moments with the roles of x and y exchanged (all statistics are symmetric)."""
     return PairMoments(n=m.n, cross=m.cross, sq_cross=m.sq_cross, trace_x=m.trace_y,
@@ -310,15 +412,52 @@ def swap(m: PairMoments) -> PairMoments:
                        offsum_y=m.offsum_x, strategy=m.strategy)
 
 
+def strategy_costs(n: int, kx: int, ky: int, *, max_levels_grouped: int = MAX_LEVELS_GROUPED,
+                   max_levels_mixed: int = MAX_LEVELS_MIXED, need_sq_cross: bool = True) -> dict[str, float]:
+    """Estimated cost (multiply-adds) of each exact strategy for a pair with kx, ky levels.
+
+    * ``grouped×grouped``: the k×k kernels and Nᵀ Cx N, ≈ c·(kx² + ky²) + kx·ky·(kx + ky);
+    * ``continuous×grouped`` (the grouped side has k ≤ ``max_levels_mixed`` levels): one
+      pass over the upper half of the continuous kernel, ≈ n²/2·(c + 2k + 4);
+    * ``continuous×continuous``: two passes over both kernels, ≈ n²·(4c + 10), or one pass
+      over the upper half when ``sq_cross`` is not needed (KCI), ≈ n²/2·(2c + 8);
+
+    with c = :data:`KERNEL_ENTRY_COST`.  Strategies that do not apply are absent.
+    """
+    c = KERNEL_ENTRY_COST
+    cc = n * n * (4 * c + 10) if need_sq_cross else n * n / 2 * (2 * c + 8)
+    out: dict[str, float] = {"continuous×continuous": cc}
+    if kx <= max_levels_grouped and ky <= max_levels_grouped:
+        out["grouped×grouped"] = c * (kx * kx + ky * ky) + kx * ky * (kx + ky)
+    k = min(kx, ky)
+    if k <= max_levels_mixed:
+        out["continuous×grouped"] = n * n / 2 * (c + 2 * k + 4)
+    return out
+
+
 def pair_moments(x: np.ndarray, cx: float, y: np.ndarray, cy: float, device: str, *,
                  max_levels_grouped: int = MAX_LEVELS_GROUPED,
-                 max_levels_mixed: int = MAX_LEVELS_MIXED) -> PairMoments:
-    """Exact moments of one pair, choosing the cheapest exact strategy by numbers of levels."""
+                 max_levels_mixed: int = MAX_LEVELS_MIXED, strategy: str | None = None,
+                 need_sq_cross: bool = True) -> PairMoments:
+    """Exact moments of one pair, by the exact strategy of least estimated cost (:func:`strategy_costs`).
+
+    ``strategy`` forces one (``"grouped×grouped"``, ``"continuous×grouped"``,
+    ``"continuous×continuous"``); every strategy gives the same numbers up to rounding.
+    ``need_sq_cross=False`` (KCI) allows the one-pass continuous strategy, whose
+    ``sq_cross`` is NaN.
+    """
+    n = x.shape[0]
     lx, ly = n_levels(x), n_levels(y)
-    if lx <= max_levels_grouped and ly <= max_levels_grouped:
+    costs = strategy_costs(n, lx, ly, max_levels_grouped=max_levels_grouped, max_levels_mixed=max_levels_mixed,
+                           need_sq_cross=need_sq_cross)
+    choice = min(costs, key=costs.get) if strategy is None else strategy
+    if choice not in costs:
+        raise ValueError(f"strategy {choice!r} does not apply to this pair (levels {lx}, {ly}); "
+                         f"applicable: {sorted(costs)}")
+    if choice == "grouped×grouped":
         return moments_grouped_grouped(group(x), cx, group(y), cy, device)
-    if ly <= max_levels_mixed:
-        return moments_continuous_vs_grouped(x, cx, [(group(y), cy)], device)[0]
-    if lx <= max_levels_mixed:
+    if choice == "continuous×grouped":
+        if ly <= lx:
+            return moments_continuous_vs_grouped(x, cx, [(group(y), cy)], device)[0]
         return swap(moments_continuous_vs_grouped(y, cy, [(group(x), cx)], device)[0])
-    return moments_continuous_continuous(x, cx, y, cy, device)
+    return moments_continuous_continuous(x, cx, y, cy, device, need_sq_cross=need_sq_cross)

@@ -19,6 +19,9 @@
   depends on the units; z-scoring first makes it unit-free.  hyppo's kernel and null
   differ from the Gamma test, so it is compared by decisions, not p-values.
 * **HSIC (hyppo)** — ``hsic_hyppo``: the same hyppo call as a test of its own.
+* **Conditional KCI / RCIT / Fisher-z** — causal-learn ``KCI_CInd()``, ``RCIT()`` (seeded
+  and restored global RNG, as RIT) and ``CIT(data, "fisherz")`` with their defaults (what
+  ``CIT(data, method)`` runs for a non-empty conditioning set).
 * **χ² / G²** — causal-learn ``CIT(data, "chisq" | "gsq")`` for the p-value, with
   pingouin ``chi2_independence(correction=False)`` ("pearson" and "log-likelihood" rows)
   supplying the statistic and a cross-check p-value in ``details``.
@@ -75,6 +78,48 @@ def rcit(x: np.ndarray, y: np.ndarray, *, seed: int = 0) -> TestResult:
     return TestResult("rcit", stat, p, "causal-learn RIT (5 random Fourier features; lpd4 -> HBE fallback)",
                       BACKEND, x.shape[0], {"library": "causal-learn", "seed": int(seed),
                                             "warnings": [str(w.message) for w in caught]})
+
+
+def kci_conditional(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> TestResult:
+    """causal-learn conditional KCI (``KCI_CInd`` defaults: Gaussian kernels, empirical widths, Gamma)."""
+    from causallearn.utils.KCI.KCI import KCI_CInd
+
+    p, stat = KCI_CInd().compute_pvalue(x.copy(), y.copy(), z.copy())
+    if not np.isfinite(p):
+        raise IndependenceTestError(f"causal-learn KCI_CInd returned p={p!r} (degenerate kernel)")
+    return TestResult("kci", stat, p, "causal-learn KCI_CInd (defaults: Gaussian, empirical widths, Gamma)",
+                      BACKEND, x.shape[0], {"library": "causal-learn", "d_given": int(z.shape[1]), "conditional": True})
+
+
+def rcit_conditional(x: np.ndarray, y: np.ndarray, z: np.ndarray, *, seed: int = 0, rcot: bool = False) -> TestResult:
+    """causal-learn conditional RCIT (``RCIT(rcit=not rcot)``) under a seeded, restored global RNG."""
+    from causallearn.utils.RCIT.RCIT import RCIT
+
+    with seeded_global_numpy(seed), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p, stat = RCIT(rcit=not rcot).compute_pvalue(x.copy(), y.copy(), z.copy())
+    if not np.isfinite(p):
+        raise IndependenceTestError(f"causal-learn RCIT returned p={p!r}")
+    return TestResult("rcit", stat, p, f"causal-learn {'RCoT' if rcot else 'RCIT'} (100/5 random Fourier features)",
+                      BACKEND, x.shape[0], {"library": "causal-learn", "seed": int(seed), "rcot": bool(rcot),
+                                            "d_given": int(z.shape[1]), "conditional": True,
+                                            "warnings": [str(w.message) for w in caught]})
+
+
+def fisherz(x: np.ndarray, y: np.ndarray, z: np.ndarray | None = None) -> TestResult:
+    """causal-learn ``CIT(data, "fisherz")`` on [x, y, z] (1-D x and y)."""
+    from causallearn.utils.cit import CIT
+
+    if x.shape[1] != 1 or y.shape[1] != 1:
+        raise IndependenceTestError("fisherz takes one column for x and one for y")
+    dz = 0 if z is None else z.shape[1]
+    data = np.hstack([x, y] + ([z] if dz else []))
+    try:
+        p = float(CIT(data, "fisherz")(0, 1, list(range(2, 2 + dz))))
+    except ValueError as exc:
+        raise IndependenceTestError(f"causal-learn fisherz failed: {exc}") from exc
+    return TestResult("fisherz", float("nan"), p, "causal-learn FisherZ", BACKEND, x.shape[0],
+                      {"library": "causal-learn", "d_given": dz, "conditional": dz > 0})
 
 
 def gamma_hsic_dense(x: np.ndarray, y: np.ndarray, *, standardize: bool = True,

@@ -13,19 +13,26 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from personax.errors import DataError
 
-class IndependenceTestError(ValueError):
-    """A test could not produce a p-value for this input (message says why and how to fix it)."""
+
+class IndependenceTestError(DataError):
+    """A test could not produce a p-value for this input (message says why and how to fix it).
+
+    A :class:`personax.errors.DataError` (hence also a ``ValueError``).
+    """
 
 
 @dataclass(frozen=True)
 class TestResult:
-    """Outcome of one unconditional independence test X ⫫ Y.
+    """Outcome of one independence test X ⫫ Y, or X ⫫ Y | Z (conditional tests set
+    ``details["conditional"] = True`` and ``details["d_given"]``).
 
     Attributes
     ----------
     test : str
-        Registry name: ``"kci"``, ``"rcit"``, ``"hsic"``, ``"chi2"`` or ``"g2"``.
+        Registry name: ``"kci"``, ``"rcit"``, ``"hsic"``, ``"chi2"``, ``"g2"`` (or
+        ``"fisherz"``, a conditional test for PC).
     statistic : float
         The test statistic on the test's own scale (KCI: V = Σ K̃x∘K̃y; HSIC: the biased
         HSIC estimate (1/n²)Σ K̃x∘K̃y; RCIT: n‖Ĉov(fx, fy)‖²_F; χ²: Pearson X²; G²: 2ΣO ln(O/E)).
@@ -61,8 +68,10 @@ class TestResult:
         """Decision at level ``alpha``: True means "dependent" (p < alpha)."""
         return self.pvalue < alpha
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (JSON friendly when the details are)."""
         return {"test": self.test, "statistic": self.statistic, "pvalue": self.pvalue,
                 "method": self.method, "backend": self.backend, "n": self.n,
                 "details": dict(self.details)}
+
+    as_dict = to_dict  # the earlier name, kept

@@ -17,7 +17,7 @@ import pandas as pd
 from personax.crl.graph import BLOCKS, latent_block
 
 __all__ = ["BLOCK_COLORS", "graph_layout", "draw_latent_graph", "draw_published_graph",
-           "draw_graph_comparison", "edges_side_by_side"]
+           "draw_graph_comparison", "draw_three_graphs", "edges_side_by_side"]
 
 #: Node colours of the paper's figures: shared red, image blue, text green.
 BLOCK_COLORS = {"shared": "#d62728", "face": "#1f77b4", "text": "#2ca02c"}
@@ -187,6 +187,83 @@ def draw_graph_comparison(dataset: str, ours: pd.DataFrame, nodes: Sequence[str]
              if {latent_block(s), latent_block(t)} == {"face", "text"}]
     draw_latent_graph(ours, nodes=nodes, stability=stability, labels=labels, ax=axes[1], highlight=cross,
                       title=f"{dataset}: {title}")
+    fig.tight_layout()
+    return fig
+
+
+def _dag_edges(dag: pd.DataFrame) -> pd.DataFrame:
+    from personax.crl.graph import graph_edges_from_adjacency
+
+    return graph_edges_from_adjacency(dag)
+
+
+def draw_three_graphs(dataset: str, stable: pd.DataFrame, nodes: Sequence[str], *, threshold: float,
+                      n_runs: int, planted_dag: pd.DataFrame | None = None, mapping: Mapping[str, str] | None = None,
+                      seen: int | None = None, title: str | None = None):
+    """Published graph, planted graph and ours, side by side, with edge counts.
+
+    Parameters
+    ----------
+    dataset : str
+        Selects the published graph (paper §4.5).
+    stable : DataFrame
+        Our edges above the frequency threshold (:func:`personax.crl.graph.stable_edges`,
+        column ``freq`` written on each edge).
+    nodes : sequence of str
+        Our latent names.
+    threshold : float
+        The frequency above which our edges are drawn (stated in the panel title).
+    n_runs : int
+        Number of PC runs the frequencies come from (seeds × resamples + the main run).
+    planted_dag : DataFrame, optional
+        The planted DAG of a synthetic sample (0/1, row = parent); omitted on real data
+        (the middle panel then says so).
+    mapping : mapping, optional
+        Learned name → matched planted name; when given, our nodes are drawn under their
+        planted names so that the middle and right panels can be compared edge by edge.
+    seen : int, optional
+        Number of distinct edges seen in at least one run (shown beside the drawn count).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from personax.crl.published import PUBLISHED, published_edges
+
+    fig, axes = plt.subplots(1, 3, figsize=(21, 6.4))
+    pub = published_edges(dataset)
+    pub_cross = [(a, b) for a, b, g in pub[["source", "target", "group"]].itertuples(index=False) if g == "cross-modal"]
+    draw_latent_graph(pub, nodes=list(PUBLISHED[dataset]["labels"]), ax=axes[0], highlight=pub_cross,
+                      title=f"published (paper §4.5): {len(pub)} edges")
+    if planted_dag is not None:
+        pe = _dag_edges(planted_dag)
+        cross = [(a, b) for a, b in zip(pe["source"], pe["target"]) if {latent_block(a), latent_block(b)} == {"face", "text"}]
+        draw_latent_graph(pe, nodes=list(planted_dag.index), ax=axes[1], highlight=cross,
+                          title=f"planted (synthetic sample): {len(pe)} edges")
+    else:
+        axes[1].set_axis_off()
+        axes[1].text(0.5, 0.5, "real data: no planted graph", ha="center", va="center", fontsize=11)
+    ours = stable.copy()
+    our_nodes = list(nodes)
+    if mapping:
+        ours["source"] = ours["source"].map(lambda v: mapping.get(v, v))
+        ours["target"] = ours["target"].map(lambda v: mapping.get(v, v))
+        our_nodes = [mapping.get(v, v) for v in our_nodes]
+    stab = None
+    if len(ours):
+        stab = pd.DataFrame({"source": ours["source"], "target": ours["target"], "freq_any": ours["freq"],
+                             "n_runs": n_runs})
+    cross = [(a, b) for a, b in zip(ours["source"], ours["target"]) if {latent_block(a), latent_block(b)} == {"face", "text"}]
+    extra = f" (of {seen} seen)" if seen is not None else ""
+    named = ", planted names" if mapping else ""
+    draw_latent_graph(ours[["source", "target", "type"]], nodes=our_nodes, stability=stab, ax=axes[2], highlight=cross,
+                      title=f"ours: {len(ours)} edges{extra} with frequency ≥ {threshold:g} over {n_runs} runs{named}")
+    if title:
+        fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
 
