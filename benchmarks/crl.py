@@ -113,8 +113,10 @@ def summarize(res: pd.DataFrame) -> pd.DataFrame:
         if len(d):
             agg = {"benchmark": label, "method": "personax", "seeds": int(d["seeds"].sum()),
                    "conditions_satisfied": ok, "designs": len(d)}
-            for k in ("mcc_mean", "mcc_shared_mean", "mcc_m1_mean", "mcc_m2_mean", "r2_mean", "shd_mean",
-                      "shd_empty_mean", "ref_mcc_rotation_mean", "ref_mcc_ica_mean"):
+            for k in ("mcc_mean", "mcc_shared_mean", "mcc_m1_mean", "mcc_m2_mean", "mcc_canonical_mean", "r2_mean",
+                      "r2_leak_shared_mean", "r2_leak_m1_mean", "r2_leak_m2_mean", "shd_mean", "shd_empty_mean",
+                      "ref_mcc_rotation_mean", "ref_mcc_pca_mean", "ref_mcc_ica_mean", "seconds_mean",
+                      "samples_per_s_mean"):
                 if k in d:
                     agg[k] = float(d[k].mean())
             agg["mcc_min"] = float(d["mcc_min"].min())
