@@ -503,6 +503,7 @@ class StagedTrainer:
 
 @torch.no_grad()
 def _evaluate(run: Callable[[list], dict], xs: list, batch: int = 4096) -> dict:
+    """Row-weighted mean of each term ``run(part)`` returns, over batches of ``xs`` (no gradients)."""
     n = xs[0].shape[0]
     tot: dict[str, float] = {}
     for start in range(0, n, batch):

@@ -333,19 +333,13 @@ def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor
     return out
 
 
-@torch.no_grad()
 def _evaluate(model: CRLModel, xs: list[torch.Tensor], batch_size: int) -> dict:
+    """Row-weighted mean of every loss term over ``xs`` in evaluation mode (the joint objective)."""
+    from personax.crl.staged import _evaluate as weighted_terms
+
     model.eval()
     n = xs[0].shape[0]
-    tot: dict[str, float] = {}
-    bs = n if not batch_size else max(batch_size, 256)
-    for start in range(0, n, bs):
-        part = [x[start:start + bs] for x in xs]
-        out = model(part)
-        w = part[0].shape[0] / n
-        for k, v in out.items():
-            tot[k] = tot.get(k, 0.0) + float(v) * w
-    return tot
+    return weighted_terms(model, xs, n if not batch_size else max(batch_size, 256))
 
 
 @torch.no_grad()
