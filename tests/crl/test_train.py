@@ -108,11 +108,14 @@ def test_bad_inputs_name_the_problem(bench):
 
 @pytest.mark.slow
 def test_training_beats_random_encoder():
-    # a design that meets the identifiability conditions (the numerical benchmark has a
-    # latent that cannot be identified: see test_identifiability.py)
+    # a sanity check of training, not of identification (benchmarks/crl.py scores that on 20
+    # designs): a design that meets the conditions and that this small budget (40 epochs,
+    # 1,500 rows) learns.  Design 3 was used before; its single-latent modality-2 block is
+    # one of the family's hard ones (test MCC 0.86 at the quick profile) and is not learned
+    # in 40 epochs (R² of Z2_1 < 0).
     from personax.crl.designs import random_design
 
-    b = random_design(3, n=1500)
+    b = random_design(11, n=1500)
     assert b.info["conditions"]["satisfied"]
     cfg = {"max_epochs": 40, "hidden": (64, 32), "s2_max_epochs": 60, "block_order": "given"}
     trained = crl.fit(b.views, b.latent_dims, n_shared=1, seed=0, device="cpu", profile=None, config=cfg)

@@ -47,7 +47,7 @@ def test_heatmap_rows_labels_are_readable_at_book_width_and_the_old_panel_is_not
         plt.close(fig)
     old = independence.heatmap_panel(results)
     try:
-        assert layout.min_font_pt(old) < 4, "five heatmaps in one row shrink below 4 pt at book width"
+        assert layout.min_font_pt(old) < layout.MIN_FONT_PT, "five heatmaps in one row are unreadable at book width"
     finally:
         plt.close(old)
 
