@@ -56,3 +56,16 @@ def test_committed_results_are_readable():
     assert "level1" in res
     s = performance.level1_summary(res["level1"])
     assert s["disagreements"].fillna(0).astype(int).ge(0).all()
+
+
+def test_crl_speed_reads_the_benchmark_schema():
+    from personax.crl.report import speed_table
+
+    df = pd.DataFrame({"benchmark": ["numerical"] * 3 + ["design:0"], "method": ["personax", "personax", "mcl", "personax"],
+                       "seed": [0, 1, 0, 0], "seconds": [50.0, 70.0, 20.0, 99.0],
+                       "samples_per_s": [1000.0, 3000.0, float("nan"), 5.0], "machine": ["cpu"] * 4})
+    t = speed_table(df)
+    assert list(t["method"]) == ["personax", "mcl"] and list(t["fits"]) == [2, 1]
+    assert t.loc[0, "seconds_mean"] == 60.0 and t.loc[0, "samples_per_s_mean"] == 2000.0
+    fig = pplots.crl_speed(df)
+    assert len(fig.axes) == 2 and len(fig.axes[1].patches) == 2

@@ -189,3 +189,19 @@ def summary_lines(summary: pd.DataFrame) -> str:
                          f"{int(r['designs_shd_below_empty'])} beat the empty graph's SHD on every seed.")
         out.append(text)
     return "\n".join(out)
+
+
+def speed_table(results: pd.DataFrame, benchmarks: tuple[str, ...] = ("numerical", "images_paper", "images_cross")
+                ) -> pd.DataFrame:
+    """Mean wall seconds per fit and training samples/s per (benchmark, method) of ``crl.csv``.
+
+    Columns ``benchmark``, ``method``, ``fits``, ``seconds_mean``, ``samples_per_s_mean``,
+    ``machine`` (as recorded); the baselines have no samples/s (NaN).
+    """
+    d = results[results["benchmark"].isin(benchmarks)]
+    g = d.groupby(["benchmark", "method"], sort=False)
+    out = g.agg(fits=("seed", "size"), seconds_mean=("seconds", "mean"),
+                samples_per_s_mean=("samples_per_s", "mean")).reset_index()
+    if "machine" in d:
+        out["machine"] = g["machine"].first().to_numpy()
+    return out

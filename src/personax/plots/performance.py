@@ -29,17 +29,24 @@ def level1_speed(summary: pd.DataFrame, *, ax=None):
 
 
 def crl_speed(df: pd.DataFrame):
-    """Two panels: training throughput and time to reach MCC 0.9, per training recipe."""
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.2))
-    labels = [m.split(" (")[0] for m in df["method"]]
-    a.barh(labels, df["samples_per_s"], color="#31a354")
+    """Two panels: training throughput and wall seconds per fit, per (benchmark, method).
+
+    ``df`` is ``benchmarks/results/crl.csv`` (one row per benchmark, method and seed) or
+    :func:`personax.crl.report.speed_table` of it.
+    """
+    from personax.crl.report import speed_table
+
+    t = df if "seconds_mean" in df else speed_table(df)
+    labels = [f"{b} · {m}" for b, m in zip(t["benchmark"], t["method"])]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 0.35 * len(t) + 1.4))
+    a.barh(labels, t["samples_per_s_mean"].fillna(0), color="#31a354")
     a.set_xlabel("training samples / s")
     a.set_title("throughput")
-    t = df["time_to_mcc90_s"].astype(float)
-    b.barh(labels, t.fillna(0), color="#756bb1")
-    for i, v in enumerate(t):
-        b.text((0 if np.isnan(v) else v), i, "  never reached" if np.isnan(v) else f"  {v:.1f} s", va="center")
-    b.set_xlabel("training seconds until test MCC ≥ 0.9")
-    b.set_title("time to MCC 0.9")
+    b.barh(labels, t["seconds_mean"], color="#756bb1")
+    b.set_yticklabels([])
+    b.set_xlabel("wall seconds per fit")
+    b.set_title("time per fit")
+    for ax in (a, b):
+        ax.invert_yaxis()
     fig.tight_layout()
     return readable(fig)
