@@ -18,28 +18,12 @@ from __future__ import annotations
 
 import argparse
 
+from personax.cli_types import int_at_least, nonneg_int as _nonneg_int
+
 #: Smallest benchmark size the generators accept (personax.crl.synthetic: "use n >= 20").
 MIN_N = 20
 
-
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from exc
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
-    return v
-
-
-def _rows(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {MIN_N}, got {text!r}") from exc
-    if v < MIN_N:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {MIN_N} (rows of the benchmark), got {v}")
-    return v
+_rows = int_at_least(MIN_N, note="rows of the benchmark")
 
 
 def register(subparsers) -> None:

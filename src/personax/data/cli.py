@@ -16,27 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from personax.cli_types import positive_int as _positive_int, nonneg_int as _nonneg_int
+
 _DATASETS = ("celebpersona", "athlepersona")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from exc
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
-    return v
 
 
 def register(subparsers) -> None:

@@ -19,28 +19,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from personax.cli_types import positive_int as _positive_int, nonneg_int as _nonneg_int
+
 #: failed tests listed on stderr (all of them are in the table's ``error`` column)
 _SHOW_FAILURES = 10
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from exc
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
-    return v
 
 
 def _alpha(text: str) -> float:
