@@ -344,21 +344,10 @@ def _evaluate(model: CRLModel, xs: list[torch.Tensor], batch_size: int) -> dict:
 
 @torch.no_grad()
 def _refresh_batchnorm(model: CRLModel, xs: list[torch.Tensor], batch_size: int) -> None:
-    """Recompute BatchNorm running statistics as exact averages over the training rows."""
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
-    for bn in bns:
-        bn.reset_running_stats()
-        bn.momentum = None  # cumulative average
-    model.train()
-    n = xs[0].shape[0]
-    bs = n if not batch_size else max(batch_size, 256)
-    for start in range(0, n, bs):
-        if n - start < 2:
-            break
-        model.encode([x[start:start + bs] for x in xs])
-    for bn in bns:
-        bn.momentum = 0.1
-    model.eval()
+    """Recompute BatchNorm running statistics as exact averages over the training rows (joint objective)."""
+    from personax.crl.staged import _refresh_batchnorm as refresh
+
+    refresh(model, model.encode, xs, batch_size)  # leaves the model in eval mode
 
 
 # ----------------------------------------------------------------------------- fit
