@@ -46,6 +46,7 @@ import torch
 
 from personax.crl import synthetic
 from personax.crl.designs import random_design
+from personax.profiles import PROFILE_NAMES, budget
 from personax.utils import resolve_device
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +65,7 @@ def _jobs(args) -> list[tuple[object, list[str]]]:
         jobs.append(("numerical", base if args.baselines else ["personax"]))
     if "images" in args.only:
         for dag in ("paper", "cross"):
-            b = synthetic.images(n=args.image_n or {"ci": 600, "quick": 2000, "paper": 5000}[args.profile],
+            b = synthetic.images(n=args.image_n or budget("crl.benchmark", "images", profile=args.profile),
                                  seed=0, dag=dag, source2=args.source2)
             b.name = f"images_{dag}"
             jobs.append((b, (base if args.baselines else ["personax"]) if dag == "paper" else ["personax"]))
@@ -129,7 +130,7 @@ def summarize(res: pd.DataFrame) -> pd.DataFrame:
 def main(argv=None) -> pd.DataFrame:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto")
-    p.add_argument("--profile", default="quick", choices=["ci", "quick", "paper"])
+    p.add_argument("--profile", default="quick", choices=PROFILE_NAMES)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--only", nargs="+", default=["numerical", "images", "designs"],
                    choices=["numerical", "images", "designs"])

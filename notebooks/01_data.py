@@ -168,7 +168,7 @@ for ds in ctx.datasets:
 
 # %%
 checks = {}
-full_scale = ctx.by_profile(ci=False, quick=True, paper=True)
+full_scale = ctx.budget("data.planted_check", "full_scale")  # budgets: personax.profiles
 for ds in [ds for ds in ctx.datasets if data[ds].truth is not None]:  # real data: no planted truth
     full = generate(ds, seed=ctx.seed, face_dim=16, text_dim=16) if full_scale else data[ds]
     checks[ds] = check_planted_truth(full, alpha=ctx.extra["alpha"])

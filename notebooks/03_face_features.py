@@ -76,7 +76,7 @@ ctx = personax.notebook.setup(
     checks={"detector": {"kind": "str", "choices": ("opencv", "dlib", "skip", "ssd", "yunet", "centerface")},
             "model": {"kind": "str"}},
 )
-SIZES = {"ci": dict(n=300, n_perm=100), "quick": dict(n=1000, n_perm=300), "paper": dict(n=None, n_perm=1000)}[ctx.profile]
+SIZES = ctx.budget("faces.privacy")  # rows and permutations of this profile (personax.profiles)
 n_rows = ctx.n if ctx.n is not None else SIZES["n"]
 
 # %% [markdown]

@@ -73,9 +73,9 @@ ctx = personax.notebook.setup("04_independence", dataset=dataset, source=source,
                               profile=profile, tests=tests, alpha=alpha, backend=backend)
 TESTS_RUN, ALPHA, BACKEND = ctx.extra["tests"].split(","), ctx.extra["alpha"], ctx.extra["backend"]
 TESTS_RUN = list(dict.fromkeys(TESTS[t].name for t in TESTS_RUN))   # "hsic" -> "hsic_gamma" (deprecated alias)
-N_ROWS = ctx.n if ctx.n is not None else ctx.by_profile(ci=400, quick=None, paper=None)
-N_PERM = ctx.by_profile(ci=2, quick=5, paper=20)
-N_REF_PAIRS = ctx.by_profile(ci=6, quick=15, paper=10)  # dense references cost seconds per pair at full n
+BUDGET = ctx.budget("independence.battery")  # this profile's sizes (personax.profiles)
+N_ROWS = ctx.n if ctx.n is not None else BUDGET["n"]
+N_PERM, N_REF_PAIRS = BUDGET["n_perm"], BUDGET["n_ref_pairs"]
 
 # %% [markdown]
 # ## The five tests

@@ -73,16 +73,12 @@ ctx = personax.notebook.setup(
     checks={"alpha": {"kind": "float", "low": 0, "high": 1, "low_inclusive": False, "high_inclusive": False},
             "backend": {"kind": "str", "choices": ("fast", "reference")}})
 ALPHA, BACKEND = ctx.extra["alpha"], ctx.extra["backend"]
-N_ROWS = ctx.n if ctx.n is not None else ctx.by_profile(ci=400, quick=None, paper=None)
+BUDGET = ctx.budget("independence.beyond")  # this profile's sizes (personax.profiles)
+N_ROWS = ctx.n if ctx.n is not None else BUDGET["n"]
 COND_TESTS = ["kci", "rcit", "chi2", "g2"]
-CIRCLE_REPS = ctx.by_profile(ci=20, quick=100, paper=500)
-POWER = ctx.by_profile(ci={"reps": 8, "grid": (0, 3, 6)}, quick={"reps": 20, "grid": (0, 1, 2, 3, 4, 5, 6, 8)},
-                       paper={"reps": 100, "grid": tuple(range(11))})
-POWER_ATTRIBUTES = ctx.by_profile(
-    ci={"celebpersona": ["Big_Nose"], "athlepersona": ["league"]},
-    quick={"celebpersona": ["height_cm", "Big_Nose", "occupation"], "athlepersona": ["height_cm", "league"]},
-    paper={"celebpersona": ["height_cm", "birth_year", "Big_Nose", "occupation"],
-           "athlepersona": ["height_cm", "birth_year", "league"]})
+CIRCLE_REPS = BUDGET["circle_reps"]
+POWER = {"reps": BUDGET["power_reps"], "grid": BUDGET["power_grid"]}
+POWER_ATTRIBUTES = BUDGET["power_attributes"]
 warnings.filterwarnings("ignore", message=".*produced no p-value.*")
 
 # %%

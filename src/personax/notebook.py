@@ -34,13 +34,14 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from personax import errors as _errors
+from personax import profiles as _profiles
 from personax import provenance as _provenance
 
 #: Dataset names a notebook may accept; ``"both"`` expands to the two datasets.
 DATASETS_ALLOWED: tuple[str, ...] = ("celebpersona", "athlepersona", "both")
 #: Execution profiles: ``ci`` (seconds, ``make test``), ``quick`` (default, ``make book``),
-#: ``paper`` (full protocol, GPU advised).
-PROFILES: tuple[str, ...] = ("ci", "quick", "paper")
+#: ``paper`` (full protocol, GPU advised); defined in :mod:`personax.profiles`.
+PROFILES: tuple[str, ...] = _profiles.PROFILE_NAMES
 #: Named data sources; anything else must be an existing local file or folder.
 SOURCES: tuple[str, ...] = ("sample", "hf")
 
@@ -159,9 +160,11 @@ class NotebookContext:
         return {**common, **self.extra}
 
     def by_profile(self, **values: Any) -> Any:
-        """Pick the value for the current profile, e.g. ``ctx.by_profile(ci=200, quick=2000, paper=None)``.
+        """Pick the value for the current profile: ``ctx.by_profile(ci=..., quick=..., paper=...)``.
 
         Every profile must be given so a new profile cannot silently fall back to a default.
+        Budgets (rows, permutations, epochs, ...) do not belong here: they live in
+        :mod:`personax.profiles` and are read with :meth:`budget`.
         """
         missing = [p for p in PROFILES if p not in values]
         unknown = [p for p in values if p not in PROFILES]
@@ -171,6 +174,15 @@ class NotebookContext:
                 f"missing {missing}, unknown {unknown}"
             )
         return values[self.profile]
+
+    def budget(self, area: str, key: str | None = None) -> Any:
+        """A budget setting of this run's profile from :data:`personax.profiles.BUDGETS`.
+
+        ``ctx.budget("independence.battery", "n_perm")`` is
+        ``personax.profiles.budget("independence.battery", "n_perm", profile=ctx.profile)``;
+        without ``key``, the area's whole dict for the profile.
+        """
+        return _profiles.budget(area, key, profile=self.profile)
 
 
 def _allowed_text(allowed: Sequence[Any]) -> str:

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from personax import profiles as _profiles
 from personax import provenance as _provenance
 from personax.errors import PersonaXError, UsageError
 from personax.utils import saved_environ
@@ -68,8 +69,8 @@ KERNEL = "python3"
 DEFAULT_CELL_TIMEOUT = 1800
 #: Parameters every notebook of the book must declare.
 REQUIRED_PARAMETERS = ("dataset", "source", "n", "seed", "device", "profile")
-#: Profiles (kept in sync with personax.notebook.PROFILES).
-PROFILES = ("ci", "quick", "paper")
+#: Profiles (defined in personax.profiles).
+PROFILES = _profiles.PROFILE_NAMES
 
 
 class RunnerError(PersonaXError, RuntimeError):

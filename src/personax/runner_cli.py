@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-_PROFILES = ("ci", "quick", "paper")
+from personax.profiles import PROFILE_NAMES as _PROFILES
 
 
 def _add_param_options(parser: argparse.ArgumentParser) -> None:

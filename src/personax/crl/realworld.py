@@ -581,25 +581,12 @@ def evaluate_recovery(latents_df: pd.DataFrame, truth, *, graph_adjacency: pd.Da
 
 # --------------------------------------------------------------------------- one-call pipeline
 
-#: Budget presets of :func:`run_level2` (rows, training profile, PC test and stability sizes).
-#: PC always runs on every row PC is given (``pc_rows``) with no depth limit; ``n_boot`` is the
-#: number of half-sample resamples per training seed for edge stability (the main run counts
-#: as one more run); ``freq_threshold`` is the stated frequency above which an edge is drawn.
-PROFILE_SETTINGS: dict[str, dict] = {
-    # seconds: a smoke test of every step on 500 rows (Fisher-z: linear, instant)
-    "ci": {"n": 500, "train_profile": "ci", "train_config": None, "seeds": (0,), "ci_test": "fisherz",
-           "pc_options": {}, "max_depth": None, "n_boot": 2, "freq_threshold": 0.5, "describe_max_n": 250},
-    # the book on 2 CPU cores: the shipped sample (every row), one seed, a 40-epoch training
-    # budget, conditional RCIT (the paper's test for CelebPersona; O(n·100²) per test),
-    # two half-sample resamples (three PC runs for the stability table: the chapter's
-    # 120 s budget on two cores; each resample costs ≈ 17 s of PC on CelebPersona)
-    "quick": {"n": None, "train_profile": "quick", "train_config": {"max_epochs": 40, "patience": 10},
-              "seeds": (0,), "ci_test": "rcit", "pc_options": {}, "max_depth": None, "n_boot": 2,
-              "freq_threshold": 0.5, "describe_max_n": 600},
-    # the full protocol (GPU advised for training): three seeds × 20 half-samples
-    "paper": {"n": None, "train_profile": "paper", "train_config": None, "seeds": (0, 1, 2), "ci_test": "rcit",
-              "pc_options": {}, "max_depth": None, "n_boot": 20, "freq_threshold": 0.5, "describe_max_n": 4000},
-}
+from personax.profiles import BUDGETS as _BUDGETS  # noqa: E402  (kept beside its one use)
+
+#: Budget presets of :func:`run_level2` (rows, training profile, PC test and stability sizes):
+#: the same dict object as ``personax.profiles.BUDGETS["crl.realworld"]``, which documents
+#: each setting (the one table of profile budgets).
+PROFILE_SETTINGS: dict[str, dict] = _BUDGETS["crl.realworld"]
 
 
 @dataclass

@@ -527,17 +527,14 @@ def _make_benchmark(benchmark, n, profile, data_seed, image_sources, image_base)
     if isinstance(benchmark, Benchmark):
         return benchmark
     name = str(benchmark)
-    default_n = {"numerical": {"ci": 1000, "quick": 4000, "paper": 10000},
-                 "design": {"ci": 1000, "quick": 4000, "paper": 10000},
-                 "images": {"ci": 600, "quick": 2000, "paper": 5000}}
+    from personax.profiles import budget
+
     kind = name.split(":")[0]
-    if kind not in default_n:
+    if kind not in ("numerical", "design", "images"):
         raise ValueError(f"unknown benchmark {benchmark!r}: use 'numerical', 'images', 'design' / 'design:<seed>' "
                          "or a Benchmark object")
     if n is None:
-        if profile not in default_n[kind]:
-            raise ValueError(f"unknown profile {profile!r}: use 'ci', 'quick' or 'paper'")
-        n = default_n[kind][profile]
+        n = budget("crl.benchmark", kind, profile=profile)  # default rows: personax.profiles.BUDGETS
     if kind == "numerical":
         return numerical(n=n, seed=data_seed)
     if kind == "images":

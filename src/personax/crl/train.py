@@ -36,17 +36,15 @@ import numpy as np
 import pandas as pd
 import torch
 
+from personax import profiles as _profiles
 from personax.crl.model import CRLConfig, CRLModel, LatentLayout
 from personax.provenance import git_info, package_versions
 from personax.utils import make_rng, progress, resolve_device
 
 #: Training-budget presets.  ``ci``: seconds (tests, CI notebooks); ``quick``: the book's
-#: default on a 2-core CPU; ``paper``: the full protocol (GPU advised).
-PROFILES: dict[str, dict] = {
-    "ci": {"max_epochs": 25, "patience": 8, "s2_max_epochs": 60, "s2_patience": 10},
-    "quick": {"max_epochs": 200, "patience": 20, "s2_max_epochs": 300, "s2_patience": 20},
-    "paper": {"max_epochs": 600, "patience": 40, "s2_max_epochs": 600, "s2_patience": 40, "s2_restarts": 3},
-}
+#: default on a 2-core CPU; ``paper``: the full protocol (GPU advised).  The same dict object
+#: as ``personax.profiles.BUDGETS["crl.train"]`` (the one table of profile budgets).
+PROFILES: dict[str, dict] = _profiles.BUDGETS["crl.train"]
 
 _CKPT = "checkpoint.pt"
 

@@ -26,11 +26,6 @@ import pandas as pd
 
 from personax.errors import ParameterError
 
-#: The ci profile is a smoke test: two people, the three 3-level formats, short replies.
-_CI_PEOPLE = ["ex01", "ex09"]
-_CI_FORMATS = ["number-l3-inc", "number-l3-dec", "text-l3-inc"]
-
-
 def chapter_settings(profile: str) -> dict[str, Any]:
     """People (None = all twelve), formats, ``max_tokens``, ``n_boot`` and ``sim_repeats`` of a profile.
 
@@ -41,17 +36,13 @@ def chapter_settings(profile: str) -> dict[str, Any]:
     >>> chapter_settings("paper")["n_boot"]
     2000
     """
+    from personax.profiles import budget
     from personax.traits.prompts import FORMAT_IDS
 
-    table = {
-        "ci": {"people": list(_CI_PEOPLE), "formats": list(_CI_FORMATS), "max_tokens": 48, "n_boot": 100,
-               "sim_repeats": 1},
-        "quick": {"people": None, "formats": list(FORMAT_IDS), "max_tokens": 160, "n_boot": 500, "sim_repeats": 2},
-        "paper": {"people": None, "formats": list(FORMAT_IDS), "max_tokens": 400, "n_boot": 2000, "sim_repeats": 5},
-    }
-    if profile not in table:
-        raise ParameterError(f"profile={profile!r} is invalid: allowed {sorted(table)}")
-    return table[profile]
+    st = dict(budget("traits.chapter", profile=profile))  # the ci profile: two people, three 3-level formats
+    st["people"] = None if st["people"] is None else list(st["people"])
+    st["formats"] = list(FORMAT_IDS) if st["formats"] is None else list(st["formats"])
+    return st
 
 
 def ledger_paths(backend: str, model: str, seed: int, profile: str, root: Path | None = None) -> dict[str, Path]:
