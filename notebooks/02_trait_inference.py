@@ -84,7 +84,7 @@ from personax.traits.chapter import (chapter_llm, chapter_settings, embedding_te
 # %%
 ctx = personax.notebook.setup(
     "02_trait_inference", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
-    datasets_allowed=("celebpersona", "athlepersona"), backend=backend, model=model, base_url=base_url,
+    backend=backend, model=model, base_url=base_url,
     api_key_env=api_key_env, prompt_id=prompt_id, embedding_model=embedding_model)
 settings = chapter_settings(ctx.profile)
 ledgers = ledger_paths(backend, model, ctx.seed, ctx.profile)

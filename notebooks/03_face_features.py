@@ -72,7 +72,7 @@ from personax.utils import cache_dir
 
 ctx = personax.notebook.setup(
     "03_face_features", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
-    datasets_allowed=("celebpersona", "athlepersona"), detector=detector, model=model,
+    detector=detector, model=model,
     checks={"detector": {"kind": "str", "choices": ("opencv", "dlib", "skip", "ssd", "yunet", "centerface")},
             "model": {"kind": "str"}},
 )

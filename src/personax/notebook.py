@@ -36,14 +36,17 @@ from typing import Any, Mapping, Sequence
 from personax import errors as _errors
 from personax import profiles as _profiles
 from personax import provenance as _provenance
+from personax import names as _names
 
-#: Dataset names a notebook may accept; ``"both"`` expands to the two datasets.
-DATASETS_ALLOWED: tuple[str, ...] = ("celebpersona", "athlepersona", "both")
+#: Dataset names a notebook may accept; ``"both"`` expands to the two datasets
+#: (:data:`personax.data.schema.DATASETS`).
+DATASETS_ALLOWED: tuple[str, ...] = (*_names.DATASETS, _names.BOTH)
 #: Execution profiles: ``ci`` (seconds, ``make test``), ``quick`` (default, ``make book``),
 #: ``paper`` (full protocol, GPU advised); defined in :mod:`personax.profiles`.
 PROFILES: tuple[str, ...] = _profiles.PROFILE_NAMES
-#: Named data sources; anything else must be an existing local file or folder.
-SOURCES: tuple[str, ...] = ("sample", "hf")
+#: Named data sources (:data:`personax.data.schema.SOURCES`, what :func:`personax.data.load`
+#: accepts); anything else must be an existing local file or folder.
+SOURCES: tuple[str, ...] = _names.SOURCES
 
 #: The Level I tests (kept equal to ``personax.independence.TESTS`` by a test; not
 #: imported from there because that import loads torch).
@@ -51,7 +54,13 @@ INDEPENDENCE_TESTS: tuple[str, ...] = ("kci", "rcit", "hsic_gamma", "chi2", "g2"
 #: Names a notebook parameter may use: the tests and the deprecated alias ``hsic`` (= ``hsic_gamma``).
 INDEPENDENCE_TEST_NAMES: tuple[str, ...] = (*INDEPENDENCE_TESTS, "hsic")
 
-_BOTH = ("celebpersona", "athlepersona")
+_BOTH = _names.DATASETS
+#: Notebooks that take one dataset at a time (no ``"both"``): the datasets they accept
+#: when their ``setup(...)`` passes no ``datasets_allowed``.
+NOTEBOOK_DATASETS: dict[str, tuple[str, ...]] = {
+    "02_trait_inference": _names.DATASETS,
+    "03_face_features": _names.DATASETS,
+}
 #: ``names``: a comma-separated string or a list of strings, each one of ``choices``
 #: (returned as the comma-separated string); ``ints``: a list of integers (``low``/``high``
 #: bound each element).
@@ -118,7 +127,7 @@ class NotebookContext:
     datasets : list of str
         Datasets to process, ``"both"`` expanded to ``["celebpersona", "athlepersona"]``.
     source : str
-        ``"sample"``, ``"hf"`` or an absolute local path.
+        ``"sample"``, ``"synthetic"``, ``"hf"`` or an absolute local path.
     n : int or None
         Row limit (None = the dataset or profile default).
     seed : int
@@ -151,6 +160,11 @@ class NotebookContext:
     def is_sample(self) -> bool:
         """True when the page is built on the shipped synthetic sample."""
         return self.source == "sample"
+
+    @property
+    def is_synthetic(self) -> bool:
+        """True when the page is built on synthetic data (the shipped sample or a fresh draw)."""
+        return self.source in _names.SYNTHETIC_SOURCES
 
     @property
     def params(self) -> dict[str, Any]:
@@ -362,7 +376,7 @@ def _check_device(device: Any, resolve: bool) -> str | None:
 
 
 def validate_parameters(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device: Any,
-                        profile: Any, datasets_allowed: Sequence[str] = DATASETS_ALLOWED,
+                        profile: Any, datasets_allowed: Sequence[str] | None = None,
                         profiles: Sequence[str] = PROFILES, checks: Mapping[str, Mapping[str, Any]] | None = None,
                         resolve: bool = True, **extra: Any) -> dict[str, Any]:
     """Check a notebook's parameters exactly as :func:`setup` does, without any side effect.
@@ -397,6 +411,8 @@ def validate_parameters(notebook: str, *, dataset: Any, source: Any, n: Any, see
     """
     if not isinstance(notebook, str) or not notebook:
         raise ParameterError(f"setup(notebook=...) needs the notebook name such as '01_data', got {notebook!r}")
+    if datasets_allowed is None:
+        datasets_allowed = NOTEBOOK_DATASETS.get(notebook, DATASETS_ALLOWED)
     dataset = check_param("dataset", dataset, kind="str", choices=tuple(datasets_allowed))
     datasets = list(_BOTH) if dataset == "both" else [dataset]
     source = _check_source(source)
@@ -425,7 +441,7 @@ def validate_parameters(notebook: str, *, dataset: Any, source: Any, n: Any, see
 
 
 def setup(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device: Any, profile: Any,
-          datasets_allowed: Sequence[str] = DATASETS_ALLOWED, profiles: Sequence[str] = PROFILES,
+          datasets_allowed: Sequence[str] | None = None, profiles: Sequence[str] = PROFILES,
           checks: Mapping[str, Mapping[str, Any]] | None = None, show: bool = True,
           **extra: Any) -> NotebookContext:
     """Validate a notebook's parameters, show the sample banner and provenance, return a context.
@@ -437,8 +453,9 @@ def setup(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device
     dataset : str
         One of ``datasets_allowed``; ``"both"`` expands to both datasets.
     source : str
-        ``"sample"`` (shipped synthetic sample), ``"hf"`` (Hugging Face) or an existing
-        local path.
+        ``"sample"`` (shipped synthetic sample), ``"synthetic"`` (a fresh synthetic draw of
+        ``n`` rows with ``seed``), ``"hf"`` (Hugging Face) or an existing local path
+        (:data:`SOURCES`).
     n : int or None
         Row limit, a positive integer, or None for the default size.
     seed : int
@@ -447,8 +464,9 @@ def setup(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device
         ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; CUDA must be available when asked.
     profile : str
         One of ``profiles``.
-    datasets_allowed : sequence of str
-        Datasets this notebook supports (default: both and ``"both"``).
+    datasets_allowed : sequence of str, optional
+        Datasets this notebook supports (default: :data:`NOTEBOOK_DATASETS` of the notebook,
+        else :data:`DATASETS_ALLOWED`, both datasets and ``"both"``).
     profiles : sequence of str
         Profiles this notebook supports.
     checks : mapping, optional
@@ -499,9 +517,11 @@ def sample_banner(ctx: NotebookContext) -> str:
     """Markdown banner for pages built on the shipped synthetic sample."""
     names = " and ".join(ctx.datasets)
     first = ctx.datasets[0]
+    origin = (f"the synthetic sample of {names} shipped with the `personax` package" if ctx.is_sample else
+              f"a fresh synthetic draw of {names} (seed {ctx.seed}) from the `personax` package's generator")
     return (
         f"> **Synthetic sample — not the released PersonaX data.** The numbers and figures on this page "
-        f"come from the synthetic sample of {names} shipped with the `personax` package: data generated by a "
+        f"come from {origin}: data generated by a "
         f"documented structural causal model with *planted* dependences and a planted latent graph, so the "
         f"methods can be checked against a known truth. They say nothing about real people.\n>\n"
         f"> To rerun this page on the real data, accept the dataset terms on Hugging Face "
@@ -526,7 +546,7 @@ def provenance_rows(ctx: NotebookContext) -> list[tuple[str, str]]:
     rows = [
         ("notebook", ctx.notebook),
         ("dataset", ", ".join(ctx.datasets)),
-        ("source", ctx.source + (" (synthetic)" if ctx.is_sample else "")),
+        ("source", ctx.source + (" (synthetic)" if ctx.is_synthetic else "")),
         ("profile", ctx.profile),
         ("n", "default" if ctx.n is None else str(ctx.n)),
         ("seed", str(ctx.seed)),
@@ -551,7 +571,7 @@ def provenance_html(ctx: NotebookContext) -> str:
 
     rows = provenance_rows(ctx)
     values = dict(rows)
-    summary = (f"Run: {', '.join(ctx.datasets)} · source {ctx.source if not ctx.is_sample else 'sample (synthetic)'}"
+    summary = (f"Run: {', '.join(ctx.datasets)} · source {ctx.source + (' (synthetic)' if ctx.is_synthetic else '')}"
                f" · profile {ctx.profile} · seed {ctx.seed} · {values['device']} · commit {values['git commit']}")
     body = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th>"
                    f"<td><code>{escape(str(v))}</code></td></tr>" for k, v in rows)
@@ -631,7 +651,7 @@ def reproduce_html(ctx: NotebookContext) -> str:
 
 
 def _show(ctx: NotebookContext) -> None:
-    banner = sample_banner(ctx) if ctx.is_sample else None
+    banner = sample_banner(ctx) if ctx.is_synthetic else None
     try:
         from IPython import get_ipython
         from IPython.display import HTML, Markdown, display

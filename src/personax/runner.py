@@ -60,6 +60,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from personax import profiles as _profiles
 from personax import provenance as _provenance
+from personax.names import SOURCES
 from personax.errors import PersonaXError, UsageError
 from personax.utils import saved_environ
 
@@ -298,7 +299,7 @@ def split_overrides(overrides: Mapping[str, Any], declared: Mapping[str, Any]) -
 def _absolutise_source(params: dict[str, Any]) -> dict[str, Any]:
     """A relative local ``source`` path means relative to the caller's directory, not the kernel's."""
     source = params.get("source")
-    if isinstance(source, str) and source not in ("sample", "hf") and Path(source).expanduser().exists():
+    if isinstance(source, str) and source not in SOURCES and Path(source).expanduser().exists():
         params = {**params, "source": str(Path(source).expanduser().resolve())}
     return params
 

@@ -43,7 +43,7 @@ def run(notebook, out, *params):
     ([("alpha", "2")], ["alpha=2", "> 0 and < 1"]),
     ([("backend", "slow")], ["backend='slow'", "'fast', 'reference'"]),
     ([("device", "gpu")], ["device='gpu'", "'auto', 'cpu', 'cuda' or 'cuda:N'"]),
-    ([("source", "/nonexistent/data")], ["source='/nonexistent/data'", "'sample', 'hf'"]),
+    ([("source", "/nonexistent/data")], ["source='/nonexistent/data'", "'sample', 'synthetic', 'hf'"]),
     ([("profile", "fast")], ["profile='fast'", "'ci', 'quick', 'paper'"]),
 ])
 def test_bad_value_stops_before_any_kernel_and_keeps_the_good_result(bad, executed, params, fragments):

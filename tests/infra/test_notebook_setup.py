@@ -49,7 +49,7 @@ def test_both_expands_and_auto_device_resolves():
     ("device", "tpu", "unknown device 'tpu'"),
     ("device", 0, "'auto', 'cpu', 'cuda'"),
     ("source", "/definitely/not/here", "No file or folder exists"),
-    ("source", "", "'sample', 'hf'"),
+    ("source", "", "'sample', 'synthetic', 'hf'"),
 ])
 def test_bad_values_are_rejected_naming_parameter_value_and_allowed(name, value, fragment):
     with pytest.raises(ParameterError) as info:

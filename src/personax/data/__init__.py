@@ -17,13 +17,13 @@ from personax.data.aggregate import agreement_with_released, median_drop_zeros
 from personax.data.dataset import PersonaData, PlantedTruth
 from personax.data.io import (ColumnMappingError, DataAccessError, load, map_columns, read_column_map, to_table,
                               write_table)
-from personax.data.schema import (DATASETS, FACE_ATTRIBUTES, LEAGUES, LLMS, SCHEMAS, TRAIT_ABBREV, TRAITS,
+from personax.data.schema import (DATASETS, FACE_ATTRIBUTES, LEAGUES, LLMS, SCHEMAS, SOURCES, TRAIT_ABBREV, TRAITS,
                                   DatasetSchema)
 from personax.data.validate import ValidationError, validate
 
 __all__ = [
     "load", "PersonaData", "PlantedTruth", "SCHEMAS", "DatasetSchema", "DATASETS", "TRAITS", "TRAIT_ABBREV",
     "LLMS", "FACE_ATTRIBUTES", "LEAGUES", "median_drop_zeros", "agreement_with_released", "validate",
-    "ValidationError", "ColumnMappingError", "DataAccessError", "map_columns", "write_table", "to_table",
+    "ValidationError", "ColumnMappingError", "DataAccessError", "map_columns", "write_table", "to_table", "SOURCES",
     "read_column_map",
 ]

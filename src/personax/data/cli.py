@@ -16,9 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from personax.cli_types import positive_int as _positive_int, nonneg_int as _nonneg_int
-
-_DATASETS = ("celebpersona", "athlepersona")
+from personax.cli_types import nonneg_int as _nonneg_int, positive_int as _positive_int
+from personax.data.schema import BOTH, DATASETS as _DATASETS, SOURCES
 
 
 def register(subparsers) -> None:
@@ -30,7 +29,7 @@ def register(subparsers) -> None:
     g = sub.add_parser("generate", help="draw a synthetic dataset (or rewrite the shipped sample)",
                        description="Draw from the synthetic PersonaX world (planted truth included). "
                                    "--sample rewrites data/sample/ and its MANIFEST.json.")
-    g.add_argument("--dataset", choices=_DATASETS + ("both",), default="both")
+    g.add_argument("--dataset", choices=(*_DATASETS, BOTH), default="both")
     g.add_argument("--n", type=_positive_int, default=None, help="rows (default: the release size)")
     g.add_argument("--seed", type=_nonneg_int, default=0)
     g.add_argument("--face-dim", type=_positive_int, default=1024)
@@ -51,8 +50,8 @@ def register(subparsers) -> None:
 
     i = sub.add_parser("info", help="sizes, columns, embeddings and provenance of a dataset",
                        description="Load a dataset and print a JSON summary.")
-    i.add_argument("--dataset", choices=_DATASETS + ("both",), default="both")
-    i.add_argument("--source", default="sample", help="sample | hf | synthetic | PATH")
+    i.add_argument("--dataset", choices=(*_DATASETS, BOTH), default="both")
+    i.add_argument("--source", default="sample", help=" | ".join(SOURCES) + " | PATH")
     i.add_argument("--revision", default=None)
     add_column_map_options(i)
     i.set_defaults(func=_cmd_info)
@@ -60,7 +59,7 @@ def register(subparsers) -> None:
     c = sub.add_parser("card", help="print the synthetic world's structure (markdown)",
                        description="Latent DAG, structural equations and planted pairs of the synthetic world, "
                                    "as included in data/README.md.")
-    c.add_argument("--dataset", choices=_DATASETS + ("both",), default="both")
+    c.add_argument("--dataset", choices=(*_DATASETS, BOTH), default="both")
     c.set_defaults(func=_cmd_card)
 
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -87,7 +86,7 @@ def column_map_of(args):
 
 
 def _datasets(arg: str) -> list[str]:
-    return list(_DATASETS) if arg == "both" else [arg]
+    return list(_DATASETS) if arg == BOTH else [arg]
 
 
 def _cmd_generate(args) -> int:

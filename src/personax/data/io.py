@@ -35,8 +35,8 @@ import pandas as pd
 
 from personax.data.aggregate import agreement_with_released, median_drop_zeros
 from personax.data.dataset import PersonaData, PlantedTruth
-from personax.data.schema import (ALIASES, FACE_DIM, HF_REPOS, LEAGUES, LLMS, TEXT_DIM, TRAIT_ABBREV, TRAITS,
-                                  face_key, get_schema, llm_score_column, normalize_name, text_key)
+from personax.data.schema import (ALIASES, DATASETS, FACE_DIM, HF_REPOS, LEAGUES, LLMS, SOURCES, TEXT_DIM,
+                                  TRAIT_ABBREV, TRAITS, face_key, get_schema, llm_score_column, normalize_name, text_key)
 from personax.data.validate import ValidationError, check_embeddings, check_frame, validate
 from personax.errors import DataError, InputOutputError, ParameterError
 from personax.utils import atomic_path
@@ -950,7 +950,7 @@ def load_local(path, dataset: str, column_map: dict | None = None, *, strict: bo
         raise DataAccessError(f"{path} does not exist",
                               hint="pass an existing Parquet/CSV file or folder, or source='sample' / source='hf'")
     files = _table_files(path)
-    other = [d for d in ("celebpersona", "athlepersona") if d != dataset][0]
+    other = [d for d in DATASETS if d != dataset][0]
     files = [f for f in files if other not in f.name.lower()] or files
     if not files:
         raise DataAccessError(f"no Parquet/CSV/JSONL table found under {path}",
@@ -1085,15 +1085,16 @@ def load_hf(dataset: str, revision: str | None = None, cache_dir=None, column_ma
 
 def load(dataset: str, source: str | os.PathLike = "sample", revision: str | None = None, cache_dir=None,
          n: int | None = None, seed: int = 0, column_map: dict | str | os.PathLike | None = None, *,
-         strict: bool = False) -> PersonaData:
+         strict: bool = False, embedding_dims: tuple[int, int] | None = None) -> PersonaData:
     """Load a PersonaX dataset.
 
     Parameters
     ----------
-    dataset : ``"celebpersona"`` or ``"athlepersona"``.
-    source : ``"sample"`` (shipped synthetic sample, offline default), ``"hf"`` (Hugging Face
-        ``Persona-X/<dataset>``), ``"synthetic"`` (a fresh full-size synthetic draw with
-        ``seed``), or a path to a Parquet/CSV/JSONL file or folder.
+    dataset : ``"celebpersona"`` or ``"athlepersona"`` (:data:`~personax.data.schema.DATASETS`).
+    source : one of :data:`~personax.data.schema.SOURCES` — ``"sample"`` (shipped synthetic
+        sample, offline default), ``"synthetic"`` (a fresh synthetic draw of ``n`` rows, default
+        the paper size, with ``seed``; not an alias of ``"sample"``), ``"hf"`` (Hugging Face
+        ``Persona-X/<dataset>``) — or a path to a Parquet/CSV/JSONL file or folder.
     revision : HF revision (branch, tag or commit); recorded in ``info``.
     cache_dir : HF cache folder (default: the hub's own).
     n : optional number of rows, drawn deterministically with ``seed``
@@ -1103,6 +1104,9 @@ def load(dataset: str, source: str | os.PathLike = "sample", revision: str | Non
         of a YAML file of such lines (:func:`read_column_map`).
     strict : make an aggregate trait column that disagrees with its LLM scores an error
         (default: a :class:`~personax.errors.DataWarning` with the count and examples).
+    embedding_dims : ``(face_dim, text_dim)`` of the generated embeddings for
+        ``source="synthetic"`` (default the released widths 1024, 3584); callers that never read
+        embeddings (Level I) pass small ones.  Only for ``source="synthetic"``.
 
     Returns
     -------
@@ -1122,10 +1126,12 @@ def load(dataset: str, source: str | os.PathLike = "sample", revision: str | Non
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParameterError(f"seed must be a non-negative int, got {seed!r}")
     if not isinstance(source, (str, os.PathLike)) or not str(source).strip():
-        raise ParameterError(f"source must be 'sample', 'hf', 'synthetic' or a path, got {source!r}")
+        raise ParameterError(f"source must be one of {', '.join(map(repr, SOURCES))} or a path, got {source!r}")
     if isinstance(column_map, (str, os.PathLike)):
         column_map = read_column_map(column_map)
     src = str(source)
+    if embedding_dims is not None and src != "synthetic":
+        raise ParameterError(f"embedding_dims applies to source='synthetic' only, not to source={src!r}")
     if column_map and src in ("sample", "synthetic"):
         raise ParameterError(f"column_map applies to local files and source='hf', not to source={src!r} "
                              "(those tables already have the canonical names)")
@@ -1136,7 +1142,8 @@ def load(dataset: str, source: str | os.PathLike = "sample", revision: str | Non
     elif src == "synthetic":
         from personax.data.synthetic import generate
 
-        return generate(dataset, n=n, seed=seed)
+        face_dim, text_dim = embedding_dims if embedding_dims is not None else (FACE_DIM, TEXT_DIM)
+        return generate(dataset, n=n, seed=seed, face_dim=face_dim, text_dim=text_dim)
     else:
         data = load_local(src, dataset, column_map, strict=strict)
     return data.subsample(n, seed=seed)

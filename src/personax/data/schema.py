@@ -44,6 +44,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from personax.names import BOTH, DATASETS, SOURCES, SYNTHETIC_SOURCES  # noqa: F401  (re-exported: the one definition)
+
 TRAITS: tuple[str, ...] = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 TRAIT_ABBREV: dict[str, str] = {"openness": "O", "conscientiousness": "C", "extraversion": "E",
                                 "agreeableness": "A", "neuroticism": "N"}
@@ -55,7 +57,6 @@ FACE_ATTRIBUTES: tuple[str, ...] = (
     "Arched_Eyebrows", "Big_Nose", "Pointy_Nose", "Bushy_Eyebrows", "Big_Lips",
     "Oval_Face", "Double_Chin", "Receding_Hairline", "Narrow_Eyes", "High_Cheekbones",
 )
-DATASETS: tuple[str, ...] = ("celebpersona", "athlepersona")
 LEAGUES: tuple[str, ...] = ("PGA", "Bundesliga", "EPL", "NBA", "NFL", "NHL", "ATP")
 #: Per-LLM score scale: 0 = "insufficient information", 1–3 = low/medium/high (Number-L3-Inc).
 SCORE_VALUES: tuple[int, ...] = (0, 1, 2, 3)

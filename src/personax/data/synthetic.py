@@ -81,7 +81,7 @@ import pandas as pd
 
 from personax.data.aggregate import median_drop_zeros
 from personax.data.dataset import PersonaData, PlantedTruth
-from personax.data.schema import (FACE_ATTRIBUTES, LEAGUES, LLMS, TRAITS, face_key, get_schema,
+from personax.data.schema import (DATASETS, FACE_ATTRIBUTES, LEAGUES, LLMS, TRAITS, face_key, get_schema,
                                   llm_score_column, text_key)
 
 GENERATOR_VERSION = "1.0.0"
@@ -563,7 +563,7 @@ def _mixing_mlp(dataset: str, measurement: str, d_in: int, d_out: int):
         raise ValueError(f"embedding width {d_out} is smaller than the {d_in} latents it must encode injectively; "
                          f"use a width ≥ {d_in}")
     h = max(min(64, d_out), d_in)
-    key = [WORLD_SEED, ["celebpersona", "athlepersona"].index(dataset),
+    key = [WORLD_SEED, DATASETS.index(dataset),
            sum(ord(c) * (i + 1) for i, c in enumerate(measurement)), d_out]
     rng = np.random.default_rng(key)
     # float64 throughout: float32 BLAS results change in the last bits with the thread count,
@@ -633,7 +633,7 @@ def generate(dataset: str, n: int | None = None, seed: int = 0, face_dim: int = 
     n_face = schema.embeddings["face"].default_measurements if n_face is None else n_face
     _check_int("n_face", n_face, 1)
     make_rng(seed)  # validates the seed
-    ds_index = ["celebpersona", "athlepersona"].index(dataset)
+    ds_index = DATASETS.index(dataset)
     # independent streams so that widths/measurement counts never change the scalar frame
     s_struct, s_rate, s_emb, s_miss = np.random.SeedSequence([int(seed), ds_index]).spawn(4)
     rng = np.random.default_rng(s_struct)

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from personax.cli_types import positive_int as _positive_int, nonneg_int as _nonneg_int
+from personax.data.schema import DATASETS
 
 #: failed tests listed on stderr (all of them are in the table's ``error`` column)
 _SHOW_FAILURES = 10
@@ -44,7 +45,7 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="independence_command", metavar="SUBCOMMAND")
 
     b = sub.add_parser("battery", help="every trait x attribute x test, BH-adjusted, written as CSV")
-    b.add_argument("--dataset", required=True, choices=("celebpersona", "athlepersona"))
+    b.add_argument("--dataset", required=True, choices=DATASETS)
     b.add_argument("--source", default="sample",
                    help="'sample' (shipped synthetic sample, default), 'synthetic' (generate at --n), 'hf', or a path")
     add_column_map_options(b)
@@ -76,18 +77,15 @@ def register(subparsers) -> None:
 
 
 def load_dataset(dataset: str, source: str, n: int | None, seed: int, column_map=None, strict: bool = False):
-    """PersonaData from ``source`` ('synthetic' generates n rows with small embeddings)."""
-    if source == "synthetic":
-        from personax.data.synthetic import generate
+    """PersonaData from ``source`` through :func:`personax.data.load` (the one source vocabulary).
 
-        # embeddings are not used by Level I: keep them small (width >= latents is required)
-        return generate(dataset, n=n, seed=seed, face_dim=32, text_dim=32)
+    ``source="synthetic"`` generates ``n`` rows with small embeddings: Level I never reads
+    them (the generator needs a width of at least the number of latents).
+    """
     from personax.data import load
 
-    ds = load(dataset, source=source, column_map=column_map, strict=strict)
-    if n is not None and n < len(ds):
-        ds = ds.subsample(n, seed=seed)
-    return ds
+    dims = (32, 32) if source == "synthetic" else None
+    return load(dataset, source=source, n=n, seed=seed, column_map=column_map, strict=strict, embedding_dims=dims)
 
 
 def _names(text: str | None, option: str) -> list[str] | None:

@@ -32,6 +32,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from personax.data.schema import DATASETS
+
 
 def _rate(text: str) -> float:
     try:
@@ -108,7 +110,7 @@ def register(subparsers) -> None:
 
     a = sub.add_parser("agreement", help="inter-LLM agreement per trait (alpha, ICC, Spearman, bootstrap CIs)")
     src = a.add_mutually_exclusive_group()
-    src.add_argument("--dataset", default="celebpersona", choices=("celebpersona", "athlepersona"))
+    src.add_argument("--dataset", default="celebpersona", choices=DATASETS)
     a.add_argument("--source", default="sample", help="sample | hf | local path (see personax.data.load)")
     src.add_argument("--ledger", default=None, help="use a ledger from `personax traits run` instead")
     a.add_argument("--prompt", default=None, help="prompt id to use from the ledger")
