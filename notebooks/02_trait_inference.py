@@ -57,7 +57,7 @@ n = None                      # rows of the dataset used for agreement (None = a
 seed = 0
 device = "auto"               # the LLM runs on the GPU when torch sees one
 profile = "quick"             # ci | quick | paper
-backend = "transformers"      # the LLM: transformers (local) | openai (hosted / server) | simulated (none)
+llm_backend = "transformers"  # the LLM: transformers (local) | openai (hosted / server) | simulated (none)
 model = "smollm2-135m"        # transformers: smollm2-135m, a local folder or .gguf file; openai: the server's model name
 base_url = ""                 # openai: e.g. https://api.openai.com/v1 or http://localhost:11434/v1
 api_key_env = "OPENAI_API_KEY"  # NAME of the environment variable holding the key (never the key)
@@ -84,10 +84,10 @@ from personax.traits.chapter import (chapter_llm, chapter_settings, embedding_te
 # %%
 ctx = personax.notebook.setup(
     "02_trait_inference", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
-    backend=backend, model=model, base_url=base_url,
+    llm_backend=llm_backend, model=model, base_url=base_url,
     api_key_env=api_key_env, prompt_id=prompt_id, embedding_model=embedding_model)
 settings = chapter_settings(ctx.profile)
-ledgers = ledger_paths(backend, model, ctx.seed, ctx.profile)
+ledgers = ledger_paths(llm_backend, model, ctx.seed, ctx.profile)
 sim_ledger, llm_ledger = ledgers["simulated"], ledgers["llm"]
 settings | {"llm ledger": str(llm_ledger)}
 
@@ -158,7 +158,7 @@ print("simulated (not an LLM):", bool(sim["simulated"].all()))
 # the profile's token budget), which the parser reads like any LLM reply.
 
 # %%
-page_llm = chapter_llm(backend, model=model, base_url=base_url, api_key_env=api_key_env, device=ctx.device,
+page_llm = chapter_llm(llm_backend, model=model, base_url=base_url, api_key_env=api_key_env, device=ctx.device,
                        seed=ctx.seed, max_tokens=settings["max_tokens"])
 llm, llm_params, llm_label = page_llm.backend, page_llm.params, page_llm.label
 page_llm.describe()
@@ -368,9 +368,9 @@ tplots.plot_embedding_similarity(sim_matrix, list(people.name), trait_distance=d
 #
 # ```sh
 # export OPENAI_API_KEY=...            # or another variable: -p api_key_env MY_KEY
-# personax run 02_trait_inference -p backend openai -p model gpt-4o-mini \
+# personax run 02_trait_inference -p llm_backend openai -p model gpt-4o-mini \
 #     -p base_url https://api.openai.com/v1
-# personax run 02_trait_inference -p backend openai -p model llama3.1:8b \
+# personax run 02_trait_inference -p llm_backend openai -p model llama3.1:8b \
 #     -p base_url http://localhost:11434/v1 -p api_key_env ''      # a local Ollama server
 # ```
 #

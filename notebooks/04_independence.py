@@ -50,7 +50,7 @@ device = "auto"         # fast backend device: "auto", "cpu", "cuda"
 profile = "quick"       # "ci" | "quick" | "paper"
 tests = "kci,rcit,hsic_gamma,chi2,g2"   # comma-separated subset ("hsic": deprecated alias of hsic_gamma)
 alpha = 0.05            # level of the decisions (BH-adjusted and raw)
-backend = "fast"        # "fast" (this package) or "reference" (the libraries; slow at full size)
+test_backend = "fast"   # "fast" (this package) or "reference" (the libraries; slow at full size)
 
 # %%
 # plumbing
@@ -70,8 +70,8 @@ from personax.plots import layout
 
 # %%
 ctx = personax.notebook.setup("04_independence", dataset=dataset, source=source, n=n, seed=seed, device=device,
-                              profile=profile, tests=tests, alpha=alpha, backend=backend)
-TESTS_RUN, ALPHA, BACKEND = ctx.extra["tests"].split(","), ctx.extra["alpha"], ctx.extra["backend"]
+                              profile=profile, tests=tests, alpha=alpha, test_backend=test_backend)
+TESTS_RUN, ALPHA, BACKEND = ctx.extra["tests"].split(","), ctx.extra["alpha"], ctx.extra["test_backend"]
 TESTS_RUN = list(dict.fromkeys(TESTS[t].name for t in TESTS_RUN))   # "hsic" -> "hsic_gamma" (deprecated alias)
 BUDGET = ctx.budget("independence.battery")  # this profile's sizes (personax.profiles)
 N_ROWS = ctx.n if ctx.n is not None else BUDGET["n"]

@@ -49,7 +49,7 @@ seed = 0                # RCIT features, subsampling, power simulation
 device = "auto"         # fast backend device: "auto", "cpu", "cuda"
 profile = "quick"       # "ci" | "quick" | "paper"
 alpha = 0.05            # level of the decisions
-backend = "fast"        # "fast" (this package) or "reference" (the libraries; very slow given Z)
+test_backend = "fast"   # "fast" (this package) or "reference" (the libraries; very slow given Z)
 
 # %%
 import warnings
@@ -69,10 +69,8 @@ from personax.plots import independence as iplots
 
 ctx = personax.notebook.setup(
     "04b_level1_beyond", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
-    alpha=alpha, backend=backend,
-    checks={"alpha": {"kind": "float", "low": 0, "high": 1, "low_inclusive": False, "high_inclusive": False},
-            "backend": {"kind": "str", "choices": ("fast", "reference")}})
-ALPHA, BACKEND = ctx.extra["alpha"], ctx.extra["backend"]
+    alpha=alpha, test_backend=test_backend)
+ALPHA, BACKEND = ctx.extra["alpha"], ctx.extra["test_backend"]
 BUDGET = ctx.budget("independence.beyond")  # this profile's sizes (personax.profiles)
 N_ROWS = ctx.n if ctx.n is not None else BUDGET["n"]
 COND_TESTS = ["kci", "rcit", "chi2", "g2"]

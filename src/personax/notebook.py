@@ -84,17 +84,123 @@ def _prompt_ids() -> tuple[str, ...]:
 #: :func:`validate_parameters` to the parameters a notebook passes, before the notebook's
 #: own ``checks``.  Values are keyword arguments of :func:`check_param`; a callable
 #: ``choices`` is resolved when the check runs.
+_ALPHA = {"kind": "float", "low": 0, "high": 1, "low_inclusive": False, "high_inclusive": False}
+#: ``llm_backend`` (chapter 02): the language model; ``test_backend`` (chapters 04, 04b):
+#: the independence tests' implementation.  One name, one meaning across notebooks.
+LLM_BACKENDS: tuple[str, ...] = ("simulated", "openai", "transformers")
+TEST_BACKENDS: tuple[str, ...] = ("fast", "reference")
+
 NOTEBOOK_CHECKS: dict[str, dict[str, dict[str, Any]]] = {
     "02_trait_inference": {"prompt_id": {"kind": "str", "choices": _prompt_ids},
-                           "backend": {"kind": "str", "choices": ("simulated", "openai", "transformers")},
+                           "llm_backend": {"kind": "str", "choices": LLM_BACKENDS},
                            "model": {"kind": "str"}, "base_url": {"kind": "str"}, "api_key_env": {"kind": "str"}},
-    "04_independence": {"tests": {"kind": "names", "choices": INDEPENDENCE_TEST_NAMES},
-                        "alpha": {"kind": "float", "low": 0, "high": 1, "low_inclusive": False,
-                                  "high_inclusive": False},
-                        "backend": {"kind": "str", "choices": ("fast", "reference")}},
+    "04_independence": {"tests": {"kind": "names", "choices": INDEPENDENCE_TEST_NAMES}, "alpha": _ALPHA,
+                        "test_backend": {"kind": "str", "choices": TEST_BACKENDS}},
+    "04b_level1_beyond": {"alpha": _ALPHA, "test_backend": {"kind": "str", "choices": TEST_BACKENDS}},
     "05_crl_synthetic": {"seeds": {"kind": "ints", "low": 0, "allow_none": True}},
     "06_crl_realworld": {"seeds": {"kind": "ints", "low": 0, "allow_none": True}},
 }
+
+
+#: Renamed notebook parameters, ``old -> {notebook: new}``.  ``personax run`` still accepts
+#: the old name for one release (with a ``FutureWarning`` naming the new one, see
+#: :func:`rename_parameters`); ``backend`` meant the LLM in 02 and the test implementation
+#: in 04 / 04b, so ``personax run --all -p backend X`` goes to the notebooks whose new name
+#: accepts ``X``.
+RENAMED_PARAMETERS: dict[str, dict[str, str]] = {
+    "backend": {"02_trait_inference": "llm_backend", "04_independence": "test_backend",
+                "04b_level1_beyond": "test_backend"},
+}
+
+
+def _accepts(notebook: str, name: str, value: Any) -> bool:
+    """Whether ``value`` passes the project-wide check of ``name`` in ``notebook`` (no rule: True)."""
+    rule = NOTEBOOK_CHECKS.get(notebook, {}).get(name)
+    if rule is None:
+        return True
+    try:
+        check_param(name, value, **rule)
+    except ParameterError:
+        return False
+    return True
+
+
+def rename_parameters(notebook: str, overrides: Mapping[str, Any], *, route: bool = False) -> dict[str, Any]:
+    """``overrides`` with renamed parameters (:data:`RENAMED_PARAMETERS`) under their new names.
+
+    Each rename warns (``FutureWarning``: the old name goes away in the next release).
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook the overrides are for.
+    overrides : mapping
+        ``{name: value}`` as given to ``personax run -p``.
+    route : bool
+        For a run over several notebooks (``--all``, ``book``): an old name whose value the
+        new name of ``notebook`` does not accept is meant for another notebook and is dropped
+        here instead of failing (``-p backend reference`` reaches 04 / 04b, not 02).
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ParameterError
+        When the old and the new name are both given.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rename_parameters("04_independence", {"backend": "reference", "n": 100})
+    {'n': 100, 'test_backend': 'reference'}
+    """
+    import warnings
+
+    out = dict(overrides)
+    for old, targets in RENAMED_PARAMETERS.items():
+        new = targets.get(notebook)
+        if old not in out or new is None:
+            continue
+        if new in out:
+            raise ParameterError(f"parameters {old}={out[old]!r} and {new}={out[new]!r} both given to {notebook}: "
+                                 f"{old!r} is the deprecated name of {new!r}; pass only {new}")
+        value = out.pop(old)
+        if route and not _accepts(notebook, new, value):
+            continue
+        warnings.warn(f"parameter {old!r} of {notebook} is deprecated and will be removed in the next release: "
+                      f"use -p {new} {value}", FutureWarning, stacklevel=2)
+        out[new] = value
+    return out
+
+
+def route_renamed(overrides: Mapping[str, Any], notebooks: Sequence[str]) -> None:
+    """Check that each renamed parameter in ``overrides`` reaches at least one of ``notebooks``.
+
+    Raises
+    ------
+    ParameterError
+        Naming the value, the notebooks and the new names with what each accepts, when no
+        notebook's new name accepts the value (``personax run --all -p backend slow``).
+    """
+    for old, targets in RENAMED_PARAMETERS.items():
+        if old not in overrides:
+            continue
+        mine = {nb: new for nb, new in targets.items() if nb in notebooks}
+        if any(_accepts(nb, new, overrides[old]) for nb, new in mine.items()):
+            continue
+        meanings = "; ".join(f"{new} for {nb} ({_allowed_text(_choices(nb, new))})" for nb, new in mine.items())
+        raise ParameterError(f"parameter {old}={overrides[old]!r} was renamed and fits none of its new names: "
+                             f"{meanings or 'no notebook of this run uses it'}",
+                             hint=f"pass the new name, e.g. -p {next(iter(mine.values()), old)} VALUE")
+
+
+def _choices(notebook: str, name: str) -> Sequence[Any]:
+    choices = NOTEBOOK_CHECKS.get(notebook, {}).get(name, {}).get("choices", ())
+    return tuple(choices()) if callable(choices) else tuple(choices)
 
 
 #: What each chapter reproduces: ``notebook -> (paper section, what the page reproduces)``.

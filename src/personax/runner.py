@@ -617,7 +617,11 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
 
     nb = load_source(source)
     declared = declared_parameters(nb, source)
-    overrides = _absolutise_source(dict(parameters or {}))
+    try:
+        renamed = _nb.rename_parameters(name, dict(parameters or {}))  # deprecated names, with a warning
+    except _nb.ParameterError as exc:
+        raise RunnerUsageError(f"{name}: {exc.args[0]}, nothing was executed") from exc
+    overrides = _absolutise_source(renamed)
     used, skipped = split_overrides(overrides, declared)
     if skipped and strict:
         raise RunnerUsageError(
@@ -750,17 +754,22 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
         raise RunnerError(f"no notebooks found in {notebooks_dir(root)} (expected NN_name.py files)")
     loaded = {s: load_source(s) for s in sources}
     declared_by = {s: declared_parameters(nb, s) for s, nb in loaded.items()}
-    unused = [k for k in params if not any(k in d for d in declared_by.values())]
+    from personax import notebook as _nb
+
+    try:  # a renamed parameter (``backend``) goes to the notebooks whose new name accepts its value
+        _nb.route_renamed(params, [s.stem for s in sources])
+        per_notebook = {s: _nb.rename_parameters(s.stem, params, route=True) for s in sources}
+    except _nb.ParameterError as exc:
+        raise RunnerUsageError(f"{exc.args[0]}; nothing was executed", hint=exc.hint) from exc
+    unused = [k for k in params if not any(k in declared_by[s] or k not in per_notebook[s] for s in sources)]
     if unused:
         known = sorted(set().union(*declared_by.values()))
         raise RunnerUsageError(f"no notebook declares parameter(s) {unused}; declared parameters are {known}")
     # every notebook's parameters are checked before the first one runs: a bad value
     # stops the whole run at once, with nothing executed or written
-    from personax import notebook as _nb
-
     bad = []
     for source, nb in loaded.items():
-        used, _ = split_overrides(_absolutise_source(params), declared_by[source])
+        used, _ = split_overrides(_absolutise_source(per_notebook[source]), declared_by[source])
         try:
             check_parameters(nb, source, used)
         except _nb.ParameterError as exc:
@@ -773,8 +782,8 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
     for source in sources:
         if echo:
             print(f"[personax] running {source.stem} ...", flush=True)
-        result = run_notebook(source, params, out_dir=out_dir, root=root, strict=False, timeout=timeout,
-                              check=False)
+        result = run_notebook(source, per_notebook[source], out_dir=out_dir, root=root, strict=False,
+                              timeout=timeout, check=False)
         results.append(result)
         _append_timing(source.stem, result)
         if echo:

@@ -41,7 +41,7 @@ def run(notebook, out, *params):
     ([("n", "1.5")], ["n=1.5", "an integer"]),
     ([("seed", "-1")], ["seed=-1", ">= 0"]),
     ([("alpha", "2")], ["alpha=2", "> 0 and < 1"]),
-    ([("backend", "slow")], ["backend='slow'", "'fast', 'reference'"]),
+    ([("test_backend", "slow")], ["test_backend='slow'", "'fast', 'reference'"]),
     ([("device", "gpu")], ["device='gpu'", "'auto', 'cpu', 'cuda' or 'cuda:N'"]),
     ([("source", "/nonexistent/data")], ["source='/nonexistent/data'", "'sample', 'synthetic', 'hf'"]),
     ([("profile", "fast")], ["profile='fast'", "'ci', 'quick', 'paper'"]),
@@ -147,3 +147,27 @@ def test_exit_code_of_a_parameter_error_raised_inside_the_kernel():
     common = dict(name="x", source=Path("x.py"), output=Path("x.ipynb"), provenance_path=Path("x.json"), ok=False)
     assert RunResult(**common, error_type="ParameterError").exit_code == 2
     assert RunResult(**common, error_type="ValueError").exit_code == 1
+
+
+def test_renamed_backend_is_routed_by_its_value_with_all(bad, executed):
+    """``backend`` meant the LLM in 02 and the tests' implementation in 04/04b: -p backend reference
+    reaches 04 and 04b as test_backend (a warning names the new spelling) and not 02."""
+    _, err = bad(["run", "--all", "--out", executed, "-p", "backend", "reference", "-p", "seed", "-2"], code=2,
+                 names=["warning: FutureWarning: parameter 'backend' of 04_independence is deprecated",
+                        "use -p test_backend reference", "04b_level1_beyond: parameter seed=-2",
+                        "nothing was executed"], watch=[executed])
+    assert "llm_backend" not in err
+
+
+def test_renamed_backend_that_fits_no_new_name(bad, executed):
+    bad(["run", "--all", "--out", executed, "-p", "backend", "slow"], code=2,
+        names=["backend='slow' was renamed", "llm_backend for 02_trait_inference ('simulated', 'openai', "
+               "'transformers')", "test_backend for 04_independence ('fast', 'reference')", "nothing was executed"],
+        watch=[executed])
+
+
+def test_renamed_backend_for_one_notebook(bad, executed):
+    _, err = bad(run("02_trait_inference", executed, ("backend", "claude")), code=2,
+                 names=["use -p llm_backend claude", "llm_backend='claude'", "nothing was executed"], watch=[executed])
+    bad(run("04_independence", executed, ("backend", "fast"), ("test_backend", "reference")), code=2,
+        names=["backend='fast' and test_backend='reference' both given", "pass only test_backend"], watch=[executed])

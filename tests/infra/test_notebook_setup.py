@@ -184,3 +184,30 @@ def test_reproduce_box_shows_parameters_command_and_provenance():
     html = notebook.reproduce_html(ctx)
     assert "Reproduce this page" in html and "Parameters of this run" in html
     assert "personax run 01_test" in html and "<details" in html and "make book PROFILE=" in html
+
+
+def test_renamed_parameters_keep_one_meaning_per_name():
+    from personax import notebook
+
+    with pytest.warns(FutureWarning, match="'backend' of 02_trait_inference is deprecated.*use -p llm_backend openai"):
+        assert notebook.rename_parameters("02_trait_inference", {"backend": "openai"}) == {"llm_backend": "openai"}
+    with pytest.warns(FutureWarning, match="use -p test_backend reference"):
+        assert notebook.rename_parameters("04b_level1_beyond", {"backend": "reference"}) == {
+            "test_backend": "reference"}
+    # over several notebooks a value meant for the others is dropped here, without a warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert notebook.rename_parameters("02_trait_inference", {"backend": "reference", "n": 5}, route=True) == {
+            "n": 5}
+        assert notebook.rename_parameters("01_data", {"backend": "reference"}) == {"backend": "reference"}
+    notebook.route_renamed({"backend": "openai"}, ["01_data", "02_trait_inference"])
+    with pytest.raises(notebook.ParameterError, match="fits none of its new names: test_backend for 04_independence"):
+        notebook.route_renamed({"backend": "openai"}, ["04_independence"])
+    with pytest.raises(notebook.ParameterError, match="no notebook of this run uses it"):
+        notebook.route_renamed({"backend": "openai"}, ["01_data"])
+    # the old name is gone from the notebooks: the checks apply to the new names
+    with pytest.raises(notebook.ParameterError, match="test_backend='slow'"):
+        notebook.validate_parameters("04_independence", dataset="both", source="sample", n=None, seed=0,
+                                     device="cpu", profile="ci", tests="kci", alpha=0.05, test_backend="slow")

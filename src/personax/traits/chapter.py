@@ -86,7 +86,7 @@ class ChapterLLM:
     def describe(self) -> Any:
         """The backend's own description, or a sentence saying there is no LLM on the page."""
         if self.backend is None:
-            return "backend='simulated': no language model on this page"
+            return "llm_backend='simulated': no language model on this page"
         return self.backend.describe()
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,7 +95,7 @@ class ChapterLLM:
 
 def chapter_llm(backend: str, *, model: str, base_url: str, api_key_env: str, device: str, seed: int,
                 max_tokens: int) -> ChapterLLM:
-    """Build the page's LLM from its parameters.
+    """Build the page's LLM from its parameters (``backend``: the notebook's ``llm_backend``).
 
     ``transformers``: a local model (``smollm2-135m`` by default), greedy, ``max_tokens``.
     ``openai``: an OpenAI-compatible server; needs ``model`` and ``base_url``; at least
@@ -110,7 +110,7 @@ def chapter_llm(backend: str, *, model: str, base_url: str, api_key_env: str, de
     --------
     >>> chapter_llm("simulated", model="", base_url="", api_key_env="", device="cpu", seed=0,
     ...             max_tokens=48).describe()
-    "backend='simulated': no language model on this page"
+    "llm_backend='simulated': no language model on this page"
     """
     from personax.traits.backends import make_backend
 
@@ -120,14 +120,14 @@ def chapter_llm(backend: str, *, model: str, base_url: str, api_key_env: str, de
         return ChapterLLM(llm, {"temperature": 0.0, "max_tokens": max_tokens, "seed": seed}, label)
     if backend == "openai":
         if not model or not base_url:
-            raise ParameterError("backend='openai' needs model= and base_url=",
+            raise ParameterError("llm_backend='openai' needs model= and base_url=",
                                  hint="e.g. -p model gpt-4o-mini -p base_url https://api.openai.com/v1")
         llm = make_backend("openai", model=model.strip(), base_url=base_url, api_key_env=api_key_env or None,
                            seed=seed)
         return ChapterLLM(llm, {"temperature": 0.0, "max_tokens": max(600, max_tokens)}, model.strip())
     if backend == "simulated":
         return ChapterLLM(None, {}, None)
-    raise ParameterError(f"backend={backend!r} is invalid: allowed 'transformers', 'openai', 'simulated'")
+    raise ParameterError(f"llm_backend={backend!r} is invalid: allowed 'transformers', 'openai', 'simulated'")
 
 
 def reply_preview(records: Sequence[Mapping[str, Any]], formats: Sequence[str], k: int = 6) -> pd.DataFrame:
