@@ -178,3 +178,60 @@ class atomic_path:
         else:
             self.tmp.unlink(missing_ok=True)
         return False
+
+
+def renamed_columns(frame, renamed: dict[str, str], *, where: str):
+    """``frame`` that still answers to deprecated column names, with a ``DeprecationWarning``.
+
+    For one release after a result column is renamed (``pval`` → ``pvalue``): reading the
+    old name (``res["pval"]`` or ``res.pval``) warns and returns the new column.  The frame
+    holds only the new columns; every operation (and pickling) returns a plain ``DataFrame``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    renamed : dict
+        ``{old name: new name}``.
+    where : str
+        The function that returns the frame, named in the warning.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import pandas as pd
+    >>> res = renamed_columns(pd.DataFrame({"pvalue": [0.5]}), {"pval": "pvalue"}, where="icc")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     float(res["pval"].iloc[0]), caught[0].category.__name__
+    (0.5, 'DeprecationWarning')
+    """
+    import pandas as pd
+
+    class _Renamed(pd.DataFrame):
+        _metadata = ["_personax_renamed"]
+
+        @property
+        def _constructor(self):
+            return pd.DataFrame
+
+        def _personax_new(self, key):
+            if isinstance(key, str) and key in renamed and key not in self.columns:
+                import warnings
+
+                warnings.warn(f"column {key!r} of {where}() is deprecated and will be removed in the next release: "
+                              f"use {renamed[key]!r}", DeprecationWarning, stacklevel=3)
+                return renamed[key]
+            return key
+
+        def __getitem__(self, key):
+            return super().__getitem__(self._personax_new(key))
+
+        def __getattr__(self, name):
+            if name in renamed:
+                return self[self._personax_new(name)]
+            return super().__getattr__(name)
+
+        def __reduce__(self):  # pickles (caches, workers) as a plain DataFrame
+            return pd.DataFrame(self).__reduce__()
+
+    return _Renamed(frame)

@@ -157,6 +157,9 @@ def test_planted_truth_has_confounded_pairs_and_the_battery_finds_them(celeb):
     assert check.loc["kci", "planted"] == int((away.attribute.isin(attrs)).sum())
     assert check.loc["kci", "hits"] >= 1
     assert check.loc["kci", "spurious_given"] <= 2
+    assert {"pvalue_marginal", "pvalue_given"} <= set(changes.columns)
+    with pytest.warns(DeprecationWarning, match="'p_given' of decision_changes"):
+        assert changes["p_given"].equals(changes["pvalue_given"])
 
 
 def test_cli_conditional_battery(tmp_path):

@@ -82,6 +82,8 @@ def test_result_record_is_frozen_and_serialisable():
         r.pvalue = 0.0  # type: ignore[misc]
     with pytest.raises(TypeError):
         r.details["dof"] = 0  # type: ignore[index]
-    d = r.as_dict()
+    d = r.to_dict()
     assert d["test"] == "g2" and d["backend"] == "fast" and d["n"] == 40
+    with pytest.warns(DeprecationWarning, match="as_dict\\(\\) is deprecated.*use to_dict\\(\\)"):
+        assert r.as_dict() == d
     assert r.reject(0.05) == (r.pvalue < 0.05)

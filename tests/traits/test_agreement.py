@@ -59,7 +59,19 @@ def test_icc_wrapper_matches_closed_form_and_drops_incomplete_rows():
     for m, v in closed.items():
         assert res.loc[m, "estimate"] == pytest.approx(float(v[0]), abs=1e-10)
     assert (res["n_units"] == 190).all()
-    assert list(res.columns) == ["estimate", "ci_low", "ci_high", "F", "pval", "n_units", "n_raters"]
+    assert list(res.columns) == ["estimate", "ci_low", "ci_high", "F", "pvalue", "n_units", "n_raters"]
+
+
+def test_pval_is_a_deprecated_name_of_pvalue():
+    rng = np.random.default_rng(3)
+    y = _ratings(60, 0.5, rng)
+    res, sp = icc(y), pairwise_spearman(y)
+    assert "pval" not in res.columns and "pval" not in sp.columns
+    with pytest.warns(DeprecationWarning, match="column 'pval' of icc\\(\\) is deprecated.*use 'pvalue'"):
+        old = res["pval"]
+    assert old.equals(res["pvalue"])
+    with pytest.warns(DeprecationWarning, match="pairwise_spearman"):
+        assert sp.pval.equals(sp["pvalue"])
 
 
 def test_bootstrap_closed_forms_equal_recomputation_on_resampled_data():

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from personax.errors import ParameterError
+from personax.utils import renamed_columns
 
 KEY = ["trait", "attribute", "test"]
 
@@ -29,32 +30,34 @@ def decision_changes(unconditional: pd.DataFrame, conditional: pd.DataFrame, dec
     Returns
     -------
     DataFrame, one row per (trait, attribute, test) present in both, columns ``trait``,
-    ``attribute``, ``test``, ``given``, ``p_marginal``, ``p_given``, ``dependent_marginal``,
+    ``attribute``, ``test``, ``given``, ``pvalue_marginal``, ``pvalue_given``, ``dependent_marginal``,
     ``dependent_given``, ``change`` (``"explained away"``: dependent only marginally,
     ``"induced"``: only given Z, ``""``: same decision) [, ``planted_change``,
-    ``planted_given``].  Failed tests (NaN p on either side) are dropped.
+    ``planted_given``].  Failed tests (NaN p on either side) are dropped.  The earlier
+    names ``p_marginal`` / ``p_given`` still read, with a ``DeprecationWarning``, for one release.
     """
     for name, frame in (("unconditional", unconditional), ("conditional", conditional)):
         missing = [c for c in [*KEY, "pvalue", decision] if c not in frame.columns]
         if missing:
             raise ParameterError(f"{name} results lack columns {missing}: pass battery() outputs")
-    u = unconditional[KEY + ["pvalue", decision]].rename(columns={"pvalue": "p_marginal",
+    u = unconditional[KEY + ["pvalue", decision]].rename(columns={"pvalue": "pvalue_marginal",
                                                                    decision: "dependent_marginal"})
-    c = conditional[KEY + ["given", "pvalue", decision]].rename(columns={"pvalue": "p_given",
+    c = conditional[KEY + ["given", "pvalue", decision]].rename(columns={"pvalue": "pvalue_given",
                                                                           decision: "dependent_given"})
-    m = u.merge(c, on=KEY).dropna(subset=["p_marginal", "p_given"])
+    m = u.merge(c, on=KEY).dropna(subset=["pvalue_marginal", "pvalue_given"])
     m["dependent_marginal"] = m["dependent_marginal"].astype(bool)
     m["dependent_given"] = m["dependent_given"].astype(bool)
     m["change"] = np.where(m["dependent_marginal"] & ~m["dependent_given"], "explained away",
                            np.where(~m["dependent_marginal"] & m["dependent_given"], "induced", ""))
-    cols = ["trait", "attribute", "test", "given", "p_marginal", "p_given", "dependent_marginal",
+    cols = ["trait", "attribute", "test", "given", "pvalue_marginal", "pvalue_given", "dependent_marginal",
             "dependent_given", "change"]
     m = m[cols]
     if truth is not None:
         t = truth.rename(columns={"change": "planted_change", "conditional": "planted_given"})
         m = m.merge(t[["trait", "attribute", "planted_change", "planted_given"]], on=["trait", "attribute"],
                     how="left")
-    return m.reset_index(drop=True)
+    return renamed_columns(m.reset_index(drop=True), {"p_marginal": "pvalue_marginal", "p_given": "pvalue_given"},
+                           where="decision_changes")
 
 
 def change_check(changes: pd.DataFrame) -> pd.DataFrame:

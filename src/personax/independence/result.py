@@ -74,4 +74,10 @@ class TestResult:
                 "method": self.method, "backend": self.backend, "n": self.n,
                 "details": dict(self.details)}
 
-    as_dict = to_dict  # the earlier name, kept
+    def as_dict(self) -> dict[str, Any]:
+        """Deprecated name of :meth:`to_dict` (removed in the next release)."""
+        import warnings
+
+        warnings.warn("TestResult.as_dict() is deprecated and will be removed in the next release: use to_dict()",
+                      DeprecationWarning, stacklevel=2)
+        return self.to_dict()

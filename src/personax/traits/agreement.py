@@ -34,7 +34,10 @@ import numpy as np
 import pandas as pd
 
 from personax.data.schema import LLMS, TRAITS
-from personax.utils import make_rng
+from personax.utils import make_rng, renamed_columns
+
+#: Result columns renamed to the package vocabulary (the old names read with a DeprecationWarning).
+_PVAL = {"pval": "pvalue"}
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 ICC_MEASURES = ("ICC(A,1)", "ICC(C,1)", "ICC(C,k)")
@@ -168,7 +171,8 @@ def icc(data) -> pd.DataFrame:
         Columns ``measure`` (ICC(A,1) two-way absolute agreement single rater; ICC(C,1)
         two-way consistency single rater; ICC(C,k) consistency of the mean of k raters),
         ``estimate``, ``ci_low``, ``ci_high`` (pingouin's F-distribution 95% CI),
-        ``F``, ``pval``, ``n_units``, ``n_raters``.
+        ``F``, ``pvalue``, ``n_units``, ``n_raters``.  ``pval`` (the earlier name of
+        ``pvalue``) is still readable for one release, with a ``DeprecationWarning``.
     """
     import pingouin as pg
 
@@ -177,8 +181,8 @@ def icc(data) -> pd.DataFrame:
     k = arr.shape[1]
     if full.shape[0] < 3 or k < 2:
         return pd.DataFrame({"measure": list(ICC_MEASURES), "estimate": np.nan, "ci_low": np.nan,
-                             "ci_high": np.nan, "F": np.nan, "pval": np.nan, "n_units": full.shape[0],
-                             "n_raters": k})
+                             "ci_high": np.nan, "F": np.nan, "pvalue": np.nan, "n_units": full.shape[0],
+                             "n_raters": k}).pipe(renamed_columns, _PVAL, where="icc")
     long = pd.DataFrame(full).reset_index().melt(id_vars="index", var_name="rater", value_name="rating")
     with warnings.catch_warnings():
         # pingouin 0.7 calls DataFrame.dropna(inplace=True), deprecated in pandas 3.1 (harmless)
@@ -195,8 +199,8 @@ def icc(data) -> pd.DataFrame:
         r = res.loc[res["measure"] == m].iloc[0]
         lo, hi = r[ci_col]
         rows.append({"measure": m, "estimate": float(r["ICC"]), "ci_low": float(lo), "ci_high": float(hi),
-                     "F": float(r["F"]), "pval": float(r[p_col]), "n_units": full.shape[0], "n_raters": k})
-    return pd.DataFrame(rows)
+                     "F": float(r["F"]), "pvalue": float(r[p_col]), "n_units": full.shape[0], "n_raters": k})
+    return renamed_columns(pd.DataFrame(rows), _PVAL, where="icc")
 
 
 def _icc_weighted(y: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
@@ -251,7 +255,9 @@ def pairwise_spearman(data, raters: Sequence[str] | None = None) -> pd.DataFrame
     Returns
     -------
     DataFrame
-        Columns ``rater_a, rater_b, rho, pval, n_units`` (scipy.stats.spearmanr).
+        Columns ``rater_a, rater_b, rho, pvalue, n_units`` (scipy.stats.spearmanr);
+        ``pval`` (the earlier name of ``pvalue``) is still readable for one release, with a
+        ``DeprecationWarning``.
     """
     from scipy.stats import spearmanr
 
@@ -266,8 +272,9 @@ def pairwise_spearman(data, raters: Sequence[str] | None = None) -> pd.DataFrame
             rho, p = float(res.statistic), float(res.pvalue)
         else:
             rho, p = float("nan"), float("nan")
-        rows.append({"rater_a": names[a], "rater_b": names[b], "rho": rho, "pval": p, "n_units": int(ok.sum())})
-    return pd.DataFrame(rows)
+        rows.append({"rater_a": names[a], "rater_b": names[b], "rho": rho, "pvalue": p, "n_units": int(ok.sum())})
+    return renamed_columns(pd.DataFrame(rows, columns=["rater_a", "rater_b", "rho", "pvalue", "n_units"]), _PVAL,
+                           where="pairwise_spearman")
 
 
 def _bootstrap_weights(n_units: int, n_boot: int, rng: np.random.Generator) -> Iterable[np.ndarray]:

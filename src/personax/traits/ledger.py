@@ -125,6 +125,11 @@ class LedgerState:
     lines: dict[str, int] = field(default_factory=dict)
     truncated_bytes: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form, JSON friendly (``done`` as a sorted list)."""
+        return {"n_records": self.n_records, "done": sorted(self.done), "latest": dict(self.latest),
+                "lines": dict(self.lines), "truncated_bytes": self.truncated_bytes}
+
 
 def expand_statuses(statuses) -> frozenset[str]:
     """Status names and group names (``invalid``, ``refused``, ...) -> the set of statuses.

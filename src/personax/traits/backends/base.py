@@ -13,7 +13,7 @@ better (constrained scoring from next-token probabilities, simulation) override
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from personax.traits.prompts import PromptFormat
@@ -95,6 +95,10 @@ class RawResponse:
     extra: dict[str, Any] = field(default_factory=dict)
     fatal: bool = False
     hint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form (the fields; ``usage`` and ``extra`` copied)."""
+        return asdict(self)
 
 
 @runtime_checkable
