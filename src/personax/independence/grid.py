@@ -251,10 +251,8 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
     show = (not quiet()) if progress is None else bool(progress)
     desc = f"independence battery ({backend}{', given ' + given_label if z_names else ''})"
     for t, a in _progress(units, desc=desc, total=len(units), disable=not show):
-        opts = dict(options.get(t, {}))
-        if t == "hsic_gamma" and backend == "reference":
-            # hyppo's cross-check p-value is not a battery column: skip its n×n cost unless asked
-            opts.setdefault("hyppo", False)
+        # the spec's battery defaults (Gamma-HSIC's hyppo cross-check is not a column), then the caller's
+        opts = {**get_spec(t).battery_defaults.get(backend, {}), **options.get(t, {})}
         if z_names:
             _, min_n, merged = _given.check_options(t, opts)
         else:
@@ -275,7 +273,7 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
             unit_rows = _run_unit_given(t, a, traits, cols, zmat, backend, dev, seed, min_n, merged,
                                         max_trait_levels, codes)
         else:
-            if codes is None and backend == "fast" and get_spec(t).data == "discrete":
+            if codes is None and backend == "fast" and get_spec(t).from_codes is not None:
                 codes = {c: fast.level_codes(cols[c])
                          for c in dict.fromkeys([*traits, *(x for x in attributes if x in disc)])}
             unit_rows = _run_unit(t, a, traits, cols, backend, dev, seed, opts, min_n, merged, max_trait_levels,
@@ -323,8 +321,9 @@ def _run_unit(test: str, attribute: str, traits: list[str], cols: dict[str, np.n
               codes: dict[str, tuple[np.ndarray, int]] | None = None) -> list[dict]:
     """All traits against one attribute for one test; errors become rows with NaN p-values."""
     x_attr = cols[attribute]
+    spec = get_spec(test)
     results: dict[str, dict] = {}
-    if backend == "fast" and test in ("kci", "hsic_gamma", "rcit"):
+    if backend == "fast" and spec.many is not None:
         # group traits by their complete-row mask so that one kernel pass serves several
         by_mask: dict[bytes, list[str]] = {}
         for tr in traits:
@@ -336,24 +335,19 @@ def _run_unit(test: str, attribute: str, traits: list[str], cols: dict[str, np.n
                 continue
             mask = np.isfinite(y) & np.isfinite(x_attr)
             by_mask.setdefault(np.packbits(mask).tobytes(), []).append(tr)
+        spec_opts = {k: merged[k] for k in spec.options}
         for group in by_mask.values():
             mask = np.isfinite(cols[group[0]]) & np.isfinite(x_attr)
-            xa = x_attr[mask][:, None]
             try:
-                if test == "rcit":  # roles as in test("rcit", trait, attribute): trait draws first
-                    res = fast.rcit_many([cols[tr][mask][:, None] for tr in group], xa, seed=seed,
-                                         num_features=int(merged["num_features"]))
-                else:
-                    res = fast.kernel_many("hsic" if test == "hsic_gamma" else test, xa,
-                                           [cols[tr][mask][:, None] for tr in group], device=device,
-                                           **{k: v for k, v in merged.items() if k in ("standardize", "sigma")})
+                res = spec.many(x_attr[mask][:, None], [cols[tr][mask][:, None] for tr in group], seed=seed,
+                                device=device, **spec_opts)
             except (IndependenceTestError, FloatingPointError) as exc:
                 for tr in group:
                     results[tr] = _row(tr, attribute, test, backend, error=f"{test}: {exc}")
                 continue
             for tr, r in zip(group, res):
                 results[tr] = _row(tr, attribute, test, backend, r.n, r.statistic, r.pvalue)
-    elif backend == "fast" and get_spec(test).data == "discrete":
+    elif backend == "fast" and spec.from_codes is not None:
         # contingency tests from column codes computed once per battery (no per-pair sorting)
         ca, ka = codes[attribute]
         for tr in traits:
@@ -364,16 +358,15 @@ def _run_unit(test: str, attribute: str, traits: list[str], cols: dict[str, np.n
                     "not treated as discrete for chi2/g2"))
                 continue
             try:
-                table = fast.contingency_from_codes(ct, kt, ca, ka, min_n=min_n, max_levels=merged["max_levels"])
+                r = spec.from_codes(ct, kt, ca, ka, min_n=min_n, max_levels=merged["max_levels"])
             except IndependenceTestError as exc:
                 results[tr] = _row(tr, attribute, test, backend, error=str(exc))
                 continue
-            r = fast.contingency_test(test, table)
             results[tr] = _row(tr, attribute, test, backend, r.n, r.statistic, r.pvalue, note=_note(r))
     else:
         for tr in traits:
             y = cols[tr]
-            if get_spec(test).data == "discrete":
+            if spec.data == "discrete":
                 k = np.unique(y[np.isfinite(y)]).size
                 if k > max_trait_levels:
                     results[tr] = _row(tr, attribute, test, backend, error=(
@@ -398,7 +391,8 @@ def _run_unit_given(test: str, attribute: str, traits: list[str], cols: dict[str
     z_ok = np.isfinite(zmat).all(axis=1)
     results: dict[str, dict] = {}
     by_mask: dict[bytes, list[str]] = {}
-    discrete_test = get_spec(test).data == "discrete"
+    spec = get_spec(test)
+    discrete_test = spec.data == "discrete"
     for tr in traits:
         y = cols[tr]
         if discrete_test:
@@ -429,7 +423,7 @@ def _run_unit_given(test: str, attribute: str, traits: list[str], cols: dict[str
     for group in by_mask.values():
         mask = np.isfinite(cols[group[0]]) & np.isfinite(x_attr) & z_ok
         z = zmat[mask]
-        if backend == "fast" and discrete_test:
+        if backend == "fast" and spec.from_codes_given is not None:
             # codes of every column and of the strata computed once per battery (no per-pair sorts)
             if "__strata__" not in codes:
                 codes["__strata__"] = stratified.unique_rows(np.where(np.isfinite(zmat), zmat, -np.inf))[1]
@@ -449,19 +443,15 @@ def _run_unit_given(test: str, attribute: str, traits: list[str], cols: dict[str
                 if max(nt, na) > levels:
                     one_by_one([tr])
                     continue
-                r = stratified.contingency_given_codes(test, ct[mask], kt, ca[mask], ka, zcode, kz)
+                r = spec.from_codes_given(ct[mask], kt, ca[mask], ka, zcode, kz)
                 results[tr] = _row(tr, attribute, test, backend, r.n, r.statistic, r.pvalue, note=_note(r))
             continue
-        if backend != "fast" or discrete_test or stratified.n_strata(z) > _given.MAX_STRATA:
+        if backend != "fast" or spec.many_given is None or stratified.n_strata(z) > _given.MAX_STRATA:
             one_by_one(group)
             continue
         xs = [cols[tr][mask][:, None] for tr in group]
         try:
-            if test == "kci":
-                res = stratified.kci_given_many(xs, x_attr[mask][:, None], z, device=device)
-            else:
-                res = stratified.rcit_given_many(xs, x_attr[mask][:, None], z, seed=seed,
-                                                 num_features=int(merged["num_features"]))
+            res = spec.many_given(xs, x_attr[mask][:, None], z, seed=seed, device=device, **merged)
         except (IndependenceTestError, FloatingPointError):
             one_by_one(group)   # let each trait get its own outcome (and error message)
             continue

@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from personax.errors import ParameterError
-from personax.independence import conditional, fast, reference
+from personax.independence import conditional, fast, reference, stratified
 from personax.independence.prepare import DEFAULT_MIN_N, clean_pair
 from personax.independence.result import IndependenceTestError, TestResult
 
@@ -64,6 +64,27 @@ class TestSpec:
         :meth:`run_batch`.
     conditional_options : Mapping[str, Any]
         Options accepted only with a conditioning set, with defaults.
+    many : callable or None
+        The battery's fast path: ``f(x, ys, *, seed, device, **options) -> list[TestResult]``,
+        one attribute ``x`` (n, 1) against several traits ``ys`` on the same cleaned rows (one
+        kernel pass serves them all); None: the battery runs the test pair by pair.
+    from_codes : callable or None
+        The battery's contingency path on level codes computed once per battery:
+        ``f(ct, kt, ca, ka, *, min_n, max_levels) -> TestResult`` (trait codes ``ct`` with
+        ``kt`` levels, attribute codes ``ca`` with ``ka``; raises
+        :class:`IndependenceTestError`).
+    many_given : callable or None
+        The conditional battery's fast path given a discrete Z: ``f(xs, y, z, *, seed,
+        device, **options) -> list[TestResult]``, several traits ``xs`` against one
+        attribute ``y`` on the same rows.
+    from_codes_given : callable or None
+        The conditional contingency path: ``f(ct, kt, ca, ka, zcode, kz) -> TestResult``.
+    battery_defaults : Mapping[str, Mapping[str, Any]]
+        Option defaults the battery sets per backend (``{"reference": {"hyppo": False}}``:
+        Gamma-HSIC's hyppo cross-check is not a battery column).
+
+    Adding a test is one spec in :data:`TESTS` (plus its tests): the battery and PC reach it
+    through these fields, never through its name.
     """
 
     __test__ = False
@@ -80,6 +101,11 @@ class TestSpec:
     conditional_reference: Callable[..., TestResult] | None = None
     batch: Callable[..., list] | None = None
     conditional_options: Mapping[str, Any] = field(default_factory=dict)
+    many: Callable[..., list] | None = None
+    from_codes: Callable[..., TestResult] | None = None
+    many_given: Callable[..., list] | None = None
+    from_codes_given: Callable[..., TestResult] | None = None
+    battery_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def conditional(self) -> bool:
@@ -99,6 +125,39 @@ class TestSpec:
 
 def _fast_kci(x, y, *, seed, device):
     return fast.kci(x, y, device=device)
+
+
+def _many_kci(x, ys, *, seed, device):
+    return fast.kernel_many("kci", x, ys, device=device)
+
+
+def _many_kci_given(xs, y, z, *, seed, device):
+    return stratified.kci_given_many(xs, y, z, device=device)
+
+
+def _many_rcit(x, ys, *, seed, device, num_features):
+    # roles as in test("rcit", trait, attribute): the traits draw their features first
+    return fast.rcit_many(ys, x, seed=seed, num_features=int(num_features))
+
+
+def _many_rcit_given(xs, y, z, *, seed, device, num_features):
+    return stratified.rcit_given_many(xs, y, z, seed=seed, num_features=int(num_features))
+
+
+def _many_hsic(x, ys, *, seed, device, standardize, sigma, hyppo):
+    return fast.kernel_many("hsic", x, ys, device=device, standardize=standardize, sigma=sigma)
+
+
+def _codes(name):
+    """The contingency paths of test ``name`` (``"chi2"``/``"g2"``) on level codes."""
+    def from_codes(ct, kt, ca, ka, *, min_n, max_levels):
+        table = fast.contingency_from_codes(ct, kt, ca, ka, min_n=min_n, max_levels=max_levels)
+        return fast.contingency_test(name, table)
+
+    def from_codes_given(ct, kt, ca, ka, zcode, kz):
+        return stratified.contingency_given_codes(name, ct, kt, ca, ka, zcode, kz)
+
+    return {"from_codes": from_codes, "from_codes_given": from_codes_given}
 
 
 def _ref_kci(x, y, *, seed, device):
@@ -211,27 +270,28 @@ TESTS: dict[str, TestSpec] = {
         "Given Z (causal-learn KCI_CInd): kernels on [X, Z/2], Y and Z (width 1.2/0.7/0.4 by n, per "
         "conditioning column), kernel-ridge residualisation (ε = 1e-3), Gamma null.",
         conditional_fast=_fast_kci_cond, conditional_reference=_ref_kci_cond, batch=_batch_kci,
-        conditional_options=KCI_CONDITIONAL_OPTIONS),
+        conditional_options=KCI_CONDITIONAL_OPTIONS, many=_many_kci, many_given=_many_kci_given),
     "rcit": TestSpec(
         "rcit", "RCIT", "any", {"num_features": 5}, _fast_rcit, _ref_rcit,
         "H0: X ⊥⊥ Y. 5 random Fourier features per variable (median-distance bandwidth); "
         "S = n‖Ĉov(fx, fy)‖²; weighted-χ² null (Hall–Buckley–Eagleson). "
         "Given Z (causal-learn RCIT): 100 features of Z, features of X and [Y, Z] residualised on them.",
         conditional_fast=_fast_rcit_cond, conditional_reference=_ref_rcit_cond, batch=_batch_rcit,
-        conditional_options=RCIT_CONDITIONAL_OPTIONS),
+        conditional_options=RCIT_CONDITIONAL_OPTIONS, many=_many_rcit, many_given=_many_rcit_given),
     "hsic_gamma": TestSpec(
         "hsic_gamma", "Gamma-HSIC", "any", {"standardize": True, "sigma": 1 / np.sqrt(2), "hyppo": True},
         _fast_hsic, _ref_hsic,
         "H0: X ⊥⊥ Y. The authors' HSIC (the paper's): Gaussian kernel exp(−‖a−b‖²) with fixed width on "
-        "standardised data; biased HSIC; Gamma null (Gretton et al. 2008)."),
+        "standardised data; biased HSIC; Gamma null (Gretton et al. 2008).",
+        many=_many_hsic, battery_defaults={"reference": {"hyppo": False}}),
     "chi2": TestSpec(
         "chi2", "Chi-square", "discrete", {"max_levels": 500}, _fast_chi2, _ref_chi2,
         "H0: X ⊥⊥ Y for discrete X, Y. Pearson X² on the contingency table; χ² null with "
-        "(kx−1)(ky−1) df; no continuity correction."),
+        "(kx−1)(ky−1) df; no continuity correction.", **_codes("chi2")),
     "g2": TestSpec(
         "g2", "G-square", "discrete", {"max_levels": 500}, _fast_g2, _ref_g2,
         "H0: X ⊥⊥ Y for discrete X, Y. Likelihood ratio G² = 2ΣO ln(O/E); χ² null with "
-        "(kx−1)(ky−1) df."),
+        "(kx−1)(ky−1) df.", **_codes("g2")),
     "hsic_hyppo": TestSpec(
         "hsic_hyppo", "HSIC (hyppo)", "any", {}, _hyppo_hsic, _hyppo_hsic,
         "H0: X ⊥⊥ Y. hyppo's Hsic on z-scored data: Gaussian kernel with the median-distance width of x "
