@@ -12,8 +12,8 @@ missing CUDA GPU, ...).  When ``source == "sample"`` it shows a banner saying th
 page is built on the shipped synthetic sample with planted structure, not the released
 PersonaX data, and how to rerun on the real data.  It always shows a "Reproduce this
 page" box (:func:`reproduce_html`: the parameters of this run, the exact ``personax run``
-command, and the compact provenance table) and, when run by :mod:`personax.runner`, writes the full provenance record to the
-file named by ``$PERSONAX_PROVENANCE_FILE`` so the runner can store it next to the
+command, and the compact provenance table) and, when run by :mod:`personax.runner`, writes
+the full provenance record to the file named by ``$PERSONAX_PROVENANCE_FILE`` so the runner can store it next to the
 executed notebook.
 
 Notebook-specific parameters are checked with :func:`check_param` (directly, or through
@@ -401,7 +401,8 @@ def check_param(name: str, value: Any, *, kind: str | None = None, choices: Sequ
 
 def _check_names(name: str, value: Any, choices: Sequence[Any] | None) -> str:
     allowed = (f"a comma-separated subset of {', '.join(map(str, choices))} (or a YAML list such as "
-               f"[{', '.join(map(str, list(choices)[:2]))}])" if choices else "a comma-separated string or a list of strings")
+               f"[{', '.join(map(str, list(choices)[:2]))}])" if choices
+               else "a comma-separated string or a list of strings")
     if isinstance(value, str):
         items = [v.strip() for v in value.split(",")]
     elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
@@ -643,7 +644,8 @@ def provenance_rows(ctx: NotebookContext) -> list[tuple[str, str]]:
     rec = ctx.provenance
     git = rec.get("git", {})
     commit = git.get("commit")
-    commit_text = "not a git checkout" if commit is None else commit[:10] + (" (uncommitted changes)" if git.get("dirty") else "")
+    commit_text = ("not a git checkout" if commit is None
+                   else commit[:10] + (" (uncommitted changes)" if git.get("dirty") else ""))
     dev = rec.get("device", {})
     device_text = str(dev.get("resolved") or ctx.device) + (f" ({dev['gpu']})" if dev.get("gpu") else "")
     if ctx.device_requested != ctx.device:

@@ -59,7 +59,7 @@ def machine_summary(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """
     rows = []
     for name, df in results.items():
-        def first(col: str):
+        def first(col: str, df=df):
             return df[col].dropna().iloc[0] if col in df and df[col].notna().any() else ""
         rows.append({
             "benchmark": name, "rows": len(df), "device": first("device") or first("machine"),

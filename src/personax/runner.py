@@ -258,7 +258,8 @@ def parameters_cell(nb, path: Path | str = "<notebook>") -> tuple[int, Any]:
             "device = ..., profile = ..."
         )
     if len(tagged) > 1:
-        raise RunnerError(f"{path} has {len(tagged)} cells tagged 'parameters' (cells {[i for i, _ in tagged]}); keep one")
+        raise RunnerError(f"{path} has {len(tagged)} cells tagged 'parameters' "
+                          f"(cells {[i for i, _ in tagged]}); keep one")
     return tagged[0]
 
 

@@ -29,7 +29,8 @@ def _add_param_options(parser: argparse.ArgumentParser) -> None:
                         help="override a parameter of the notebook(s); VALUE is parsed as YAML "
                              "(e.g. -p n 500 -p source hf -p n null). Repeatable.")
     parser.add_argument("--profile", choices=_PROFILES, default=None,
-                        help="execution profile: ci (seconds), quick (default of the notebooks), paper (full, GPU advised)")
+                        help="execution profile: ci (seconds), quick (default of the notebooks), "
+                             "paper (full, GPU advised)")
     parser.add_argument("--timeout", type=int, default=None, metavar="SECONDS",
                         help="per-cell time limit (default 1800 s; 0 for none)")
     parser.add_argument("--root", type=Path, default=None,

@@ -226,7 +226,8 @@ def make_book(root: Path, body: str = "print(ctx.n * scale)", executed: bool = T
 
         done = root / "book" / "executed"
         done.mkdir(parents=True)
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Tiny notebook\n\nA good earlier result.")])
+        cell = nbformat.v4.new_markdown_cell("# Tiny notebook\n\nA good earlier result.")
+        nb = nbformat.v4.new_notebook(cells=[cell])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, str(done / "01_tiny.ipynb"))
         (done / "01_tiny.provenance.json").write_text('{"runner": {"status": "ok"}}\n')

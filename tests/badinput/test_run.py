@@ -34,7 +34,8 @@ def run(notebook, out, *params):
 
 @pytest.mark.parametrize("params, fragments", [
     ([("dataset", "foo")], ["dataset='foo'", "'celebpersona', 'athlepersona', 'both'"]),
-    ([("tests", "[kci,foo]")], ["tests=['kci', 'foo']", "Unknown: 'foo'", "kci, rcit, hsic_gamma, chi2, g2, hsic_hyppo, hsic"]),
+    ([("tests", "[kci,foo]")],
+     ["tests=['kci', 'foo']", "Unknown: 'foo'", "kci, rcit, hsic_gamma, chi2, g2, hsic_hyppo, hsic"]),
     ([("tests", "kci,g3")], ["tests='kci,g3'", "Unknown: 'g3'", "kci, rcit, hsic_gamma, chi2, g2, hsic_hyppo, hsic"]),
     ([("n", "-5")], ["n=-5", "an integer >= 1 or None"]),
     ([("n", "abc")], ["n='abc'", "an integer"]),
@@ -47,8 +48,8 @@ def run(notebook, out, *params):
     ([("profile", "fast")], ["profile='fast'", "'ci', 'quick', 'paper'"]),
 ])
 def test_bad_value_stops_before_any_kernel_and_keeps_the_good_result(bad, executed, params, fragments):
-    bad(run("04_independence", executed, *params), code=2, names=["04_independence", *fragments, "nothing was executed"],
-        watch=[executed])
+    bad(run("04_independence", executed, *params), code=2,
+        names=["04_independence", *fragments, "nothing was executed"], watch=[executed])
 
 
 def test_cuda_without_a_gpu(bad, executed, no_gpu):

@@ -110,7 +110,8 @@ def test_raters():
         ok = s[:, 0] > 0
         assert np.corrcoef(t[ok, 0], s[ok, 0])[0, 1] > 0.5
     # rater-specific bias: llama is lenient on agreeableness relative to gemini
-    assert scores["llama"][:, 3][scores["llama"][:, 3] > 0].mean() > scores["gemini"][:, 3][scores["gemini"][:, 3] > 0].mean()
+    llama, gemini = scores["llama"][:, 3], scores["gemini"][:, 3]
+    assert llama[llama > 0].mean() > gemini[gemini > 0].mean()
     assert np.array_equal(rate(t[:50], "chatgpt", 3), rate(t[:50], "chatgpt", 3))
     with pytest.raises(ValueError, match="unknown llm"):
         rate(t, "gpt5", 0)

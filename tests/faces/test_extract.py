@@ -211,4 +211,5 @@ def test_never_writes_to_the_users_home(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "['ok']" in out.stdout
     assert not (tmp_path / "home" / ".deepface").exists()
-    assert (tmp_path / "cache" / "deepface" / ".deepface" / "weights" / "dlib_face_recognition_resnet_model_v1.dat").exists()
+    weights_dir = tmp_path / "cache" / "deepface" / ".deepface" / "weights"
+    assert (weights_dir / "dlib_face_recognition_resnet_model_v1.dat").exists()

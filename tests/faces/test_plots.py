@@ -15,8 +15,10 @@ from personax.plots import faces as fp
 def _frame():
     return pd.DataFrame({"source": ["a", "b", "c"], "status": ["ok", "no_face", "unreadable"],
                          "message": ["", "", ""], "n_faces": pd.array([1, 0, None], dtype="Int64"),
-                         "box_x": pd.array([10, None, None], dtype="Int64"), "box_y": pd.array([5, None, None], dtype="Int64"),
-                         "box_w": pd.array([20, None, None], dtype="Int64"), "box_h": pd.array([20, None, None], dtype="Int64"),
+                         "box_x": pd.array([10, None, None], dtype="Int64"),
+                         "box_y": pd.array([5, None, None], dtype="Int64"),
+                         "box_w": pd.array([20, None, None], dtype="Int64"),
+                         "box_h": pd.array([20, None, None], dtype="Int64"),
                          "confidence": [0.9, np.nan, np.nan]})
 
 

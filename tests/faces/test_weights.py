@@ -36,7 +36,8 @@ def test_registry_file_names_and_urls_match_installed_deepface(spec):
     for f in spec.files:
         src = _module_source(f.module)
         # the file name must appear as a string literal in the module deepface loads it from
-        literals = {n.value for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        literals = {n.value for n in ast.walk(ast.parse(src))
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str)}
         assert f.name in literals, f"{f.name} is not named in {f.module}"
         if f.url_attr:
             urls = _constant(f.module, f.url_attr)

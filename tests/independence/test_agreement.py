@@ -52,7 +52,8 @@ def test_every_strategy_matches_reference(name):
         r = test(name, x, y, backend="reference", **opts)
         px, cx = prep(x[:, None])
         py, cy = prep(y[:, None])
-        costs = kernels.strategy_costs(n, kernels.n_levels(px), kernels.n_levels(py), need_sq_cross=name == "hsic_gamma")
+        costs = kernels.strategy_costs(n, kernels.n_levels(px), kernels.n_levels(py),
+                                       need_sq_cross=name == "hsic_gamma")
         assert len(costs) >= 2
         for strategy in costs:
             m = kernels.pair_moments(px, cx, py, cy, "cpu", strategy=strategy, need_sq_cross=name == "hsic_gamma")

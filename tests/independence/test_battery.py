@@ -44,7 +44,7 @@ def test_tidy_schema_and_roles(celeb, celeb_result):
 
 
 def test_bh_matches_statsmodels(celeb_result):
-    for t, sub in celeb_result.groupby("test"):
+    for _, sub in celeb_result.groupby("test"):
         expected = multipletests(sub["pvalue"], method="fdr_bh")[1]
         np.testing.assert_allclose(sub["pvalue_bh"], expected, rtol=1e-12)
         assert (sub["reject"] == (sub["pvalue_bh"] < 0.05)).all()

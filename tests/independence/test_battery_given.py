@@ -31,7 +31,7 @@ def test_conditional_battery_schema_bh_and_pairs(celeb):
     assert "gender" not in set(res["attribute"])                      # conditioned on, so skipped
     assert res.attrs["skipped_attributes"] == ["gender"] and res.attrs["given"] == ["gender", "occupation"]
     assert set(res.loc[res["test"].isin(["chi2", "g2"]), "attribute"]) == {"Big_Nose"}
-    for t, sub in res.groupby("test"):
+    for _, sub in res.groupby("test"):
         ok = sub["pvalue"].notna()
         assert np.allclose(sub.loc[ok, "pvalue_bh"], benjamini_hochberg(sub.loc[ok, "pvalue"].to_numpy()))
         assert (sub["reject"] == (sub["pvalue_bh"] < 0.05)).all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,7 +80,7 @@ def test_registry_metadata():
 
 def test_result_record_is_frozen_and_serialisable():
     r = test("g2", np.arange(40) % 2, np.arange(40) % 4)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         r.pvalue = 0.0  # type: ignore[misc]
     with pytest.raises(TypeError):
         r.details["dof"] = 0  # type: ignore[index]

@@ -120,8 +120,8 @@ def test_quiet_third_party_drops_only_the_ipywidgets_notice():
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         quiet_third_party()
-        warnings.warn("IProgress not found. Please update jupyter and ipywidgets.")
-        warnings.warn("Glyph 10987 missing from font(s) DejaVu Sans.", UserWarning)
+        warnings.warn("IProgress not found. Please update jupyter and ipywidgets.", stacklevel=1)
+        warnings.warn("Glyph 10987 missing from font(s) DejaVu Sans.", UserWarning, stacklevel=1)
     assert [str(w.message) for w in seen] == ["Glyph 10987 missing from font(s) DejaVu Sans."]
 
 
@@ -135,6 +135,7 @@ def test_every_chapter_is_on_the_intro_map_and_says_what_it_reproduces():
     chapters = sorted(p.stem for p in (repo / "notebooks").glob("[0-9][0-9]*_*.py"))
     assert chapters
     for name in chapters:
-        assert name in notebook.CHAPTERS, f"add {name} to personax.notebook.CHAPTERS (paper section, what it reproduces)"
+        assert name in notebook.CHAPTERS, (f"add {name} to personax.notebook.CHAPTERS "
+                                           "(paper section, what it reproduces)")
         if not name.startswith("04b"):  # 04b joins the map when it is merged
             assert f"<executed/{name}>" in intro, f"book/intro.md's map has no row for {name}"

@@ -104,9 +104,11 @@ def test_notebook_noise_names_page_cell_and_fix(check_book):
     assert "TqdmWarning: IProgress not found" in problem and "notebooks/02_trait_inference.py" in problem
     bar = {"output_type": "stream", "name": "stderr", "text": "\rLoading weights:  40%|####  | 41/103 [00:00<?, ?it/s]"}
     assert "progress bar" in check_book.notebook_output_problems(_nb(bar), rel)[0]
-    stdout_warning = {"output_type": "stream", "name": "stdout", "text": "agreement.py:95: RuntimeWarning: divide by zero\n"}
+    stdout_warning = {"output_type": "stream", "name": "stdout",
+                      "text": "agreement.py:95: RuntimeWarning: divide by zero\n"}
     assert "warning in the output" in check_book.notebook_output_problems(_nb(stdout_warning), rel)[0]
-    widget = {"output_type": "display_data", "data": {"application/vnd.jupyter.widget-view+json": {}, "text/plain": "w"}}
+    widget = {"output_type": "display_data",
+              "data": {"application/vnd.jupyter.widget-view+json": {}, "text/plain": "w"}}
     assert "ipywidgets" in check_book.notebook_output_problems(_nb(widget), rel)[0]
     clean = [{"output_type": "stream", "name": "stdout", "text": "n = 400 rows\n"},
              {"output_type": "display_data", "data": {"text/plain": "<Figure>", "image/png": "..."}},

@@ -40,8 +40,13 @@ def test_book_overrides_become_parameters_and_hf_goes_online():
 
 
 def test_test_runs_every_stage_in_order():
-    out = dry_run("unit", "notebooks-ci", "nbval", "book-build", "check-book")
-    order = [out.index(needle) for needle in ("pytest tests/", "personax run --all --profile ci",
+    text = (REPO / "Makefile").read_text()
+    assert "$(MAKE) --no-print-directory lint doctest unit notebooks-ci nbval book-build check-book" in text
+    out = dry_run("lint", "doctest", "unit", "notebooks-ci", "nbval", "book-build", "check-book")
+    assert "ruff check src tests" in _line(out, "ruff check")
+    assert "--doctest-modules src/personax/data src/personax/independence" in _line(out, "--doctest-modules")
+    order = [out.index(needle) for needle in ("ruff check", "--doctest-modules", "pytest tests/",
+                                              "personax run --all --profile ci",
                                               "--nbval-lax --nbval-current-env book/executed/",
                                               "personax book --no-execute", "scripts/check_book.py")]
     assert order == sorted(order)

@@ -61,7 +61,8 @@ def test_committed_results_are_readable():
 def test_crl_speed_reads_the_benchmark_schema():
     from personax.crl.report import speed_table
 
-    df = pd.DataFrame({"benchmark": ["numerical"] * 3 + ["design:0"], "method": ["personax", "personax", "mcl", "personax"],
+    df = pd.DataFrame({"benchmark": ["numerical"] * 3 + ["design:0"],
+                       "method": ["personax", "personax", "mcl", "personax"],
                        "seed": [0, 1, 0, 0], "seconds": [50.0, 70.0, 20.0, 99.0],
                        "samples_per_s": [1000.0, 3000.0, float("nan"), 5.0], "machine": ["cpu"] * 4})
     t = speed_table(df)

@@ -141,7 +141,8 @@ def summary(data) -> dict:
     return {
         "dataset": data.dataset, "n": len(data), "info": {k: v for k, v in data.info.items() if k != "column_map"},
         "columns": len(frame.columns),
-        "missing_fraction": {c: round(float(frame[c].isna().mean()), 4) for c in frame.columns if frame[c].isna().any()},
+        "missing_fraction": {c: round(float(frame[c].isna().mean()), 4)
+                             for c in frame.columns if frame[c].isna().any()},
         "embeddings": {k: list(v.shape) for k, v in data.embeddings.items()},
         "planted_truth": None if data.truth is None else {
             "dependent_pairs": len(data.truth.dependent_pairs),

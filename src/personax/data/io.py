@@ -36,7 +36,8 @@ import pandas as pd
 from personax.data.aggregate import agreement_with_released, median_drop_zeros
 from personax.data.dataset import PersonaData, PlantedTruth
 from personax.data.schema import (ALIASES, DATASETS, FACE_DIM, HF_REPOS, LEAGUES, LLMS, SOURCES, TEXT_DIM,
-                                  TRAIT_ABBREV, TRAITS, face_key, get_schema, llm_score_column, normalize_name, text_key)
+                                  TRAIT_ABBREV, TRAITS, face_key, get_schema, llm_score_column, normalize_name,
+                                  text_key)
 from personax.data.validate import ValidationError, check_embeddings, check_frame, validate
 from personax.errors import DataError, InputOutputError, ParameterError
 from personax.utils import atomic_path
@@ -653,8 +654,8 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None,
             close = difflib.get_close_matches(str(rc), [str(c) for c in raw.columns], n=3)
             extra = f"  column_map names the raw column {rc!r}, which the table does not have" + (
                 f" (did you mean {', '.join(map(repr, close))}?)" if close else "") + "\n"
-            raise ColumnMappingError(dataset, list(raw.columns), mapping, [f"{canon} (column_map names {rc!r}, absent)"],
-                                     extra=extra)
+            raise ColumnMappingError(dataset, list(raw.columns), mapping,
+                                     [f"{canon} (column_map names {rc!r}, absent)"], extra=extra)
         mapping[canon] = rc
         used.add(rc)
     norm_to_raw: dict[str, str] = {}
@@ -787,8 +788,8 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None,
     for role, spec in schema.embeddings.items():
         got = [k for k in spec.keys if k in embeddings]
         if len(got) < spec.min_measurements:
-            unmapped.append(f"embedding:{role} ({spec.min_measurements}–{spec.max_measurements} of {', '.join(spec.keys)}; "
-                            f"release width {spec.real_dim})")
+            unmapped.append(f"embedding:{role} ({spec.min_measurements}–{spec.max_measurements} of "
+                            f"{', '.join(spec.keys)}; release width {spec.real_dim})")
     if unmapped:
         raise ColumnMappingError(dataset, list(raw.columns), mapping, unmapped)
     frame = _coerce_dtypes(frame[list(schema.columns)], dataset, notes)
@@ -840,7 +841,7 @@ def _coerce_dtypes(frame: pd.DataFrame, dataset: str, notes: list | None = None)
             if bad_text.any() and name in ("gender", "occupation"):
                 # categorical labels instead of indices: encode with a recorded vocabulary
                 cats = sorted(s.dropna().astype(str).unique())
-                out[name] = s.map(lambda v: pd.NA if pd.isna(v) else cats.index(str(v))).astype("Int64")
+                out[name] = s.map(lambda v, cats=cats: pd.NA if pd.isna(v) else cats.index(str(v))).astype("Int64")
                 if notes is not None:
                     notes.append(f"{name}: text labels encoded as indices {dict(enumerate(cats))}")
                 continue
@@ -923,7 +924,7 @@ def _read_table(path: Path) -> pd.DataFrame:
                               hint="copy, download or export the file again") from exc
     except pd.errors.EmptyDataError as exc:
         raise DataAccessError(f"{path} holds no table: no header line and no rows (blank lines only)",
-                              hint=f"export the table again with its header line") from exc
+                              hint="export the table again with its header line") from exc
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text (undecodable byte at offset {exc.start}): is it really a "
                         f"{kind} file?", hint="export it as UTF-8 CSV, or as Parquet") from exc

@@ -477,7 +477,8 @@ def world_card(dataset: str) -> str:
     edges = [f"{p} → {c}" for p in dag.index for c in dag.columns if dag.loc[p, c]]
     attr_parents, _, _ = _spec(dataset)
     lines = [f"### {dataset}", "",
-             f"Latents: shared {', '.join(schema.latent_names['shared'])}; face {', '.join(schema.latent_names['face'])}; "
+             f"Latents: shared {', '.join(schema.latent_names['shared'])}; "
+             f"face {', '.join(schema.latent_names['face'])}; "
              f"text {', '.join(schema.latent_names['text'])}.", "",
              f"Latent DAG ({len(edges)} edges): " + "; ".join(edges) + ".", "",
              "Attribute → latent edges: " + "; ".join(f"{a} → {b}" for a, b in attribute_edges(dataset)) + ".", "",

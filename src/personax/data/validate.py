@@ -163,7 +163,8 @@ def check_frame(frame: pd.DataFrame, dataset: str) -> list[dict]:
             bad = present & ~s.isin(list(allowed)).fillna(False).to_numpy(dtype=bool)
             if bad.any():
                 problems.append({"column": name,
-                                 "problem": f"{int(bad.sum())} value(s) outside the allowed set {sorted(allowed, key=str)}",
+                                 "problem": f"{int(bad.sum())} value(s) outside the allowed set "
+                                            f"{sorted(allowed, key=str)}",
                                  **_examples(s, bad, ids)})
                 continue
         if spec.value_range is not None and spec.dtype != "string":
@@ -212,7 +213,8 @@ def check_embeddings(embeddings: dict, n: int, dataset: str) -> list[dict]:
                                         f"need at least {spec.min_measurements} of {list(spec.keys)}"})
         widths = {np.asarray(embeddings[k]).shape[-1] for k in present if np.asarray(embeddings[k]).ndim == 2}
         if len(widths) > 1:
-            problems.append({"column": f"embedding:{role}", "problem": f"measurements have different widths {sorted(widths)}"})
+            problems.append({"column": f"embedding:{role}",
+                             "problem": f"measurements have different widths {sorted(widths)}"})
     return problems
 
 

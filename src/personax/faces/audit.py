@@ -26,8 +26,8 @@ import pandas as pd
 
 from personax.utils import make_rng
 
-__all__ = ["DEPENDENCE_TESTS", "cosine_top_k", "reidentification", "procrustes_attack", "mean_corr_coef", "dependence_pvalues",
-           "latent_recovery", "invariance_table"]
+__all__ = ["DEPENDENCE_TESTS", "cosine_top_k", "reidentification", "procrustes_attack", "mean_corr_coef",
+           "dependence_pvalues", "latent_recovery", "invariance_table"]
 
 
 def _finite_rows(*arrays: np.ndarray) -> np.ndarray:

@@ -36,7 +36,8 @@ def register(subparsers) -> None:
     ex = sub.add_parser("extract", help="detect, embed and describe the faces in images (one row per image)")
     ex.add_argument("path", nargs="+", help="image file(s) or a folder of images")
     ex.add_argument("--out", required=True, help="output .parquet (or .csv: embeddings as space-separated text)")
-    ex.add_argument("--detector", default="opencv", help="deepface detector (default opencv; offline: opencv, dlib, skip)")
+    ex.add_argument("--detector", default="opencv",
+                    help="deepface detector (default opencv; offline: opencv, dlib, skip)")
     ex.add_argument("--model", default="Dlib", help="deepface embedding model (default Dlib, offline); 'none' to skip")
     ex.add_argument("--attributes", default="", help="comma list of age,gender,emotion,race, or 'available'")
     ex.add_argument("--weights-dir", default=None, help="deepface home or weights folder (default $DEEPFACE_HOME, "
@@ -140,7 +141,7 @@ def _cmd_extract(args) -> int:
         side = _failed_path(out)
         _write_frame(df, side)
         print(f"{len(df)} image(s): {summary}")
-        kept = f"; {out} was not written (the earlier file is unchanged)" if out.exists() else f"; {out} was not written"
+        kept = f"; {out} was not written" + (" (the earlier file is unchanged)" if out.exists() else "")
         raise WorkFailedError(f"{len(failed)} of {len(df)} image(s) failed:\n{listing}\n"
                               f"  every row, with its status and message: {side}{kept}",
                               hint="fix or remove the failing images, or pass --allow-failures to write --out "

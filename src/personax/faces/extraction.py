@@ -188,7 +188,8 @@ def _as_items(images: Any) -> list[tuple[str, Any]]:
             else:
                 items.append((f"array:{i}", item))
         return items
-    raise ParameterError(f"images must be a path, a folder, an array or a sequence of them; got {type(images).__name__}")
+    raise ParameterError("images must be a path, a folder, an array or a sequence of them; "
+                         f"got {type(images).__name__}")
 
 
 def _resolve_attributes(attributes: Sequence[str] | str, weights_dir) -> tuple[list[str], list[str]]:

@@ -149,13 +149,17 @@ _HAAR = "https://github.com/opencv/opencv/raw/4.9.0/data/haarcascades/{}"
 _models: list[ModelWeights] = [
     # --- embedding models (deepface "facial_recognition" task, pytorch engine) ---
     ModelWeights("VGG-Face", "embedding", (_torch_file("vgg_face_weights.pth", f"{_FR}.pytorch.VGGFace"),), 4096),
-    ModelWeights("Facenet", "embedding", (_torch_file("facenet_weights.pth", f"{_FR}.pytorch.Facenet", "FACENET128_WEIGHTS"),), 128),
-    ModelWeights("Facenet512", "embedding", (_torch_file("facenet512_weights.pth", f"{_FR}.pytorch.Facenet", "FACENET512_WEIGHTS"),), 512),
+    ModelWeights("Facenet", "embedding",
+                 (_torch_file("facenet_weights.pth", f"{_FR}.pytorch.Facenet", "FACENET128_WEIGHTS"),), 128),
+    ModelWeights("Facenet512", "embedding",
+                 (_torch_file("facenet512_weights.pth", f"{_FR}.pytorch.Facenet", "FACENET512_WEIGHTS"),), 512),
     ModelWeights("OpenFace", "embedding", (_torch_file("openface_weights.pth", f"{_FR}.pytorch.OpenFace"),), 128),
-    ModelWeights("DeepFace", "embedding", (_torch_file("VGGFace2_DeepFace_weights_val-0.9034.pth", f"{_FR}.pytorch.FbDeepFace"),), 4096),
+    ModelWeights("DeepFace", "embedding",
+                 (_torch_file("VGGFace2_DeepFace_weights_val-0.9034.pth", f"{_FR}.pytorch.FbDeepFace"),), 4096),
     ModelWeights("DeepID", "embedding", (_torch_file("deepid_weights.pth", f"{_FR}.pytorch.DeepID"),), 160),
     ModelWeights("ArcFace", "embedding", (_torch_file("arcface_weights.pth", f"{_FR}.pytorch.ArcFace"),), 512),
-    ModelWeights("GhostFaceNet", "embedding", (_torch_file("ghostfacenet_v1.pth", f"{_FR}.pytorch.GhostFaceNet"),), 512),
+    ModelWeights("GhostFaceNet", "embedding",
+                 (_torch_file("ghostfacenet_v1.pth", f"{_FR}.pytorch.GhostFaceNet"),), 512),
     ModelWeights("SFace", "embedding", (WeightFile(
         "face_recognition_sface_2021dec.onnx",
         ("https://github.com/opencv/opencv_zoo/raw/main/models/face_recognition_sface/face_recognition_sface_2021dec.onnx",),

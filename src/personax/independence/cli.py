@@ -168,7 +168,8 @@ def _battery(args) -> int:
     if discrete_tests and not [a for a in used_attributes if a in schema.discrete]:
         raise UsageError(f"--tests asks for {', '.join(discrete_tests)}, which need discrete attributes, but none of "
                          f"{used_attributes} is discrete",
-                         hint=f"add a discrete attribute ({', '.join(a for a in schema.attributes if a in schema.discrete)}) "
+                         hint="add a discrete attribute "
+                              f"({', '.join(a for a in schema.attributes if a in schema.discrete)}) "
                               f"or drop {', '.join(discrete_tests)} from --tests")
     options = {"hsic_gamma": {"standardize": False}} if args.hsic_raw and "hsic_gamma" in tests else None
     res = battery(ds, traits=traits, attributes=attributes, tests=tests, alpha=args.alpha, backend=args.backend,
@@ -179,8 +180,8 @@ def _battery(args) -> int:
     n_dep = int(res["reject"].fillna(False).astype(bool).sum())
     line = (f"{len(res)} tests on {ds.info.get('n', len(ds.frame))} rows ({args.dataset}, {ds.info.get('source')}); "
             f"{n_dep} dependent after BH at alpha={args.alpha}; {len(failed)} failed")
-    per_test = ", ".join(f"{t} {int((res['test'] == t).sum())} ({int(((res['test'] == t) & (errors != '')).sum())} failed)"
-                         for t in tests)
+    per_test = ", ".join(f"{t} {int((res['test'] == t).sum())} "
+                         f"({int(((res['test'] == t) & (errors != '')).sum())} failed)" for t in tests)
     if empty:
         raise WorkFailedError(f"test(s) {empty} produced no result at all ({per_test}); nothing was written",
                               hint="chi2/g2 need discrete attributes and traits with at most 20 levels")

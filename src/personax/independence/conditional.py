@@ -109,7 +109,7 @@ import torch
 from scipy.linalg.lapack import dpstrf as _dpstrf
 
 from personax.errors import ParameterError
-from personax.independence.fast import draw_fourier, median_bandwidth, zscore
+from personax.independence.fast import median_bandwidth, zscore
 from personax.independence.nulls import gamma_sf, hbe_sf
 from personax.independence.prepare import DEFAULT_MIN_N, as_2d_float
 from personax.independence.result import IndependenceTestError, TestResult
@@ -788,7 +788,7 @@ def _stats(xkeys, ykeys, xroles, yroles, group) -> list[tuple[float, float]]:
             sq = [float(b.square().sum()) for b in torch.split(M, widths, 1)]
         else:
             sq = [_kci_stat_mean(rx, r)[0] for r in ys]
-        for (i, y), st, ry in zip(items, sq, ys):
+        for (i, _y), st, ry in zip(items, sq, ys):
             out[i] = (st, float((rx.diag * ry.diag).sum()))
     return [out[i] for i, _, _ in group]
 
@@ -1039,7 +1039,7 @@ def _simple_batch(variables, triples, seeds, test, min_n, clean, errors, num_fea
             except (IndependenceTestError, ParameterError, FloatingPointError) as exc:
                 err = exc if not isinstance(exc, FloatingPointError) else IndependenceTestError(f"{test}: {exc}")
                 if errors == "raise":
-                    raise err
+                    raise err from (None if err is exc else exc)
                 results[i] = err
     return results
 

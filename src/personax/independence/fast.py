@@ -65,7 +65,8 @@ def prepare_kci(data: np.ndarray) -> tuple[np.ndarray, float]:
     return zscore(data), 0.5 * d / kci_width(n) ** 2
 
 
-def prepare_hsic(data: np.ndarray, *, standardize: bool = True, sigma: float = 1 / np.sqrt(2)) -> tuple[np.ndarray, float]:
+def prepare_hsic(data: np.ndarray, *, standardize: bool = True,
+                 sigma: float = 1 / np.sqrt(2)) -> tuple[np.ndarray, float]:
     """(optionally standardised data, c) with c = 1/(2σ²)."""
     if not (np.isfinite(sigma) and sigma > 0):
         raise IndependenceTestError(f"hsic sigma must be a positive number, got {sigma!r}")

@@ -70,7 +70,8 @@ def _resolve_roles(frame: pd.DataFrame, dataset: str | None, traits, attributes,
         schema = get_schema(dataset)
     if traits is None:
         if schema is None:
-            raise ParameterError("traits=None needs dataset= (to take the schema's trait columns); or pass traits=[...]")
+            raise ParameterError("traits=None needs dataset= (to take the schema's trait columns); "
+                                 "or pass traits=[...]")
         traits = list(schema.traits)
     if attributes is None:
         if schema is None:

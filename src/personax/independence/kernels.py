@@ -243,7 +243,7 @@ def moments_continuous_vs_grouped(x: np.ndarray, cx: float, partners: list[tuple
             KPj = KPo[:, off:off + k]
             PtK2P = PoK2Po[off:off + k, off:off + k]
 
-        def gsum(v: torch.Tensor) -> torch.Tensor:  # Pᵀv: sums of v over the partner's groups
+        def gsum(v: torch.Tensor, k=k, gi=gi) -> torch.Tensor:  # Pᵀv: sums of v over the partner's groups
             return torch.zeros(k, dtype=DTYPE, device=device).index_add_(0, gi, v)
 
         m = q["m"]

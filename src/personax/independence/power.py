@@ -12,8 +12,9 @@ latent trait with s(a).  The three simulated LLM raters score t (bias, noise, cu
 abstention: :func:`personax.data.synthetic.rate`) and the aggregate is their median after
 dropping zeros — exactly how the traits of the synthetic sample are made — so the test sees
 a five-level trait as in the data (the rare person all three raters abstain on, p ≈ 5e-5,
-gets the middle score 2 instead of a missing value, so that all replicates share rows).  Each effect size is replicated ``reps`` times; power is
-the fraction of replicates with p < α (unadjusted, the paper's rule).
+gets the middle score 2 instead of a missing value, so that all replicates share rows).
+Each effect size is replicated ``reps`` times; power is the fraction of replicates with
+p < α (unadjusted, the paper's rule).
 
 The effect grid is in units of 1/√n (β = k/√n, k = 0, 1, …), so one grid serves every n;
 k = 0 gives the type-I error rate.  :func:`detectable_effect` interpolates the smallest β

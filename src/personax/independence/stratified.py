@@ -310,7 +310,6 @@ def _grouped_continuous(y: np.ndarray, cy: float, st: Strata, N: np.ndarray, sid
                         device: str) -> list[tuple[float, float, float]]:
     """(V, mean, var) of each grouped side against one continuous variable, from the group
     sums of its kernel (:func:`_kernel_group_sums`), shared by all sides."""
-    n = y.shape[0]
     offsets = np.concatenate([[0], np.cumsum([s.k for s in sides])]).astype(np.int64)
     cols = np.column_stack([s.index + off for s, off in zip(sides, offsets[:-1])])
     kp_all, k2p_all = _kernel_group_sums(y, cy, cols, int(offsets[-1]), device)

@@ -22,14 +22,16 @@ def pvalue_matrix(results: pd.DataFrame, test: str, column: str = "pvalue",
     """
     sub = results[results["test"] == test]
     if sub.empty:
-        raise ValueError(f"no rows for test {test!r} in the results (tests present: {sorted(results['test'].unique())})")
+        raise ValueError(f"no rows for test {test!r} in the results "
+                         f"(tests present: {sorted(results['test'].unique())})")
     traits = list(dict.fromkeys(sub["trait"])) if traits is None else list(traits)
     attributes = list(dict.fromkeys(sub["attribute"])) if attributes is None else list(attributes)
     mat = sub.pivot_table(index="attribute", columns="trait", values=column, aggfunc="first", dropna=False)
     return mat.reindex(index=[a for a in attributes if a in mat.index], columns=traits)
 
 
-def dependence_table(results: pd.DataFrame, decision: str = "reject", abbrev: dict[str, str] | None = None) -> pd.DataFrame:
+def dependence_table(results: pd.DataFrame, decision: str = "reject",
+                     abbrev: dict[str, str] | None = None) -> pd.DataFrame:
     """Which traits each attribute depends on, per test.
 
     Parameters
@@ -136,7 +138,8 @@ def permutation_null(frame: pd.DataFrame, traits: Sequence[str], attributes: Seq
 PAPER_FINDINGS = (
     {"dataset": "celebpersona", "finding": "Gender and occupation are strongly dependent with nearly all traits.",
      "attributes": ("gender", "occupation"), "kind": "nearly_all"},
-    {"dataset": "celebpersona", "finding": "Facial features (e.g. Pointy_Nose, High_Cheekbones) are significantly associated.",
+    {"dataset": "celebpersona",
+     "finding": "Facial features (e.g. Pointy_Nose, High_Cheekbones) are significantly associated.",
      "attributes": ("Pointy_Nose", "High_Cheekbones"), "kind": "some"},
     {"dataset": "athlepersona", "finding": "Birth year and league are the strongest sources of dependence.",
      "attributes": ("birth_year", "league"), "kind": "strongest"},

@@ -216,7 +216,7 @@ def selection_evidence(candidates: pd.DataFrame, ax=None):
     """
     fig, axes = _fig_axes(ax, 1, figsize=(5.6, 3.6))
     a = axes[0]
-    for i, (_, d) in enumerate(candidates.groupby(["benchmark", "seed"])):
+    for _, d in candidates.groupby(["benchmark", "seed"]):
         dn = d["val_nll"] - d["val_nll"].min()
         a.plot(dn, d["mcc"], color="C0", alpha=0.25, lw=0.8)
         a.scatter(dn, d["mcc"], s=10, facecolors=np.where(d["chosen"], "C0", "none"), edgecolors="C0", lw=0.8)

@@ -205,7 +205,8 @@ def plot_planted_pairs(data, check: pd.DataFrame | None = None):
     ax.set_yticklabels([TRAIT_ABBREV[t] for t in m.index], rotation=0)
     ax.set_xticklabels(m.columns, rotation=60, ha="right", fontsize=8)
     if check is not None:
-        agree = check.pivot(index="trait", columns="attribute", values="agrees").reindex(index=m.index, columns=m.columns)
+        agree = (check.pivot(index="trait", columns="attribute", values="agrees")
+                 .reindex(index=m.index, columns=m.columns))
         for i, t in enumerate(m.index):
             for j, a in enumerate(m.columns):
                 if not bool(agree.loc[t, a]):

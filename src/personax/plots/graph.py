@@ -241,7 +241,8 @@ def draw_three_graphs(dataset: str, stable: pd.DataFrame, nodes: Sequence[str], 
                       title=f"published (paper §4.5): {len(pub)} edges")
     if planted_dag is not None:
         pe = _dag_edges(planted_dag)
-        cross = [(a, b) for a, b in zip(pe["source"], pe["target"]) if {latent_block(a), latent_block(b)} == {"face", "text"}]
+        cross = [(a, b) for a, b in zip(pe["source"], pe["target"])
+                 if {latent_block(a), latent_block(b)} == {"face", "text"}]
         draw_latent_graph(pe, nodes=list(planted_dag.index), ax=axes[1], highlight=cross,
                           title=f"planted (synthetic sample): {len(pe)} edges")
     else:
@@ -257,7 +258,8 @@ def draw_three_graphs(dataset: str, stable: pd.DataFrame, nodes: Sequence[str], 
     if len(ours):
         stab = pd.DataFrame({"source": ours["source"], "target": ours["target"], "freq_any": ours["freq"],
                              "n_runs": n_runs})
-    cross = [(a, b) for a, b in zip(ours["source"], ours["target"]) if {latent_block(a), latent_block(b)} == {"face", "text"}]
+    cross = [(a, b) for a, b in zip(ours["source"], ours["target"])
+             if {latent_block(a), latent_block(b)} == {"face", "text"}]
     extra = f" (of {seen} seen)" if seen is not None else ""
     named = ", planted names" if mapping else ""
     draw_latent_graph(ours[["source", "target", "type"]], nodes=our_nodes, stability=stab, ax=axes[2], highlight=cross,
@@ -305,7 +307,8 @@ def edges_side_by_side(dataset: str, ours: pd.DataFrame, stability: pd.DataFrame
         for r in ours.itertuples():
             if group_of(r.source, r.target) == group:
                 f = freq.get(frozenset((r.source, r.target)))
-                o.append(f"{_pretty(r.source)} {arrow[r.type]} {_pretty(r.target)}" + (f" [{f:.2f}]" if f is not None else ""))
+                o.append(f"{_pretty(r.source)} {arrow[r.type]} {_pretty(r.target)}"
+                         + (f" [{f:.2f}]" if f is not None else ""))
         for i in range(max(len(p), len(o))):
             rows.append({"group": group, "published": p[i] if i < len(p) else "", "ours": o[i] if i < len(o) else ""})
     return pd.DataFrame(rows, columns=["group", "published", "ours"])

@@ -206,7 +206,8 @@ def hsic_comparison(results: pd.DataFrame, alpha: float = 0.05, ax=None):
     x, y = m["pvalue_hyppo"].clip(lower=floor), m["pvalue_gamma"].clip(lower=floor)
     differ = (m["pvalue_gamma"] < alpha) != (m["pvalue_hyppo"] < alpha)
     ax.scatter(x[~differ], y[~differ], s=10, color="#2ca02c", label="same decision")
-    ax.scatter(x[differ], y[differ], s=22, color="#d62728", marker="x", label=f"different decision ({int(differ.sum())})")
+    ax.scatter(x[differ], y[differ], s=22, color="#d62728", marker="x",
+               label=f"different decision ({int(differ.sum())})")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.plot([floor, 1], [floor, 1], color="0.3", lw=0.8, ls="--")
@@ -240,7 +241,8 @@ def pvalue_qq(null_results: pd.DataFrame, level: float = 0.95, ax=None):
             continue
         m_max = max(m_max, m)
         expected = (np.arange(1, m + 1) - 0.5) / m
-        ax.plot(expected, p, marker=".", ms=3, lw=1, color=TEST_COLOURS.get(t), label=f"{TEST_TITLES.get(t, t)} (m={m})")
+        ax.plot(expected, p, marker=".", ms=3, lw=1, color=TEST_COLOURS.get(t),
+                label=f"{TEST_TITLES.get(t, t)} (m={m})")
     if m_max:
         i = np.arange(1, m_max + 1)
         lo = stats.beta.ppf((1 - level) / 2, i, m_max + 1 - i)

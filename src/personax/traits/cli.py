@@ -69,7 +69,8 @@ def register(subparsers) -> None:
     r.add_argument("--backend", choices=("simulated", "openai", "transformers"), default="simulated")
     r.add_argument("--model", default=None,
                    help="openai: the server's model name; transformers: smollm2-135m (ships offline), a .gguf file, "
-                        "a local folder or cached Hub id; simulated: comma list of raters (default chatgpt,gemini,llama)")
+                        "a local folder or cached Hub id; simulated: comma list of raters "
+                        "(default chatgpt,gemini,llama)")
     r.add_argument("--label", default=None, help="llm label in the results (default: the model)")
     r.add_argument("--base-url", default="https://api.openai.com/v1")
     r.add_argument("--api-key-env", default="OPENAI_API_KEY",

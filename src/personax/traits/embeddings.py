@@ -109,7 +109,7 @@ def embed(texts: Sequence[str], model: str | None = DEFAULT_MODEL, *, batch_size
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     mdl = load_model(model, device)
     # sentence-transformers 6 renamed get_sentence_embedding_dimension -> get_embedding_dimension
-    getdim = getattr(mdl, "get_embedding_dimension", None) or getattr(mdl, "get_sentence_embedding_dimension")
+    getdim = getattr(mdl, "get_embedding_dimension", None) or mdl.get_sentence_embedding_dimension
     if not texts:
         return np.zeros((0, int(getdim() or 0)), dtype=np.float32)
     starts = range(0, len(texts), batch_size)

@@ -74,7 +74,7 @@ class SimulatedBackend(ChatBackend):
     def __init__(self, llm: str, *, seed: int = 0, split_noise: float = 0.6):
         from personax.data import synthetic
 
-        raters = getattr(synthetic, "RATERS")
+        raters = synthetic.RATERS
         if llm not in raters:
             raise ValueError(f"unknown simulated rater {llm!r}; available: {', '.join(raters)}")
         self.llm = llm

@@ -156,7 +156,8 @@ def _parse(data: dict[str, Any], source: str) -> PromptFormat:
         raise ValueError(f"prompt file {source}: answer_kind must be 'number' or 'text', got {data['answer_kind']!r}")
     scale = tuple(ScaleLevel(int(s["value"]), str(s["answer"]), str(s["meaning"])) for s in data["scale"])
     if sorted(s.value for s in scale) != list(range(1, int(data["levels"]) + 1)):
-        raise ValueError(f"prompt file {source}: scale values must be 1..{data['levels']}, got {[s.value for s in scale]}")
+        raise ValueError(f"prompt file {source}: scale values must be 1..{data['levels']}, "
+                         f"got {[s.value for s in scale]}")
     ins = data["insufficient"]
     if int(ins["value"]) != 0:
         raise ValueError(f"prompt file {source}: the insufficient-information answer must have value 0")
