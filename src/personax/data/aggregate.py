@@ -87,6 +87,13 @@ def aggregate_frame(frame: pd.DataFrame, llms=None, traits=None) -> pd.DataFrame
     Returns
     -------
     DataFrame with one float64 column per trait (index of ``frame``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({f"{llm}_openness": [0, 3] for llm in ("chatgpt", "gemini", "llama")})
+    >>> aggregate_frame(frame, traits=["openness"])["openness"].tolist()
+    [nan, 3.0]
     """
     from personax.data.schema import LLMS, TRAITS, llm_score_column
 
@@ -119,6 +126,12 @@ def agreement_with_released(computed, released, atol: float = 1e-9) -> dict:
         ``n`` (cells compared), ``matches``, ``match_rate`` (matches / n, NaN if n = 0),
         ``both_missing``, ``only_computed_missing``, ``only_released_missing``,
         ``mismatch_examples`` (up to 5 ``(row, computed, released)`` tuples, row = flat position).
+
+    Examples
+    --------
+    >>> r = agreement_with_released([1.0, 2.0, float("nan")], [1.0, 2.5, float("nan")])
+    >>> r["n"], r["matches"], r["both_missing"]
+    (3, 2, 1)
     """
     c = np.asarray(computed, dtype=np.float64).ravel()
     r = np.asarray(released, dtype=np.float64).ravel()

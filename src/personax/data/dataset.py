@@ -35,6 +35,15 @@ class PlantedTruth:
         The continuous trait values the simulated raters saw (columns = traits).
     equations : dict
         Child → human-readable structural equation, for the data card.
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> truth = load("athlepersona").truth
+    >>> sorted(truth.blocks), int(truth.dag.to_numpy().sum()) > 0
+    (['face', 'shared', 'text'], True)
+    >>> ("openness", "height_cm") in truth.dependent_pairs + truth.independent_pairs
+    True
     """
 
     latents: pd.DataFrame
@@ -94,6 +103,15 @@ class PersonaData:
         ``dataset``, ``source``, ``n``, ``synthetic`` (bool), and ``seed`` /
         ``generator_version`` (synthetic) or ``revision`` / ``path`` / ``column_map`` (real).
     truth : PlantedTruth or None
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> ds = load("celebpersona", n=20, seed=0)
+    >>> ds.frame.shape[0], len(ds.measurements("text")), ds.embeddings["text_chatgpt"].dtype
+    (20, 3, dtype('float32'))
+    >>> len(ds.subsample(5, seed=1))
+    5
     """
 
     frame: pd.DataFrame

@@ -639,6 +639,13 @@ def map_columns(raw: pd.DataFrame, dataset: str, column_map: dict | None = None,
         The mapped columns hold values outside the schema (named column, rows, values).
     DataError
         An invalid ``column_map`` entry, or unreadable packed/vector cells.
+
+    Examples
+    --------
+    >>> raw = to_table(load("athlepersona", n=5)).rename(columns={"height_cm": "Height (cm)"})
+    >>> frame, embeddings, report = map_columns(raw, "athlepersona")
+    >>> report["column_map"]["height_cm"], frame["height_cm"].dtype.name
+    ('Height (cm)', 'float64')
     """
     schema = get_schema(dataset)
     raw = raw.reset_index(drop=True)
@@ -945,6 +952,14 @@ def load_local(path, dataset: str, column_map: dict | None = None, *, strict: bo
     one format is read (Parquet, else CSV/TSV, else JSON lines) so a table released in two
     formats is not loaded twice; files whose names mention the other dataset are skipped.
     ``strict`` as in :func:`personax.data.validate.validate`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_table(load("celebpersona", n=8), folder / "celebpersona.parquet")
+    >>> load_local(folder, "celebpersona").frame.shape[0]
+    8
     """
     path = Path(path).expanduser()
     if not path.exists():
@@ -1120,6 +1135,15 @@ def load(dataset: str, source: str | os.PathLike = "sample", revision: str | Non
     the schema, naming column, rows and values; a DataError), ParameterError (a bad
     argument).  All are ``personax.errors.PersonaXError`` and, as before, ``ValueError``
     or ``RuntimeError``.
+
+    Examples
+    --------
+    >>> ds = load("athlepersona", n=50, seed=0)          # the shipped synthetic sample, 50 rows
+    >>> len(ds), ds.info["source"], ds.info["synthetic"]
+    (50, 'sample', True)
+    >>> fresh = load("athlepersona", source="synthetic", n=30, seed=1, embedding_dims=(8, 8))
+    >>> fresh.embeddings["face_1"].shape, fresh.truth is not None
+    ((30, 8), True)
     """
     get_schema(dataset)
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):

@@ -70,7 +70,13 @@ PAPER_ROWS: dict[str, int] = {"celebpersona": 9444, "athlepersona": 4181}
 
 
 def llm_score_column(llm: str, trait: str) -> str:
-    """Canonical name of one LLM's score for one trait, e.g. ``chatgpt_openness``."""
+    """Canonical name of one LLM's score for one trait, e.g. ``chatgpt_openness``.
+
+    Examples
+    --------
+    >>> llm_score_column("gemini", "openness")
+    'gemini_openness'
+    """
     return f"{llm}_{trait}"
 
 
@@ -85,7 +91,13 @@ def face_key(k: int) -> str:
 
 
 def normalize_name(name: object) -> str:
-    """Alias-comparison key of a column name: lower case, only ``a-z`` and ``0-9`` kept."""
+    """Alias-comparison key of a column name: lower case, only ``a-z`` and ``0-9`` kept.
+
+    Examples
+    --------
+    >>> normalize_name("Birth Year"), normalize_name("birth_year")
+    ('birthyear', 'birthyear')
+    """
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
@@ -176,6 +188,12 @@ class DatasetSchema:
     latent_layout : paper latent sizes ``{"shared", "face", "text"}``.
     embeddings : role → :class:`EmbeddingSpec`.
     paper_rows : row count of the release.
+
+    Examples
+    --------
+    >>> s = SCHEMAS["celebpersona"]
+    >>> s.name, s.traits[:2], s.llm_score_columns[0]
+    ('celebpersona', ('openness', 'conscientiousness'), 'chatgpt_openness')
     """
 
     name: str
@@ -278,7 +296,14 @@ SCHEMAS: dict[str, DatasetSchema] = {"celebpersona": _celeb_schema(), "athlepers
 
 
 def get_schema(dataset: str) -> DatasetSchema:
-    """Return ``SCHEMAS[dataset]`` or raise a ParameterError (a ValueError) naming the valid datasets."""
+    """Return ``SCHEMAS[dataset]`` or raise a ParameterError (a ValueError) naming the valid datasets.
+
+    Examples
+    --------
+    >>> s = get_schema("athlepersona")
+    >>> s.latent_layout, "league" in s.discrete
+    ({'shared': 2, 'face': 5, 'text': 5}, True)
+    """
     if not isinstance(dataset, str) or dataset not in SCHEMAS:
         from personax.errors import ParameterError
 
@@ -367,7 +392,14 @@ ALIASES: dict[str, list[str]] = _build_aliases()
 
 
 def alias_table():
-    """The alias table as a DataFrame (columns: role, aliases) for the data card."""
+    """The alias table as a DataFrame (columns: role, aliases) for the data card.
+
+    Examples
+    --------
+    >>> table = alias_table()
+    >>> list(table.columns)[:2]
+    ['role', 'aliases']
+    """
     import pandas as pd
 
     return pd.DataFrame([{"role": role, "aliases": ", ".join(names)} for role, names in ALIASES.items()])

@@ -137,6 +137,13 @@ def rate(trait_values, llm: str, rng) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of int64, shape (n, 5), values in {0, 1, 2, 3} (0 = abstention).
+
+    Examples
+    --------
+    >>> from personax.utils import make_rng
+    >>> scores = rate(make_rng(0).normal(size=(6, 5)), "chatgpt", make_rng(1))
+    >>> scores.shape, set(scores.ravel()) <= {0, 1, 2, 3}
+    ((6, 5), True)
     """
     from personax.utils import make_rng
 
@@ -344,7 +351,14 @@ def world_graph(dataset: str):
 
 
 def latent_dag(dataset: str) -> pd.DataFrame:
-    """0/1 adjacency over the latents (``dag.loc[parent, child] == 1``), in S, Z1, Z2 order."""
+    """0/1 adjacency over the latents (``dag.loc[parent, child] == 1``), in S, Z1, Z2 order.
+
+    Examples
+    --------
+    >>> dag = latent_dag("athlepersona")
+    >>> dag.shape[0] == dag.shape[1], set(dag.to_numpy().ravel()) <= {0, 1}
+    (True, True)
+    """
     g = world_graph(dataset)
     names = [n for b in get_schema(dataset).latent_names.values() for n in b]
     dag = pd.DataFrame(0, index=names, columns=names, dtype="int64")
@@ -469,7 +483,13 @@ def _noise_sd(terms) -> float:
 
 def world_card(dataset: str) -> str:
     """Markdown description of one synthetic world: latent DAG, attribute edges, structural
-    equations and the derived planted pairs (used in ``data/README.md`` and the book)."""
+    equations and the derived planted pairs (used in ``data/README.md`` and the book).
+
+    Examples
+    --------
+    >>> world_card("athlepersona").splitlines()[0]
+    '### athlepersona'
+    """
     from personax.data.schema import TRAIT_ABBREV
 
     schema = get_schema(dataset)
@@ -623,6 +643,12 @@ def generate(dataset: str, n: int | None = None, seed: int = 0, face_dim: int = 
         ``frame`` with the canonical columns, ``embeddings`` (``face_1..``, ``text_{llm}``),
         ``truth`` (:class:`PlantedTruth`), ``info`` with ``synthetic=True``, ``seed``,
         ``generator_version``.
+
+    Examples
+    --------
+    >>> ds = generate("athlepersona", n=40, seed=0, face_dim=8, text_dim=8)
+    >>> len(ds), ds.info["synthetic"], sorted(ds.truth.blocks)
+    (40, True, ['face', 'shared', 'text'])
     """
     from personax.utils import make_rng
 

@@ -19,6 +19,11 @@ def benjamini_hochberg(pvalues) -> np.ndarray:
     ndarray
         adj₍ᵢ₎ = min_{j ≥ i} min(1, m·p₍ⱼ₎ / j) in the original order; rejecting
         ``adj < alpha`` controls the FDR at ``alpha`` (independent or PRDS tests).
+
+    Examples
+    --------
+    >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.5]).round(3).tolist()
+    [0.04, 0.053, 0.053, 0.5]
     """
     p = np.asarray(pvalues, dtype=np.float64).ravel()
     out = np.full(p.shape, np.nan)

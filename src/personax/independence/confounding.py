@@ -35,6 +35,16 @@ def decision_changes(unconditional: pd.DataFrame, conditional: pd.DataFrame, dec
     ``"induced"``: only given Z, ``""``: same decision) [, ``planted_change``,
     ``planted_given``].  Failed tests (NaN p on either side) are dropped.  The earlier
     names ``p_marginal`` / ``p_given`` still read, with a ``DeprecationWarning``, for one release.
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> from personax.independence import battery
+    >>> ds = load("celebpersona", n=400)
+    >>> kw = dict(attributes=["height_cm"], tests=["kci"], cache=False, progress=False)
+    >>> changes = decision_changes(battery(ds, **kw), battery(ds, given=["gender"], **kw))
+    >>> list(changes.columns)[3:6]
+    ['given', 'pvalue_marginal', 'pvalue_given']
     """
     for name, frame in (("unconditional", unconditional), ("conditional", conditional)):
         missing = [c for c in [*KEY, "pvalue", decision] if c not in frame.columns]
@@ -70,6 +80,17 @@ def change_check(changes: pd.DataFrame) -> pd.DataFrame:
     ``lost_power`` (changed although still dependent given Z: the conditional test missed a
     remaining dependence), ``spurious_given`` (rejected given Z although conditionally
     independent), ``missed`` (planted but unchanged), ``recall`` = hits / planted.
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> from personax.independence import battery
+    >>> ds = load("celebpersona", n=400)
+    >>> kw = dict(attributes=["height_cm"], tests=["kci"], cache=False, progress=False)
+    >>> changes = decision_changes(battery(ds, **kw), battery(ds, given=["gender"], **kw),
+    ...                            truth=ds.truth.pairs_given(["gender"]))
+    >>> list(change_check(changes).columns)[:3]
+    ['planted', 'observed', 'hits']
     """
     if "planted_change" not in changes.columns:
         raise ParameterError("change_check needs decision_changes(..., truth=truth.pairs_given(given))")

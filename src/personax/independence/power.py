@@ -171,7 +171,15 @@ def power_curve(frame: pd.DataFrame, attribute: str, tests: Sequence[str] = ("kc
 
 def power_table(frame: pd.DataFrame, attributes: Sequence[str], tests: Sequence[str] = ("kci", "rcit", "hsic_gamma",
                 "chi2", "g2"), **kwargs: Any) -> pd.DataFrame:
-    """:func:`power_curve` for several attributes, concatenated (same columns)."""
+    """:func:`power_curve` for several attributes, concatenated (same columns).
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> table = power_table(load("athlepersona").frame, ["height_cm"], tests=["kci"], grid=[0, 4], reps=5)
+    >>> table[["attribute", "test", "k"]].values.tolist()
+    [['height_cm', 'kci', 0.0], ['height_cm', 'kci', 4.0]]
+    """
     return pd.concat([power_curve(frame, a, tests, **{**kwargs, "seed": kwargs.get("seed", 0) + i})
                       for i, a in enumerate(attributes)], ignore_index=True)
 
@@ -185,6 +193,13 @@ def detectable_effect(curves: pd.DataFrame, target: float = 0.8) -> pd.DataFrame
     ``beta80`` (latent correlation; NaN when the grid never reaches ``target``),
     ``r80`` (the matching correlation of the aggregated trait with the attribute) and
     ``reached`` (bool).
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> curves = power_table(load("athlepersona").frame, ["height_cm"], tests=["kci"], grid=[0, 4, 8], reps=5)
+    >>> list(detectable_effect(curves).columns)[:4]
+    ['attribute', 'test', 'n', 'type1']
     """
     rows = []
     for (a, t), sub in curves.groupby(["attribute", "test"], sort=False):

@@ -97,6 +97,14 @@ def rater_agreement(results: pd.DataFrame, decision: str = "reject") -> pd.DataF
     aggregate's decision, bool), one bool column per rater, ``n_raters`` (raters with a
     p-value), ``n_agree`` (raters whose decision equals the aggregate's) and
     ``agree_frac``.  Pairs where the aggregate failed are dropped.
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> res = rater_batteries(load("athlepersona", n=300), attributes=["league"], cache=False, progress=False)
+    >>> agree = rater_agreement(res)
+    >>> len(agree), bool(agree["agree_frac"].between(0, 1).all())
+    (5, True)
     """
     if "rater" not in results.columns or AGGREGATE not in set(results["rater"]):
         raise ParameterError("rater_agreement needs the output of rater_batteries (a 'rater' column with "
@@ -121,7 +129,15 @@ def rater_agreement(results: pd.DataFrame, decision: str = "reject") -> pd.DataF
 
 
 def agreement_summary(agreement: pd.DataFrame) -> pd.DataFrame:
-    """Per test: pairs, aggregate dependences, and how many pairs have 3 / 2 / 1 / 0 raters agreeing."""
+    """Per test: pairs, aggregate dependences, and how many pairs have 3 / 2 / 1 / 0 raters agreeing.
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> res = rater_batteries(load("athlepersona", n=300), attributes=["league"], cache=False, progress=False)
+    >>> agreement_summary(rater_agreement(res)).index.name
+    'test'
+    """
     rows = []
     for t, sub in agreement.groupby("test", sort=False):
         row = {"test": t, "pairs": len(sub), "aggregate dependent": int(sub[AGGREGATE].sum())}

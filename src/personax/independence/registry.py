@@ -85,6 +85,15 @@ class TestSpec:
 
     Adding a test is one spec in :data:`TESTS` (plus its tests): the battery and PC reach it
     through these fields, never through its name.
+
+    Examples
+    --------
+    >>> spec = TESTS["chi2"]
+    >>> spec.data, dict(spec.options), spec.from_codes is not None
+    ('discrete', {'max_levels': 500}, True)
+    >>> import numpy as np
+    >>> round(spec.run(np.arange(60) % 2, np.arange(60) % 3).pvalue, 3)
+    1.0
     """
 
     __test__ = False
@@ -341,7 +350,13 @@ CONDITIONAL_TESTS: dict[str, TestSpec] = {"kci": TESTS["kci"], "rcit": TESTS["rc
 
 
 def available_tests() -> tuple[str, ...]:
-    """Names of the registered Level I tests, in the paper's order."""
+    """Names of the registered Level I tests, in the paper's order.
+
+    Examples
+    --------
+    >>> available_tests()
+    ('kci', 'rcit', 'hsic_gamma', 'chi2', 'g2', 'hsic_hyppo')
+    """
     return tuple(TESTS)
 
 
@@ -350,6 +365,13 @@ def get_spec(name: str | TestSpec, *, conditional: bool = False) -> TestSpec:
 
     With ``conditional=True`` the name is looked up among :data:`CONDITIONAL_TESTS` (which
     adds ``"fisherz"``) and must support a conditioning set.  A spec is returned as is.
+
+    Examples
+    --------
+    >>> get_spec("kci").title, get_spec("kci", conditional=True).conditional
+    ('KCI', True)
+    >>> get_spec("fisherz", conditional=True).data
+    'continuous'
     """
     if isinstance(name, TestSpec):
         spec = name

@@ -46,6 +46,14 @@ class TestResult:
         Rows used after listwise deletion of missing values in either variable.
     details : Mapping[str, Any]
         Test-specific extras (null moments, degrees of freedom, bandwidths, ...), read-only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from personax.independence import test
+    >>> r = test("g2", np.arange(40) % 2, np.arange(40) % 4)
+    >>> r.to_dict()["test"], r.n, r.reject(0.05)
+    ('g2', 40, True)
     """
 
     __test__ = False  # not a pytest test class despite the name

@@ -19,6 +19,15 @@ def pvalue_matrix(results: pd.DataFrame, test: str, column: str = "pvalue",
 
     Rows follow the battery's attribute order, columns its trait order; pairs not tested
     (e.g. χ² on a continuous attribute) are absent, failed tests are NaN.
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> from personax.independence import battery
+    >>> res = battery(load("athlepersona", n=200), attributes=["height_cm", "league"], tests=["kci"],
+    ...               cache=False, progress=False)
+    >>> pvalue_matrix(res, "kci").shape
+    (2, 5)
     """
     sub = results[results["test"] == test]
     if sub.empty:
@@ -48,6 +57,15 @@ def dependence_table(results: pd.DataFrame, decision: str = "reject",
         Index = attribute, one column per test holding the dependent traits as a string
         (e.g. ``"O C E"``, ``"–"`` for none, ``"n/a"`` when not tested), plus ``n_tests_any``
         (number of tests declaring at least one dependence).
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> from personax.independence import battery
+    >>> res = battery(load("athlepersona", n=200), attributes=["height_cm"], tests=["kci"], cache=False,
+    ...               progress=False)
+    >>> list(dependence_table(res).columns)
+    ['kci', 'n_tests_any']
     """
     if abbrev is None:
         try:
@@ -75,6 +93,16 @@ def truth_recovery(results: pd.DataFrame, dependent_pairs: Iterable[tuple[str, s
         Index = test; columns ``tp``, ``fp``, ``fn``, ``tn`` (pairs with known truth only),
         ``failed`` (NaN p-values among them), ``precision``, ``recall``, ``fpr``
         (false-positive rate on the planted independent pairs).
+
+    Examples
+    --------
+    >>> from personax.data import load
+    >>> from personax.independence import battery
+    >>> ds = load("athlepersona", n=300)
+    >>> res = battery(ds, attributes=["height_cm", "league"], tests=["kci"], cache=False, progress=False)
+    >>> rec = truth_recovery(res, ds.truth.dependent_pairs, ds.truth.independent_pairs)
+    >>> list(rec.columns)[:4], int(rec.loc["kci", ["tp", "fp", "fn", "tn"]].sum())
+    (['tp', 'fp', 'fn', 'tn'], 10)
     """
     truth = {tuple(p): True for p in dependent_pairs}
     truth.update({tuple(p): False for p in independent_pairs})
