@@ -227,7 +227,7 @@ def test_hf_gated_repo_message(monkeypatch, tmp_path):
     import huggingface_hub
     from huggingface_hub.errors import GatedRepoError
 
-    from personax.data import io
+    from personax.data.io import hf
 
     class _Resp:  # the minimum of an HTTP response the hub error reads
         status_code = 403
@@ -243,7 +243,7 @@ def test_hf_gated_repo_message(monkeypatch, tmp_path):
         raise GatedRepoError("403 gated", response=_Resp())
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setattr(io, "_probe", lambda host, **kw: None)
+    monkeypatch.setattr(hf, "_probe", lambda host, **kw: None)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
     with pytest.raises(DataAccessError) as exc:
         load("celebpersona", source="hf", revision="v1", cache_dir=tmp_path)
@@ -377,9 +377,9 @@ def test_probe_has_a_hard_deadline(monkeypatch):
     """A resolver that hangs cannot stall load(source='hf'): the probe gives up on time."""
     import socket as socket_mod
 
-    from personax.data import io
-
     import threading
+
+    from personax.data.io import hf
 
     release = threading.Event()
 
@@ -391,7 +391,7 @@ def test_probe_has_a_hard_deadline(monkeypatch):
     monkeypatch.setattr(socket_mod, "create_connection", hang)
     t0 = time.perf_counter()
     try:
-        reason = io._probe("huggingface.co", timeout=0.5)
+        reason = hf._probe("huggingface.co", timeout=0.5)
         assert time.perf_counter() - t0 < 3
         assert "no answer" in reason
     finally:

@@ -7,7 +7,8 @@ aggregation of LLM scores, and the synthetic PersonaX world with planted truth.
 (2000, ['face_1', 'face_2'])
 
 Modules: :mod:`~personax.data.schema` (columns, dtypes, alias table),
-:mod:`~personax.data.io` (``load``, ``write_table``, ``read_column_map``), :mod:`~personax.data.validate`,
+:mod:`~personax.data.io` (``load``, ``write_table``, ``read_column_map``; a package: ``sample``,
+``mapping``, ``cells``, ``local``, ``hf``), :mod:`~personax.data.validate`,
 :mod:`~personax.data.aggregate` (``median_drop_zeros``),
 :mod:`~personax.data.synthetic` (``generate``, ``RATERS``, ``rate``),
 :mod:`~personax.data.dataset` (``PersonaData``, ``PlantedTruth``), :mod:`~personax.data.cli`.

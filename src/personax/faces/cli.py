@@ -186,7 +186,7 @@ def _cmd_obfuscate(args) -> int:
     from personax.errors import DataError, UsageError
     from personax.faces.extraction import embedding_matrix
     from personax.faces.privacy import PrivacyKey, obfuscate, recover
-    from personax.data.io import _read_table
+    from personax.data.io import read_table
     from personax.utils import atomic_path
 
     key_path = Path(args.key)
@@ -202,7 +202,7 @@ def _cmd_obfuscate(args) -> int:
                          hint="pass the .parquet written by `personax faces extract`")
     if src.suffix.lower() != ".parquet":
         raise UsageError(f"input {args.input}: expected a .parquet written by `personax faces extract`")
-    df = _read_table(src)
+    df = read_table(src)
     col = args.column or next((c for c in df.columns if str(c).startswith("emb_")), None)
     if col is None:
         raise DataError(f"no emb_* column in {args.input} (columns: {', '.join(map(str, df.columns))})",
