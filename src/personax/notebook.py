@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from personax import errors as _errors
+from personax import names as _names
 from personax import profiles as _profiles
 from personax import provenance as _provenance
-from personax import names as _names
 
 #: Dataset names a notebook may accept; ``"both"`` expands to the two datasets
 #: (:data:`personax.data.schema.DATASETS`).

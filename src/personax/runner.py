@@ -60,8 +60,8 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from personax import profiles as _profiles
 from personax import provenance as _provenance
-from personax.names import SOURCES
 from personax.errors import PersonaXError, UsageError
+from personax.names import SOURCES
 from personax.utils import saved_environ
 
 #: Kernel used for every execution (ipykernel's wheel installs it into the venv).

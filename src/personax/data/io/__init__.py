@@ -33,18 +33,17 @@ import os
 import numpy as np
 
 from personax.data.dataset import PersonaData
+# _parse_packed, _text_vectors, _read_table: private names other modules still import from here
+# (traits.aliases, tests, crl/cli.py); use the public ones
+from personax.data.io.cells import _parse_packed, _text_vectors  # noqa: F401
 from personax.data.io.errors import ColumnMappingError, DataAccessError
 from personax.data.io.hf import load_hf
-from personax.data.io.local import load_local, read_table
+from personax.data.io.local import _read_table, load_local, read_table  # noqa: F401
 from personax.data.io.mapping import map_columns, read_column_map
 from personax.data.io.sample import (SAMPLE_DIRNAME, SAMPLE_PARAMS, content_hash, load_sample, read_dataset,
                                      sample_dir, sha256_file, to_table, write_dataset, write_sample, write_table)
 from personax.data.schema import FACE_DIM, SOURCES, TEXT_DIM, get_schema
 from personax.errors import ParameterError
-
-# private names other modules still import (kept for them; use the public ones above)
-from personax.data.io.local import _read_table  # noqa: E402,F401  (crl/cli.py)
-from personax.data.io.cells import _parse_packed, _text_vectors  # noqa: E402,F401  (traits.aliases, tests)
 
 __all__ = ["load", "load_sample", "load_local", "load_hf", "map_columns", "read_column_map", "read_table",
            "read_dataset", "write_dataset", "write_sample", "write_table", "to_table", "sample_dir", "sha256_file",
