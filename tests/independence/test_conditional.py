@@ -187,7 +187,9 @@ def test_batch_through_the_spec():
     x, y, z = chain_data(200, 1, seed=11, dependent=False)
     r = spec.run_batch(np.hstack([x, y, z]), [(0, 1, (2,))])[0]
     assert close(r.pvalue, spec.run(x, y, z).pvalue, rel=1e-12)
-    assert not get_spec("hsic").conditional
+    assert not get_spec("hsic_gamma").conditional
+    with pytest.warns(FutureWarning, match="'hsic' is deprecated"):
+        assert get_spec("hsic") is get_spec("hsic_gamma")
 
 
 def test_bad_input_errors_name_the_problem():
@@ -206,7 +208,7 @@ def test_bad_input_errors_name_the_problem():
     with pytest.raises(IndependenceTestError, match="constant"):
         test("kci", np.ones(60), y, given=z)
     with pytest.raises(ParameterError, match="no conditioning set"):
-        test("hsic", x, y, given=z)
+        test("hsic_gamma", x, y, given=z)
     with pytest.raises(ValueError, match="apply only with given"):
         test("kci", x, y, max_rank=10)
     with pytest.raises(ParameterError, match="method"):
