@@ -83,6 +83,7 @@ from IPython.display import Markdown, display
 import personax.notebook
 from personax.crl import realworld
 from personax.crl import realworld_report as report
+from personax.headlines import glue_markdown
 from personax.plots import graph as graph_plots
 
 ctx = personax.notebook.setup(
@@ -123,7 +124,7 @@ report.run_table(results)
 
 # %%
 # plumbing
-report.glue_markdown("ch06_headline", report.headline(results))
+glue_markdown("ch06_headline", report.headline(results))
 display(Markdown(report.sentence_run(results)))
 
 # %% [markdown]

@@ -105,7 +105,11 @@ def test_recovery_tables_and_real_data(results, real_results):
 
 
 def test_glue_outside_a_kernel_is_a_no_op():
-    assert report.glue_markdown("k", "text") is None
+    from personax.headlines import glue_markdown
+
+    assert glue_markdown("k", "text") is None
+    with pytest.raises(ValueError, match="key"):
+        glue_markdown("", "text")
 
 
 def test_chapter_figures_are_readable_at_the_book_width(results, ds):

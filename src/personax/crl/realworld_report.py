@@ -24,7 +24,6 @@ import pandas as pd
 __all__ = [
     "load_data",
     "data_table",
-    "glue_markdown",
     "three_graph_options",
     "run_table",
     "training_summary",
@@ -82,24 +81,6 @@ def data_table(data: Mapping[str, object]) -> pd.DataFrame:
     return pd.DataFrame([{"dataset": d, "rows": len(ds), "face measurements": len(ds.measurements("face")),
                           "text measurements": len(ds.measurements("text")), **ds.schema.latent_layout,
                           "synthetic": bool(ds.info.get("synthetic"))} for d, ds in data.items()]).set_index("dataset")
-
-
-def glue_markdown(key: str, text: str) -> None:
-    """Store ``text`` as Markdown under ``key`` for MyST-NB's ``{glue:md}`` (shown where the page pastes it).
-
-    Outside a notebook kernel (or without ``myst_nb``) nothing is stored; the text is the
-    same either way, produced by the functions of this module.
-    """
-    from IPython import get_ipython
-    from IPython.display import Markdown
-
-    if get_ipython() is None:
-        return
-    try:
-        from myst_nb import glue
-    except ImportError:  # the book is built with myst-nb; a plain kernel only loses the pasted box
-        return
-    glue(key, Markdown(text), display=False)
 
 
 def three_graph_options(result, ds) -> dict:
