@@ -185,8 +185,8 @@ def level1(statements: Mapping[str, pd.DataFrame], recovery: Mapping[str, pd.Dat
     text = f"{paper} **Reproduced here** ({test.upper()}, BH): {held} of the paper's {total} statements hold"
     rec = [(d, r.loc[test]) for d, r in (recovery or {}).items() if test in r.index]
     if rec:
-        text += ("; on the planted pairs of the synthetic sample (which plants them by design) recall "
-                 + ", ".join(f"{r['recall']:.2f} / precision {r['precision']:.2f} ({_name(d)})" for d, r in rec))
+        text += ("; on the planted pairs of the synthetic sample (which plants them by design) "
+                 + "; ".join(f"recall {r['recall']:.2f}, precision {r['precision']:.2f} ({_name(d)})" for d, r in rec))
     return text + "."
 
 

@@ -56,7 +56,7 @@ def test_faces_level1_and_beyond_headlines():
     statements = {"celebpersona": pd.DataFrame({"consistent": [True, True, False, None]})}
     rec = {"celebpersona": pd.DataFrame({"recall": [0.96], "precision": [0.99]}, index=["kci"])}
     text = headlines.level1(statements, rec)
-    assert "2 of the paper's 3 statements hold" in text and "recall 0.96 / precision 0.99 (CelebPersona)" in text
+    assert "2 of the paper's 3 statements hold" in text and "recall 0.96, precision 0.99 (CelebPersona)" in text
     chk = {"athlepersona": pd.DataFrame({"planted": [4], "hits": [3], "recall": [0.75]}, index=["kci"])}
     assert "3 of 4 planted explained-away pairs (AthlePersona, recall 0.75)" in headlines.level1_beyond(chk)
     assert "real data" in headlines.level1_beyond({})
