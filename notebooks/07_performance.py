@@ -18,7 +18,8 @@
 #
 # ````{admonition} This page in short
 # :class: important personax-headline
-# **Reproduces** paper — (no paper section): the speed of the tests and models, read from the committed benchmarks.
+# **Reproduces** no paper section (the paper reports no timings): the speed of the tests and models, read from
+# the committed benchmarks.
 #
 # ```{glue:md} ch07_headline
 # :format: myst

@@ -152,9 +152,9 @@ def image_samples(bench, k: int = 6, ax=None):
             ax_.set_xticks([])
             ax_.set_yticks([])
             if c == 0:
-                ax_.set_ylabel(f"{m}[{i}]", fontsize=7)
+                ax_.set_ylabel(f"{m}[{i}]", fontsize=9)
     fig.tight_layout()
-    return fig
+    return _readable(fig, None)
 
 
 def scores_with_references(results: pd.DataFrame, metric: str = "mcc", ax=None):
