@@ -77,7 +77,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import personax.notebook
-from personax.crl import designs, identifiability, metrics, report, synthetic
+from personax.crl import identifiability, report, synthetic
 from personax.headlines import glue_markdown
 from personax.plots import crl as crl_plots
 
