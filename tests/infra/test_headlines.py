@@ -21,7 +21,7 @@ def test_every_chapter_opens_with_a_headline_box_that_it_glues(name):
     nb = jupytext.read(str(REPO / "notebooks" / f"{name}.py"))
     title = nb.cells[0].source
     assert title.startswith("# "), f"{name}: the first cell must be the title"
-    assert "personax-headline" in title and "**Reproduces** paper" in title
+    assert "personax-headline" in title and "**Reproduces**" in title
     key = re.search(r"\{glue:md\} (\S+)", title).group(1)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert f'glue_markdown("{key}"' in code, f"{name} pastes {key} but never glues it"
