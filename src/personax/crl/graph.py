@@ -149,7 +149,8 @@ class LatentGraph:
         conditioning set), ``batched``.
     params : dict
         alpha, test, backend, options, n_rows, n_total, seed, background, max_depth,
-        n_tests, n_batches, seconds, tests_per_second.
+        n_tests, n_batches, seconds (wall), tests_per_second, device, threads, cpu_seconds
+        (CPU time of this process during PC).
     endpoints : ndarray (d, d)
         causal-learn's endpoint matrix (``G[i, j] = -1, G[j, i] = 1`` for i → j).
     """
@@ -412,14 +413,14 @@ def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *
     if options is None:
         options = dict(PC_KCI_OPTIONS) if spec.name == "kci" else {}
     log: list[dict] = []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with warnings.catch_warnings(), cpu_threads(threads if str(dev).startswith("cpu") else None):
         warnings.simplefilter("ignore", category=RuntimeWarning)
         cg = pc(X, alpha=float(alpha), indep_test=CIT_NAME, stable=True, uc_rule=0, uc_priority=2,
                 background_knowledge=bk, show_progress=False, node_names=nodes, max_k=max_depth,
                 test=spec, seed=int(seed), alpha_level=float(alpha) if batch else None, options=options,
                 backend=backend, device=dev, log=log)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     endpoints = np.asarray(cg.G.graph).astype(int)
     edges = _edges_from_causallearn(endpoints, nodes)
     if bk is not None:
@@ -433,7 +434,7 @@ def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *
               "n_rows": int(X.shape[0]), "n_total": int(n_total), "seed": int(seed), "background": background,
               "max_depth": max_depth, "n_tests": int(len(tests)), "n_batches": int(cg.test.n_batches),
               "seconds": seconds, "tests_per_second": len(tests) / seconds if seconds > 0 else float("nan"),
-              "device": dev, "threads": threads}
+              "device": dev, "threads": threads, "cpu_seconds": cpu_seconds}
     return LatentGraph(nodes=nodes, edges=edges, adjacency=edges_to_adjacency(edges, nodes),
                        tests=tests, params=params, endpoints=endpoints)
 

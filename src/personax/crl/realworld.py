@@ -659,7 +659,10 @@ class Level2Result:
         its scores against the planted DAG — the graph step's own error, beside the error
         that comes from the learned latents.
     settings : dict
-        The resolved settings (profile preset + overrides) and timings in seconds.
+        The resolved settings (profile preset + overrides), ``timings`` (wall seconds per
+        step), ``cpu_seconds`` (CPU time of the process that ran the pipeline; on a shared
+        machine the wall times include waiting for a core) and, when :func:`run_level2_all`
+        ran the oracle in another process, ``cpu_seconds_oracle``.
     """
 
     dataset: str
@@ -733,6 +736,7 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
     if isinstance(oracle, OracleGraph) and pc_rows != "all":
         raise ValueError("a precomputed oracle is PC on every row; with pc_rows='heldout' let run_level2 compute it")
     timings = {}
+    cpu0 = time.process_time()
     t = time.perf_counter()
     pf = fit_persona(ds, seeds=st["seeds"], profile=st["train_profile"], device=device,
                      checkpoint_dir=checkpoint_dir, config=st["train_config"])
@@ -782,6 +786,9 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
     else:
         oracle = None
     st["timings"] = timings
+    # CPU seconds of this process (one thread): on a shared machine the wall times above
+    # include waiting for a core, this does not
+    st["cpu_seconds"] = time.process_time() - cpu0
     return Level2Result(dataset=pf.dataset, fit=pf, graph=graph, stability=stability, description=description,
                         labels=labels, recovery=recovery, oracle=oracle, settings=st, stable=stable)
 
@@ -915,5 +922,6 @@ def run_level2_all(data: Mapping[str, Any], *, n_jobs: int | None = None, **kwar
         if ("oracle", d) in done:
             r.oracle = done[("oracle", d)]
             r.settings["timings"]["oracle_pc"] = float(r.oracle.graph.params["seconds"])
+            r.settings["cpu_seconds_oracle"] = float(r.oracle.graph.params["cpu_seconds"])
         out[d] = r
     return out
