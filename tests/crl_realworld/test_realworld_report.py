@@ -43,6 +43,8 @@ def test_run_table_reads_settings_and_timings(results):
     assert tab.loc["PC rows", "athlepersona"] == 400
     assert tab.loc["runs for stability", "athlepersona"] == r.settings["n_stability_runs"] == 3
     assert {f"{k} (s)" for k in r.settings["timings"]} <= set(tab.index)
+    assert 0 < tab.loc["CPU time (s)", "athlepersona"] == round(r.settings["cpu_seconds"], 1)
+    assert r.graph.params["cpu_seconds"] > 0
     s = report.sentence_run(results)
     assert f"{r.graph.params['n_tests']} FISHERZ tests on 400 rows" in s
 

@@ -96,14 +96,17 @@ def run_table(results: Mapping[str, object]) -> pd.DataFrame:
     """Settings and timings of each dataset's run, one column per dataset.
 
     Rows: one ``<step> (s)`` row per timed step of :func:`~personax.crl.realworld.run_level2`
-    (fit, pc, stability, describe, recovery, oracle_pc), then ``seeds``, ``CI test``,
+    (fit, pc, stability, describe, recovery, oracle_pc; wall seconds), ``CPU time (s)`` (the
+    pipeline's and the oracle's CPU seconds: on a shared machine the wall times include
+    waiting for a core), then ``seeds``, ``CI test``,
     ``alpha``, ``PC rows``, ``PC tests (main run)``, ``runs for stability``,
     ``edge frequency drawn``.
     """
     out = {}
     for d, r in results.items():
         st = r.settings
-        out[d] = {**{f"{k} (s)": round(float(v), 1) for k, v in st["timings"].items()},
+        cpu = float(st.get("cpu_seconds", np.nan)) + float(st.get("cpu_seconds_oracle", 0.0))
+        out[d] = {**{f"{k} (s)": round(float(v), 1) for k, v in st["timings"].items()}, "CPU time (s)": round(cpu, 1),
                   "seeds": ", ".join(map(str, r.fit.seeds)), "CI test": st["ci_test"], "alpha": st["alpha"],
                   "PC rows": r.graph.params["n_rows"], "PC tests (main run)": r.graph.params["n_tests"],
                   "runs for stability": st["n_stability_runs"], "edge frequency drawn": st["freq_threshold"]}
@@ -117,7 +120,9 @@ def sentence_run(results: Mapping[str, object]) -> str:
         t = r.settings["timings"]
         total = sum(float(v) for v in t.values())
         big = max(t, key=lambda k: t[k])
-        parts.append(f"{_name(d)} took {total:.0f} s in all, most of it in the `{big}` step ({float(t[big]):.0f} s); "
+        cpu = float(r.settings.get("cpu_seconds", np.nan)) + float(r.settings.get("cpu_seconds_oracle", 0.0))
+        parts.append(f"{_name(d)} took {total:.0f} s of wall time over its steps ({cpu:.0f} s of CPU), most of it "
+                     f"in the `{big}` step ({float(t[big]):.0f} s); "
                      f"PC asked {r.graph.params['n_tests']} {r.settings['ci_test'].upper()} tests on "
                      f"{r.graph.params['n_rows']} rows in the main run")
     return "; ".join(parts) + "."
