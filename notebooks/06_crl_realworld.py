@@ -116,6 +116,8 @@ report.data_table(data)
 # (three runs, so frequencies are multiples of 1/3); `paper` uses three seeds × 20.
 # On a CPU the datasets' pipelines and the oracle PCs run in parallel worker processes,
 # one thread each (`run_level2_all`); the results are those of one run after the other.
+# The table gives the wall seconds of each step and the CPU seconds of the whole run: on a
+# machine shared with other jobs the wall times include waiting for a core.
 
 # %%
 results = realworld.run_level2_all(data, profile=profile, seeds=seeds, alpha=alpha, ci_test=ci_test, seed=seed,
