@@ -16,6 +16,15 @@
 # %% [markdown]
 # # Data card: CelebPersona and AthlePersona
 #
+# ````{admonition} This page in short
+# :class: important personax-headline
+# **Reproduces** paper §2.1–2.3, §2.10: the two datasets: the canonical schema, sizes, distributions, missingness and, on the shipped sample, the planted truth.
+#
+# ```{glue:md} ch01_headline
+# :format: myst
+# ```
+# ````
+#
 # PersonaX releases two multimodal datasets: **CelebPersona** (9,444 public figures) and
 # **AthlePersona** (4,181 male athletes from 7 leagues). Each row pairs biographical
 # attributes with Big Five behaviour-trait scores inferred by three LLMs (ChatGPT-4o,
@@ -193,3 +202,9 @@ for ds in [ds for ds in ctx.datasets if data[ds].truth is not None]:  # real dat
 #   arXiv:2509.11362. Datasets: `Persona-X/celebpersona`, `Persona-X/athlepersona` on Hugging Face.
 # * Liu et al., *Deep Learning Face Attributes in the Wild* (CelebA), ICCV 2015.
 # * The synthetic world: `personax.data.synthetic` (module docstring) and `data/README.md`.
+
+# %%
+# plumbing: the headline in the box under the title (personax.headlines)
+from personax import headlines
+
+headlines.glue_markdown("ch01_headline", headlines.data_card(data, checks))

@@ -16,6 +16,15 @@
 # %% [markdown]
 # # Trait inference: a real LLM rates fictional people, and a parser that never invents a score
 #
+# ````{admonition} This page in short
+# :class: important personax-headline
+# **Reproduces** paper §2.4–2.7: LLM trait inference: the six prompt formats, the parser, aggregation by the median of non-zero scores, and rater and format agreement.
+#
+# ```{glue:md} ch02_headline
+# :format: myst
+# ```
+# ````
+#
 # PersonaX's Big Five trait scores were produced by three LLMs (ChatGPT-4o-Latest,
 # Gemini-2.5-Pro, Llama-4-Maverick) asked to *"Analyze the Big Five behavior traits of the
 # individual described below…"* on a 3-point numeric scale (0 = insufficient information),
@@ -410,3 +419,10 @@ tplots.plot_embedding_similarity(sim_matrix, list(people.name), trait_distance=d
 # * Soto, C. J., & John, O. P. (2017). The next Big Five Inventory (BFI-2). *Journal of
 #   Personality and Social Psychology*, 113(1), 117–143 (trait synonyms).
 # * Reimers, N., & Gurevych, I. (2019). Sentence-BERT. *EMNLP* (all-MiniLM-L6-v2).
+
+# %%
+# plumbing: the headline in the box under the title (personax.headlines)
+from personax import headlines
+
+usable = headlines.usable_replies(tidy_llm, settings["formats"])
+headlines.glue_markdown("ch02_headline", headlines.traits(consistency, usable))

@@ -16,6 +16,15 @@
 # %% [markdown]
 # # Face features and the privacy transform
 #
+# ````{admonition} This page in short
+# :class: important personax-headline
+# **Reproduces** paper §2.8–2.9: face embeddings and the invertible privacy transform, with its round trip and a re-identification audit.
+#
+# ```{glue:md} ch03_headline
+# :format: myst
+# ```
+# ````
+#
 # PersonaX pairs Big Five trait scores with **face embeddings**. The released datasets contain
 # embeddings only — no images — after an invertible obfuscation (paper §2.9). This chapter
 # shows the two tools a reader needs to extend the data with their own images:
@@ -246,3 +255,10 @@ print(f"text embeddings {T.shape}: round-trip error {np.max(np.abs(recover(obfus
 # * Székely, Rizzo & Bakirov, *Measuring and testing dependence by correlation of distances*, Ann. Statist. 2007.
 # * Mezzadri, *How to generate random matrices from the classical compact groups*, Notices AMS 2007.
 # * Photo: NASA, astronaut Eileen Collins, public domain (`skimage.data.astronaut`).
+
+# %%
+# plumbing: the headline in the box under the title (personax.headlines)
+from personax import headlines
+
+round_trip = max(float(np.max(np.abs(recover(released[m], keys[m]) - F))) for m in released)
+headlines.glue_markdown("ch03_headline", headlines.faces(round_trip, reid))

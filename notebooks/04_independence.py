@@ -16,6 +16,15 @@
 # %% [markdown]
 # # Level I: do the inferred traits depend on who people are?
 #
+# ````{admonition} This page in short
+# :class: important personax-headline
+# **Reproduces** paper §3 (Level I): the five independence tests between every trait and attribute, with the paper's p-value heatmaps and its dependence statements.
+#
+# ```{glue:md} ch04_headline
+# :format: myst
+# ```
+# ````
+#
 # PersonaX's first level asks, pair by pair, whether an LLM-inferred Big Five trait
 # (aggregated over three raters) is statistically independent of a biographical
 # attribute or a facial attribute. The authors ran five unconditional tests at α = 0.05
@@ -282,3 +291,11 @@ for ds, r in results.items():
 #   independence. NeurIPS.
 # * Benjamini, Hochberg (1995). Controlling the false discovery rate. JRSS B 57(1).
 # * Li et al. (2026). PersonaX: multimodal datasets with LLM-inferred behavior traits. ICLR.
+
+# %%
+# plumbing: the headline in the box under the title (personax.headlines)
+from personax import headlines
+
+statements = {ds: paper_comparison(r, ds, test="kci") for ds, r in results.items()
+              if "kci" in set(r["test"])}
+headlines.glue_markdown("ch04_headline", headlines.level1(statements, recovery))

@@ -16,6 +16,15 @@
 # %% [markdown]
 # # Level I beyond the paper: confounding, raters, power and test names
 #
+# ````{admonition} This page in short
+# :class: important personax-headline
+# **Reproduces** paper §3 (Level I), beyond the paper: conditional tests given the confounders, the three raters one by one, power and what a test's name hides.
+#
+# ```{glue:md} ch04b_headline
+# :format: myst
+# ```
+# ````
+#
 # The previous chapter reran the paper's Level I battery: every trait × attribute pair,
 # five *unconditional* tests. A statistician reading those tables asks four questions the
 # paper does not answer, and this chapter answers them with the same package:
@@ -360,3 +369,10 @@ if len(cond_bench):
 #   testing. AStA Advances in Statistical Analysis (hyppo's Hsic).
 # * Agresti (2013). Categorical Data Analysis, 3rd ed., §6.4 (stratified tables, CMH).
 # * Li et al. (2026). PersonaX: multimodal datasets with LLM-inferred behavior traits. ICLR.
+
+# %%
+# plumbing: the headline in the box under the title (personax.headlines)
+from personax import headlines
+
+change_checks = {ds: change_check(ch) for ds, ch in changes.items() if "planted_change" in ch}
+headlines.glue_markdown("ch04b_headline", headlines.level1_beyond(change_checks))

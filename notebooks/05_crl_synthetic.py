@@ -16,6 +16,16 @@
 # %% [markdown]
 # # Level II on synthetic data: what the CRL model identifies, and what no model can
 #
+# ````{admonition} This page in short
+# :class: important personax-headline
+# **Reproduces** paper §4.1–4.4: the CRL model on synthetic data with known latents
+# (the numerical and the image benchmark, MCC and R²), and when it can identify them.
+#
+# ```{glue:md} ch05_headline
+# :format: myst
+# ```
+# ````
+#
 # PersonaX's second contribution is a causal representation learning (CRL) model for data
 # seen through several **modalities** (face, text) and several **measurements** of each
 # (three photos; three LLM descriptions), with shared latents $s$, modality latents $z_m$
@@ -61,32 +71,24 @@ profile = "quick"         # "ci" | "quick" | "paper"
 seeds = None              # model seeds of the live run (None = profile default: ci/quick [0], paper [0..4])
 image_source2 = "standin"  # "standin" (offline) or a local Fashion-MNIST folder / file
 
-# %% tags=["remove-input"]
+# %%
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
 import personax.notebook
-from personax.crl import designs, identifiability, metrics, report, synthetic
+from personax.crl import identifiability, report, synthetic
+from personax.headlines import glue_markdown
 from personax.plots import crl as crl_plots
 
 ctx = personax.notebook.setup(
     "05_crl_synthetic", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
     datasets_allowed=("synthetic",), show=False, seeds=seeds, image_source2=image_source2,
     checks={"seeds": {"kind": "ints", "low": 0, "allow_none": True}, "image_source2": {"kind": "str"}})
-synthetic.check_image_source(image_source2, "image_source2")
-if ctx.source != "sample":
-    raise personax.notebook.ParameterError(
-        f"parameter source={source!r}: this chapter generates its data; use source='sample' "
-        "(point image_source2 at a local Fashion-MNIST folder instead)")
-SEEDS = list(seeds) if seeds is not None else {"ci": [0], "quick": [0], "paper": [0, 1, 2, 3, 4]}[profile]
-N = {"ci": (600, 300), "quick": (4000, 1500), "paper": (10000, 5000)}[profile] if n is None else (n, n)
-METHODS = ["personax", "personax_joint"] if profile == "paper" else ["personax"]
-LIVE_EXTRA = profile == "paper"   # live design and image runs (ci / quick read the committed benchmark)
+report.chapter_setup(ctx, image_source2)
+PLAN = report.live_plan(profile, seeds, n)
 SAVED = report.load_results()
-display(Markdown(
-    "> **Synthetic benchmarks.** Every number below comes from data generated with known latents and a "
-    "known causal graph; none of it is PersonaX data or describes real people."))
+glue_markdown("ch05_headline", report.headline(SAVED.get("summary")))
 
 # %% [markdown]
 # ## 1. The estimator, and when it identifies
@@ -138,8 +140,8 @@ pd.DataFrame({"condition": list(identifiability.CONDITIONS),
 # committed scores are in section 5's table):
 
 # %%
-live = synthetic.run_benchmark("numerical", methods=METHODS, seeds=SEEDS, profile=profile,
-                               n=N[0], device=ctx.device, data_seed=seed, keep_fits=True, block_r2=profile != "ci")
+live = synthetic.run_benchmark("numerical", methods=PLAN["methods"], seeds=PLAN["seeds"], profile=profile,
+                               n=PLAN["n"], device=ctx.device, data_seed=seed, keep_fits=True, block_r2=profile != "ci")
 num_bench = live.attrs["benchmark"]
 live[[c for c in ("method", "seed", "mcc", "mcc_shared", "mcc_m1", "mcc_m2", "mcc_canonical", "r2", "r2_leak_shared",
                  "shd", "shd_empty", "ref_mcc_rotation", "ref_mcc_pca", "ref_mcc_ica", "seconds") if c in live]].round(3)
@@ -159,7 +161,7 @@ plt.show()
 # modality's own noise are two free coordinates of one single-measurement block).
 
 # %%
-fit0 = live.attrs["fits"][("personax", SEEDS[0])]
+fit0 = live.attrs["fits"][("personax", PLAN["seeds"][0])]
 z0 = fit0.encode(num_bench.views)
 twin = report.twin_table(z0, num_bench, fit0.split)
 twin.round(3)
@@ -190,9 +192,9 @@ display(Markdown(report.sentence_twin(twin)))
 # measurements per modality, with or without measurement noise. One draw (run live at `paper`):
 
 # %%
-if LIVE_EXTRA:
-    live_design = synthetic.run_benchmark("design", methods=["personax"], seeds=SEEDS[:1], profile=profile,
-                                          n=N[0], device=ctx.device, data_seed=seed + 3, block_r2=False)
+if PLAN["live_extra"]:
+    live_design = synthetic.run_benchmark("design", methods=["personax"], seeds=PLAN["seeds"][:1], profile=profile,
+                                          n=PLAN["n"], device=ctx.device, data_seed=seed + 3, block_r2=False)
     display(live_design[["benchmark", "conditions_satisfied", "mcc", "mcc_shared", "mcc_m1", "mcc_m2", "r2",
                          "shd", "shd_empty", "ref_mcc_rotation", "ref_mcc_ica"]].round(3))
     display(Markdown(report.sentence_scores(live_design.iloc[0], "drawn design")))
@@ -238,10 +240,10 @@ crl_plots.image_samples(synthetic.images(n=8, seed=seed, source2=image_source2),
 plt.show()
 
 # %%
-if LIVE_EXTRA:
+if PLAN["live_extra"]:
     live_img = synthetic.run_benchmark(
-        synthetic.images(n=N[1], seed=seed, source2=image_source2, dag="cross"), methods=["personax"],
-        seeds=SEEDS[:1], profile=profile, device=ctx.device, block_r2=False)
+        synthetic.images(n=PLAN["n_images"], seed=seed, source2=image_source2, dag="cross"), methods=["personax"],
+        seeds=PLAN["seeds"][:1], profile=profile, device=ctx.device, block_r2=False)
     display(live_img[["benchmark", "conditions_satisfied", "mcc", "mcc_m1", "mcc_m2", "r2", "shd", "shd_empty",
                       "ref_mcc_rotation", "seconds"]].round(3))
     display(Markdown(report.sentence_scores(live_img.iloc[0], "image benchmark with only cross-modal edges")))

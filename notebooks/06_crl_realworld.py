@@ -16,6 +16,16 @@
 # %% [markdown]
 # # Level II on PersonaX: latent factors and their causal graph
 #
+# ````{admonition} This page in short
+# :class: important personax-headline
+# **Reproduces** paper §4.5: latent factors learned from face and text embeddings (CRL)
+# and the causal graph among them (PC with background knowledge), for both datasets.
+#
+# ```{glue:md} ch06_headline
+# :format: myst
+# ```
+# ````
+#
 # The paper's headline real-world result is a causal graph among *learned* latent factors:
 # shared factors $S$ (red), image factors $Z_{1,\cdot}$ learned from face embeddings (blue)
 # and text factors $Z_{2,\cdot}$ learned from the three LLMs' description embeddings
@@ -35,7 +45,10 @@
 #    Five scores and on the attributes (Level I tests, held-out R²);
 # 5. on the synthetic sample, score the recovery against the planted latents and graph,
 #    beside an **oracle**: the same PC on the planted latents themselves;
-# 6. show the paper's published graph, the planted graph and ours side by side.
+# 6. show the paper's published graph, the planted graph and ours, one above the other.
+#
+# Every sentence after a figure or table below is generated from this run's results by
+# `personax.crl.realworld_report`; none is typed by hand.
 
 # %% [markdown]
 # ## Prerequisites
@@ -65,12 +78,12 @@ freq_threshold = None  # draw edges seen in at least this share of runs (None = 
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import Markdown, display
 
 import personax.notebook
-from personax.crl import published, realworld
-from personax.data import load
+from personax.crl import realworld
+from personax.crl import realworld_report as report
+from personax.headlines import glue_markdown
 from personax.plots import graph as graph_plots
 
 ctx = personax.notebook.setup(
@@ -80,12 +93,14 @@ ctx = personax.notebook.setup(
             "ci_test": {"kind": "str", "choices": ("rcit", "kci", "fisherz"), "allow_none": True},
             "n_boot": {"kind": "int", "low": 0, "allow_none": True},
             "freq_threshold": {"kind": "float", "low": 0, "high": 1, "low_inclusive": False, "allow_none": True}})
-settings = realworld.PROFILE_SETTINGS[profile]
-rows = n if n is not None else settings["n"]
-data = {d: load(d, source=source, n=rows, seed=seed) for d in ctx.datasets}
-pd.DataFrame([{"dataset": d, "rows": len(ds), "face measurements": len(ds.measurements("face")),
-               "text measurements": len(ds.measurements("text")), **ds.schema.latent_layout,
-               "synthetic": bool(ds.info.get("synthetic"))} for d, ds in data.items()]).set_index("dataset")
+
+# %% [markdown]
+# The data: one row per person, the face measurement(s) and the three text measurements
+# the model is trained on, and the latent sizes of the paper.
+
+# %%
+data = report.load_data(ctx.datasets, source=source, n=n, seed=seed, profile=profile)
+report.data_table(data)
 
 # %% [markdown]
 # ## Training and the latent graph
@@ -97,56 +112,57 @@ pd.DataFrame([{"dataset": d, "rows": len(ds), "face measurements": len(ds.measur
 # `paper` (the paper's test for CelebPersona; its cost is linear in the rows), Fisher-z at
 # `ci` (a smoke test). Conditional KCI (`ci_test="kci"`) is available with causal-learn's
 # exact definition; on 2,000 rows a PC run takes minutes on two cores (see the benchmark).
+# At `quick` the stability table has the main PC run plus two half-sample resamples
+# (three runs, so frequencies are multiples of 1/3); `paper` uses three seeds × 20.
+# On a CPU the datasets' pipelines and the oracle PCs run in parallel worker processes,
+# one thread each (`run_level2_all`); the results are those of one run after the other.
+# The table gives the wall seconds of each step and the CPU seconds of the whole run: on a
+# machine shared with other jobs the wall times include waiting for a core.
 
 # %%
-results = {}
-for d, ds in data.items():
-    results[d] = realworld.run_level2(ds, profile=profile, seeds=seeds, alpha=alpha, ci_test=ci_test,
-                                      seed=seed, device=ctx.device, n_boot=n_boot, freq_threshold=freq_threshold)
-pd.DataFrame({d: {**{f"{k} (s)": round(v, 1) for k, v in r.settings["timings"].items()},
-                  "seeds": list(r.fit.seeds), "CI test": r.settings["ci_test"], "alpha": r.settings["alpha"],
-                  "PC rows": r.graph.params["n_rows"], "PC tests (main run)": r.graph.params["n_tests"],
-                  "runs for stability": r.settings["n_stability_runs"],
-                  "edge frequency drawn": r.settings["freq_threshold"]}
-              for d, r in results.items()})
+results = realworld.run_level2_all(data, profile=profile, seeds=seeds, alpha=alpha, ci_test=ci_test, seed=seed,
+                                   device=ctx.device, n_boot=n_boot, freq_threshold=freq_threshold)
+report.run_table(results)
+
+# %%
+# plumbing
+glue_markdown("ch06_headline", report.headline(results))
+display(Markdown(report.sentence_run(results)))
 
 # %% [markdown]
-# ### Training curves
+# ### Training
 #
-# Validation loss of the first seed (the model kept is the best validation epoch).
+# Validation loss per epoch of the first seed: stage 1 learns the blocks (alignment of the
+# measurements + reconstruction), stage 2 one candidate per block order (held-out
+# negative log-likelihood); a dot marks the epoch whose weights each phase keeps.
 
 # %%
-fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 3.2), squeeze=False)
-for ax, (d, r) in zip(axes[0], results.items()):
-    h = r.fit.fits[0].history
-    ax.plot(h["epoch"], h["train_loss"], label="train")
-    ax.plot(h["epoch"], h["val_loss"], label="validation")
-    ax.set(title=d, xlabel="epoch", ylabel="loss")
-    ax.legend()
-fig.tight_layout()
+graph_plots.training_by_phase({d: r.fit.fits[0].history for d, r in results.items()})
 plt.show()
 
+# %%
+display(Markdown(report.sentence_training(results)))
+
 # %% [markdown]
-# ## Three graphs side by side
+# ## Three graphs, one above the other
 #
-# Left: the graph the paper published (edges read from the authors' figures). Middle: the
+# Top: the graph the paper published (edges read from the authors' figures). Middle: the
 # graph planted in the synthetic sample (only on the shipped sample; the generator used the
-# directed edges of the published graphs). Right: ours — **only the edges that appear in
+# directed edges of the published graphs). Bottom: ours — **only the edges that appear in
 # at least the stated share of the PC runs** (seeds × half-sample resamples plus the main
 # run), with that frequency written on each edge; on the synthetic sample our latents are
 # drawn under the names of the planted latents they match best (Hungarian matching on
-# |Spearman| within each block), so the middle and right panels can be compared edge by
+# |Spearman| within each block), so the middle and bottom panels can be compared edge by
 # edge. Cross-modal edges (image ↔ text) are orange; directed edges are arrows, undirected
 # edges plain lines. The panel titles give the number of edges.
 
 # %%
 for d, r in results.items():
-    planted = data[d].truth.dag if data[d].truth is not None else None
-    mapping = r.recovery["mapping"] if r.recovery is not None else None
-    graph_plots.draw_three_graphs(d, r.stable, r.graph.nodes, threshold=r.settings["freq_threshold"],
-                                  n_runs=r.settings["n_stability_runs"], planted_dag=planted, mapping=mapping,
-                                  seen=len(r.stability), title=f"{d}: PC with {r.settings['ci_test']}, α = {alpha}")
+    graph_plots.draw_three_graphs(d, r.stable, r.graph.nodes, **report.three_graph_options(r, data[d]))
     plt.show()
+
+# %%
+display(Markdown(report.sentence_graphs(results, {d: ds.truth.dag if ds.truth else None for d, ds in data.items()})))
 
 # %% [markdown]
 # ### Edge stability
@@ -157,9 +173,10 @@ for d, r in results.items():
 
 # %%
 for d, r in results.items():
-    display(Markdown(f"**{d}** — {r.settings['n_stability_runs']} runs, {len(r.stability)} distinct edges seen, "
-                     f"{len(r.stable)} at frequency ≥ {r.settings['freq_threshold']:g}"))
-    display(r.stability.head(15).round(2))
+    display(Markdown(f"**{d}**"), r.stability.head(12).round(2))
+
+# %%
+display(Markdown(report.sentence_stability(results)))
 
 # %% [markdown]
 # ## What do the latents stand for? Evidence, not guesswork
@@ -168,21 +185,18 @@ for d, r in results.items():
 # Big Five score and attribute, Benjamini–Hochberg adjusted over the table, and the R² of
 # predicting the latent from that variable, fitted on training rows and scored on
 # held-out rows. A latent is described by the variables it depends on, ranked by held-out
-# R²; without such evidence it stays unlabelled.
+# R²; without such evidence it stays unlabelled. A dot marks a dependence that survives
+# the adjustment.
 
 # %%
 for d, r in results.items():
-    heat = r.description.pivot(index="latent", columns="variable", values="r2_test").loc[
-        r.graph.nodes, list(data[d].schema.traits) + list(data[d].schema.attributes)]
-    fig, ax = plt.subplots(figsize=(0.45 * heat.shape[1] + 3, 0.3 * heat.shape[0] + 1.5))
-    im = ax.imshow(heat.clip(lower=0).to_numpy(dtype=float), cmap="viridis", vmin=0, aspect="auto")
-    ax.set_xticks(range(heat.shape[1]), heat.columns, rotation=70, fontsize=7)
-    ax.set_yticks(range(heat.shape[0]), heat.index, fontsize=7)
-    fig.colorbar(im, ax=ax, label="held-out R²")
-    ax.set_title(f"{d}: how much of each latent a variable explains")
-    fig.tight_layout()
+    graph_plots.evidence_heatmap(r.description, r.graph.nodes, [*data[d].schema.traits, *data[d].schema.attributes],
+                                 title=f"{d}: how much of each latent a variable explains")
     plt.show()
     display(r.labels.set_index("latent")[["block", "evidence", "n_dependent"]])
+
+# %%
+display(Markdown(report.sentence_evidence(results)))
 
 # %% [markdown]
 # ## Recovery on the synthetic sample
@@ -206,21 +220,11 @@ for d, r in results.items():
 # oracle keeps a few extra edges.
 
 # %%
-rec_rows, graph_rows = [], []
-for d, r in results.items():
-    if r.recovery is None:
-        continue
-    b = r.recovery["blocks"].assign(dataset=d)
-    rec_rows.append(b)
-    graph_rows.append({"dataset": d, "latents": "planted (oracle)", "graph": "main run", **r.oracle.scores})
-    graph_rows.append({"dataset": d, "latents": "learned", "graph": "main run", **r.recovery["graph"]})
-    graph_rows.append({"dataset": d, "latents": "learned", "graph": f"stable (≥ {r.settings['freq_threshold']:g})",
-                       **r.recovery["graph_stable"]})
-if rec_rows:
-    display(pd.concat(rec_rows).set_index(["dataset", "block"]).round(3))
-    display(pd.DataFrame(graph_rows).set_index(["dataset", "latents", "graph"]).round(3))
-else:
-    display(Markdown("_Real data: no planted truth, recovery not scored._"))
+for table in report.recovery_tables(results):
+    display(table.round(3))
+
+# %%
+display(Markdown(report.sentence_recovery(results)))
 
 # %% [markdown]
 # ### Published edges beside ours, by group
@@ -232,37 +236,16 @@ else:
 
 # %%
 for d, r in results.items():
-    display(Markdown(f"**{d}**"))
-    display(graph_plots.edges_side_by_side(d, r.stable, r.stability))
+    display(Markdown(f"**{d}**"), graph_plots.edges_side_by_side(d, r.stable, r.stability))
+
+# %%
+display(Markdown(report.sentence_published(results)))
 
 # %% [markdown]
 # ## Summary
 
 # %%
-lines = []
-for d, r in results.items():
-    cross = r.stable[[{a, b} == {"face", "text"} for a, b in zip(r.stable["source_block"], r.stable["target_block"])]]
-    line = (f"- **{d}**: {len(r.stable)} stable edges (frequency ≥ {r.settings['freq_threshold']:g} over "
-            f"{r.settings['n_stability_runs']} runs; {len(r.graph.edges)} in the main run) among {len(r.graph.nodes)} "
-            f"latents, {len(cross)} cross-modal; the paper's graph has {len(published.published_edges(d))} edges")
-    if r.recovery is not None:
-        b = r.recovery["blocks"].set_index("block")
-        g, gs, o = r.recovery["graph"], r.recovery["graph_stable"], r.oracle.scores
-        line += ("; recovery on the synthetic sample — MCC " +
-                 ", ".join(f"{k} {b.loc[k, 'mcc']:.2f}" for k in b.index) + "; R² " +
-                 ", ".join(f"{k} {b.loc[k, 'r2']:.2f}" for k in b.index) +
-                 f"; CPDAG SHD {g['shd_cpdag']} (main run), {gs['shd_cpdag']} (stable graph) against the "
-                 f"{o['n_true']} planted edges, skeleton precision {g['skeleton_precision']:.2f} / recall "
-                 f"{g['skeleton_recall']:.2f}; oracle PC on the planted latents: SHD {o['shd_cpdag']}, "
-                 f"precision {o['skeleton_precision']:.2f} / recall {o['skeleton_recall']:.2f}")
-    lines.append(line)
-display(Markdown(
-    f"Profile `{profile}`, device `{ctx.device}`, α = {alpha}.\n\n" + "\n".join(lines) +
-    "\n\nThe gap between the oracle row and the learned rows is the price of learning the latents; the "
-    "oracle's own errors are those of the graph step (finite rows, the CI test, confounding by attributes "
-    "that are not latents). Small profiles train briefly: their recovery numbers are lower bounds. The "
-    "published labels are the authors' illustrations; ours are the evidence table above. Traits inferred "
-    "by LLMs for public figures reflect public image and model priors, not measured personality."))
+display(Markdown(report.conclusions(results, profile=profile, device=ctx.device)))
 
 # %% [markdown]
 # ## References

@@ -16,6 +16,16 @@
 # %% [markdown]
 # # Performance
 #
+# ````{admonition} This page in short
+# :class: important personax-headline
+# **Reproduces** no paper section (the paper reports no timings): the speed of the tests and models, read from
+# the committed benchmarks.
+#
+# ```{glue:md} ch07_headline
+# :format: myst
+# ```
+# ````
+#
 # Speed is a feature of this companion: the whole Level I battery at CelebPersona scale
 # should take seconds, and the CRL model should train in minutes on a CPU. This page reads
 # the measurements committed under `benchmarks/results/`; it times nothing itself. Every
@@ -123,3 +133,9 @@ results.get("data_generate")
 # - Zhang et al., *Kernel-based conditional independence test*, UAI 2011 (KCI).
 # - Strobl, Zhang, Visweswaran, *Approximate kernel-based conditional independence tests*, J. Causal Inference 2019 (RCIT).
 # - Gretton et al., *A kernel statistical test of independence*, NeurIPS 2008 (HSIC).
+
+# %%
+# plumbing: the headline in the box under the title (personax.headlines)
+from personax import headlines
+
+headlines.glue_markdown("ch07_headline", headlines.performance(level1))

@@ -19,6 +19,10 @@ For every HTML page of ``_build/html`` (run this under ``scripts/offline.sh``):
   no figure whose smallest label is under 9 pt at the book's width (measured by the
   runner when the figure was displayed; ``--fonts-not-enforced REGEX`` reports without
   failing, for pages being reworked);
+* a headline above the fold: every executed notebook page carries, under its title, the
+  box ``personax-headline`` (a Jupyter Book admonition) saying what it reproduces and its
+  headline result, with the glued sentence present (an unresolved ``{glue:md}`` leaves
+  the box without its "Paper" / "Reproduced here" text);
 * browser checks (``chromium --headless --dump-dom``): the page loads (non-empty DOM with a
   title, or is a redirect to an existing page), MathJax rendered (``mjx-container``) on
   every page with math, no remote resource appears in the DOM after JavaScript ran, and
@@ -110,6 +114,7 @@ class PageFacts:
     text_chars: set[str] = field(default_factory=set)
     links: list[str] = field(default_factory=list)
     doc_mentions: list[str] = field(default_factory=list)
+    headline: str | None = None  # text of the div.personax-headline box, None when the page has none
 
 
 class _PageParser(HTMLParser):
@@ -128,6 +133,8 @@ class _PageParser(HTMLParser):
         self._in_script = False
         self._math_depth = 0  # > 0 inside span/div.math: MathJax draws it, no font needed
         self._tag_stack: list[tuple[str, bool]] = []
+        self._headline: list[str] | None = None
+        self._headline_depth = 0
 
     # -- helpers
     def _output_depth(self) -> bool:
@@ -167,6 +174,8 @@ class _PageParser(HTMLParser):
             elif "stderr" in classes or "output_stderr" in classes:
                 role = "stderr"
             self._div_stack.append(role)
+            if "personax-headline" in classes and self.facts.headline is None and self._headline is None:
+                self._headline, self._headline_depth = [], len(self._div_stack)
             if role in ("error", "stderr") and self._capture is None:
                 self._capture, self._capture_kind, self._capture_depth = [], role, len(self._div_stack)
         # remote resources
@@ -192,6 +201,9 @@ class _PageParser(HTMLParser):
             self._close_div()
 
     def _close_div(self):
+        if self._headline is not None and len(self._div_stack) == self._headline_depth:
+            self.facts.headline = " ".join("".join(self._headline).split())
+            self._headline = None
         if self._capture is not None and len(self._div_stack) == self._capture_depth:
             text = "".join(self._capture).strip()
             (self.facts.error_outputs if self._capture_kind == "error" else self.facts.stderr_outputs).append(text)
@@ -230,6 +242,8 @@ class _PageParser(HTMLParser):
             self._style.append(data)
         if self._capture is not None:
             self._capture.append(data)
+        if self._headline is not None:
+            self._headline.append(data)
         if not (self._in_style or self._in_script or self._in_title):
             if self._math_depth == 0 and not _TEX_MATH.search(data):
                 self.facts.text_chars.update(ch for ch in data if ord(ch) > 0x7F)
@@ -347,6 +361,23 @@ def provenance_problems(facts: PageFacts, record: dict | None) -> list[str]:
     if record.get("runner", {}).get("status") not in (None, "ok"):
         problems.append(f"the notebook run failed: {record['runner'].get('error')}")
     return problems
+
+
+#: What the headline box must say once its glued sentence is pasted (personax.headlines).
+HEADLINE_TEXT = re.compile(r"Reproduced here|Beyond the paper", re.IGNORECASE)
+
+
+def headline_problems(facts: PageFacts, record: dict | None) -> list[str]:
+    """An executed notebook page opens with the headline box, and the box carries its sentence."""
+    if not facts.is_notebook or record is None:
+        return []
+    if facts.headline is None:
+        return ["no headline box under the title: add the 'personax-headline' admonition to the title cell "
+                "(what the page reproduces, paper vs this run; see personax.headlines)"]
+    if not HEADLINE_TEXT.search(facts.headline):
+        return [f"the headline box has no result ({facts.headline[:120]!r}): the glued sentence is missing — "
+                "the notebook must call personax.headlines.glue_markdown with the key its {glue:md} names"]
+    return []
 
 
 # --------------------------------------------------------------------------- clean pages
@@ -622,6 +653,7 @@ def check_book(html_dir: Path, out_dir: Path, *, chromium: str | None, require_f
         problems += link_problems(facts, html_dir, rel, repo)
         record = page_provenance(html_dir, rel)
         problems += provenance_problems(facts, record)
+        problems += headline_problems(facts, record)
         if facts.redirect is not None:
             target = (page.parent / unquote(urlparse(facts.redirect).path)).resolve()
             if not target.exists():

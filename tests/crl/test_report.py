@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from personax.crl import report
 
@@ -36,3 +37,43 @@ def test_summary_lines_skip_missing_groups_and_show_nan_as_na():
     s["r2_mean"] = np.nan
     text = report.summary_lines(s)
     assert "R² n/a" in text and "design" not in text
+
+
+def test_live_plan_per_profile():
+    from personax.crl import report
+
+    assert report.live_plan("ci") == {"seeds": [0], "n": 600, "n_images": 300, "methods": ["personax"],
+                                      "live_extra": False}
+    p = report.live_plan("paper", seeds=[3], n=100)
+    assert p["seeds"] == [3] and p["n"] == p["n_images"] == 100 and p["live_extra"]
+    with pytest.raises(ValueError, match="profile"):
+        report.live_plan("fast")
+
+
+def test_headline_reads_the_committed_summary():
+    import pandas as pd
+
+    from personax.crl import report
+
+    s = pd.DataFrame([
+        {"benchmark": "images_paper", "method": "personax", "seeds": 2, "mcc_mean": 0.611, "r2_mean": 0.922},
+        {"benchmark": "images_paper", "method": "mmcrl", "seeds": 2, "mcc_mean": 0.52, "r2_mean": 0.93},
+        {"benchmark": "numerical", "method": "personax", "seeds": 5, "mcc_mean": 0.876, "r2_mean": 0.964},
+        {"benchmark": "design family (conditions met)", "method": "personax", "seeds": 60, "mcc_mean": 0.917,
+         "r2_mean": 0.96, "designs": 20, "designs_mcc_ge_0.95": 11}])
+    h = report.headline(s)
+    assert "**Paper:** MCC 0.92, R² 0.96" in h
+    assert "MCC 0.61, R² 0.92 (2 seeds), MMCRL 0.52 / 0.93" in h
+    assert "numerical benchmark MCC 0.88, R² 0.96" in h and "20 random designs" in h and "11 of them" in h
+    assert "no committed benchmark" in report.headline(None)
+
+
+def test_chapter_setup_rejects_other_sources():
+    from types import SimpleNamespace
+
+    import personax.notebook
+    from personax.crl import report
+
+    with pytest.raises(personax.notebook.ParameterError, match="source='sample'"):
+        report.chapter_setup(SimpleNamespace(source="hf"), "standin")
+    assert report.chapter_setup(SimpleNamespace(source="sample"), "standin") is None

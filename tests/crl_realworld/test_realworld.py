@@ -174,3 +174,51 @@ def test_run_level2_without_truth_skips_recovery(athle_small):
     r = run_level2(real_like, profile="ci", device="cpu", seed=1)
     assert r.recovery is None and r.oracle is None
     assert len(r.description) and r.graph.params["n_rows"] == 400
+
+
+@pytest.mark.slow
+def test_run_level2_all_in_processes_equals_one_after_the_other(athle_small):
+    """The oracle runs in its own process beside the pipeline; the results are those of run_level2."""
+    from personax.crl.realworld import run_level2, run_level2_all
+
+    seq = run_level2(athle_small, profile="ci", device="cpu", seed=0)
+    par = run_level2_all({"athlepersona": athle_small}, n_jobs=2, profile="ci", device="cpu", seed=0)
+    r = par["athlepersona"]
+    pd.testing.assert_frame_equal(r.graph.edges, seq.graph.edges)
+    pd.testing.assert_frame_equal(r.stability, seq.stability)
+    pd.testing.assert_frame_equal(r.oracle.graph.edges, seq.oracle.graph.edges)
+    assert r.oracle.scores == seq.oracle.scores
+    assert r.settings["timings"]["oracle_pc"] == r.oracle.graph.params["seconds"]
+    with pytest.raises(ValueError, match="oracle"):
+        run_level2_all({"athlepersona": athle_small}, oracle=False)
+    with pytest.raises(ValueError, match="n_jobs"):
+        run_level2_all({"athlepersona": athle_small}, n_jobs=0)
+
+
+def test_oracle_graph_is_pc_on_the_planted_latents(athle_small):
+    import dataclasses
+
+    from personax.crl.graph import pc_graph
+    from personax.crl.realworld import oracle_graph
+
+    o = oracle_graph(athle_small, profile="ci", seed=0, device="cpu")
+    g = pc_graph(athle_small.truth.latents, alpha=0.05, test="fisherz", seed=0)
+    pd.testing.assert_frame_equal(o.graph.edges, g.edges)
+    assert o.scores["n_true"] == int(athle_small.truth.dag.to_numpy().sum())
+    with pytest.raises(ValueError, match="no planted truth"):
+        oracle_graph(dataclasses.replace(athle_small, truth=None))
+
+
+def test_cpu_threads_limits_and_restores():
+    import torch
+
+    from personax.crl.graph import cpu_threads
+    from personax.errors import ParameterError
+
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ParameterError, match="threads"):
+        with cpu_threads(0):
+            pass

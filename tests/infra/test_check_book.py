@@ -285,3 +285,19 @@ def test_small_figure_labels_fail_and_name_the_cell(check_book):
     [problem] = check_book.figure_problems(nb, "book/executed/04_independence.html")
     assert problem.startswith("cell 1 (In [3]) `iplots.heatmap_panel(results)`: a figure 18.0 × 6.1 in")
     assert "2.6 pt" in problem and "≥ 9 pt" in problem
+
+
+def test_headline_box_is_required_and_must_carry_its_sentence(check_book):
+    body = NOTEBOOK_CELL.format(inner=FIGURE)
+    box = ('<div class="admonition important personax-headline"><p class="admonition-title">This page in short</p>'
+           '<p><strong>Reproduces</strong> paper §3.</p>{glued}</div>')
+    record = {"parameters": {"source": "hf"}}
+    plain = check_book.parse_page(page(body))
+    assert plain.headline is None
+    assert "no headline box" in check_book.headline_problems(plain, record)[0]
+    assert check_book.headline_problems(plain, None) == []  # not an executed page: provenance_problems says so
+    empty = check_book.parse_page(page(box.format(glued="") + body))
+    assert "glued sentence is missing" in check_book.headline_problems(empty, record)[0]
+    full = check_book.parse_page(page(box.format(glued="<p><strong>Paper:</strong> 1. <strong>Reproduced here:"
+                                                       "</strong> <em>2</em>.</p>") + body))
+    assert "Reproduced here" in full.headline and check_book.headline_problems(full, record) == []

@@ -14,20 +14,21 @@ latents readable:
   R² (regressor fitted on training rows, scored on held-out rows);
 * :func:`evaluate_recovery` — on the synthetic sample, how well the learned latents and the
   PC graph recover the planted latents and DAG (MCC / R² per block, SHD, precision/recall);
-* :func:`run_level2` — all of the above for one dataset under a budget profile (the book
-  chapter ``06_crl_realworld`` calls it once per dataset).
+* :func:`run_level2` — all of the above for one dataset under a budget profile;
+  :func:`run_level2_all` runs it for several datasets, one process per dataset on a CPU
+  machine (the book chapter ``06_crl_realworld`` calls it).
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from personax.crl.graph import BLOCKS, align_latents, compare_graphs, latent_block
+from personax.crl.graph import BLOCKS, align_latents, compare_graphs, cpu_threads, latent_block
 from personax.independence.bh import benjamini_hochberg
 from personax.utils import make_rng, progress
 
@@ -43,6 +44,7 @@ __all__ = [
     "PROFILE_SETTINGS",
     "Level2Result",
     "run_level2",
+    "run_level2_all",
 ]
 
 
@@ -354,6 +356,14 @@ def describe_latents(latents_df: pd.DataFrame, frame: pd.DataFrame, traits: Sequ
     if np.intersect1d(train_rows, test_rows).size:
         raise ValueError("train_rows and test_rows overlap; the R² must be scored on held-out rows")
     variables = [(v, "trait") for v in traits] + [(v, "attribute") for v in attributes]
+    with cpu_threads(1):  # hundreds of small kernel tests: one thread is faster (see cpu_threads)
+        rows = _describe_rows(variables, frame, lat, discrete, train_rows, test_rows, max_n, rng, test, seed)
+    out = pd.DataFrame(rows, columns=["latent", "block", "variable", "kind", "n", "p_value", "r2_test", "error"])
+    out.insert(out.columns.get_loc("p_value") + 1, "q_value", benjamini_hochberg(out["p_value"].to_numpy()))
+    return out
+
+
+def _describe_rows(variables, frame, lat, discrete, train_rows, test_rows, max_n, rng, test, seed) -> list[dict]:
     rows = []
     for v, kind in progress(variables, desc="describe latents"):
         col = frame[v]
@@ -376,9 +386,7 @@ def describe_latents(latents_df: pd.DataFrame, frame: pd.DataFrame, traits: Sequ
                     err = f"{type(exc).__name__}: {exc}"
             rows.append({"latent": L, "block": latent_block(L), "variable": v, "kind": kind, "n": int(len(sub)),
                          "p_value": p, "r2_test": float(r2[j]), "error": err})
-    out = pd.DataFrame(rows, columns=["latent", "block", "variable", "kind", "n", "p_value", "r2_test", "error"])
-    out.insert(out.columns.get_loc("p_value") + 1, "q_value", benjamini_hochberg(out["p_value"].to_numpy()))
-    return out
+    return rows
 
 
 def _oos_r2(col: pd.Series, is_disc: bool, Y: np.ndarray, tr: np.ndarray, te: np.ndarray) -> np.ndarray:
@@ -638,7 +646,10 @@ class Level2Result:
         its scores against the planted DAG — the graph step's own error, beside the error
         that comes from the learned latents.
     settings : dict
-        The resolved settings (profile preset + overrides) and timings in seconds.
+        The resolved settings (profile preset + overrides), ``timings`` (wall seconds per
+        step), ``cpu_seconds`` (CPU time of the process that ran the pipeline; on a shared
+        machine the wall times include waiting for a core) and, when :func:`run_level2_all`
+        ran the oracle in another process, ``cpu_seconds_oracle``.
     """
 
     dataset: str
@@ -656,7 +667,8 @@ class Level2Result:
 def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None, alpha: float = 0.05,
                ci_test: str | None = None, seed: int = 0, device: str = "auto", n_boot: int | None = None,
                checkpoint_dir=None, describe_test: str = "kci", pc_rows: str = "all",
-               pc_options: dict | None = None, freq_threshold: float | None = None) -> Level2Result:
+               pc_options: dict | None = None, freq_threshold: float | None = None,
+               oracle: "OracleGraph | bool" = True) -> Level2Result:
     """Fit, graph, stability, interpretation and (on synthetic data) recovery for one dataset.
 
     Parameters
@@ -691,6 +703,10 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
         Options of the CI test (e.g. ``{"max_rank": 300}`` for KCI).
     freq_threshold : float, optional
         Frequency above which an edge enters the stable graph (default from the profile).
+    oracle : bool or OracleGraph
+        On synthetic data: ``True`` runs the oracle PC here, ``False`` skips it, an
+        :class:`OracleGraph` from :func:`oracle_graph` (same settings, same rows) is used as
+        given — :func:`run_level2_all` computes it in another process, beside the fit.
 
     Returns
     -------
@@ -698,28 +714,16 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
     """
     import time
 
-    from personax.crl.graph import compare_graphs, edge_frequencies, edge_stability, pc_graph, stable_edges
+    from personax.crl.graph import edge_frequencies, edge_stability, pc_graph, stable_edges
 
-    if profile not in PROFILE_SETTINGS:
-        raise ValueError(f"profile={profile!r}: use one of {sorted(PROFILE_SETTINGS)}")
-    st = dict(PROFILE_SETTINGS[profile])
-    if seeds is not None:
-        st["seeds"] = tuple(int(s) for s in seeds)
-    if n_boot is not None:
-        st["n_boot"] = int(n_boot)
-    if ci_test is not None:
-        st["ci_test"] = ci_test
-    if pc_options is not None:
-        st["pc_options"] = dict(pc_options)
-    if freq_threshold is not None:
-        st["freq_threshold"] = float(freq_threshold)
-    if pc_rows not in ("all", "heldout"):
-        raise ValueError(f"pc_rows={pc_rows!r}: use 'all' or 'heldout'")
-    st.update(alpha=float(alpha), seed=int(seed), pc_rows=pc_rows)
+    st = _settings(profile, seeds=seeds, n_boot=n_boot, ci_test=ci_test, pc_options=pc_options,
+                   freq_threshold=freq_threshold, pc_rows=pc_rows, alpha=alpha, seed=seed)
     ci_test = st["ci_test"]
-    pc_kw = {"alpha": alpha, "test": ci_test, "max_depth": st["max_depth"], "options": st["pc_options"],
-             "device": device}
+    pc_kw = _pc_kwargs(st, device)
+    if isinstance(oracle, OracleGraph) and pc_rows != "all":
+        raise ValueError("a precomputed oracle is PC on every row; with pc_rows='heldout' let run_level2 compute it")
     timings = {}
+    cpu0 = time.process_time()
     t = time.perf_counter()
     pf = fit_persona(ds, seeds=st["seeds"], profile=st["train_profile"], device=device,
                      checkpoint_dir=checkpoint_dir, config=st["train_config"])
@@ -749,17 +753,162 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
                                    seed=seed, max_n=st["describe_max_n"])
     labels = suggest_labels(description)
     timings["describe"] = time.perf_counter() - t
-    recovery = oracle = None
+    recovery = None
     if ds.truth is not None:
         t = time.perf_counter()
         recovery = evaluate_recovery(pf.latents[0], ds.truth, graph_adjacency=graph.adjacency,
                                      fit_rows=split.get("train"), eval_rows=split.get("test"), seed=seed,
                                      stable_edges=stable)
         timings["recovery"] = time.perf_counter() - t
-        t = time.perf_counter()
-        og = pc_graph(ds.truth.latents.iloc[pc_idx], seed=seed, **pc_kw)
-        oracle = OracleGraph(graph=og, scores=compare_graphs(og.adjacency, ds.truth.dag.loc[og.nodes, og.nodes]))
-        timings["oracle_pc"] = time.perf_counter() - t
+        if isinstance(oracle, OracleGraph):
+            if oracle.graph.params["n_rows"] != len(pc_idx):
+                raise ValueError(f"the oracle given ran on {oracle.graph.params['n_rows']} rows, PC here on "
+                                 f"{len(pc_idx)}: compute it with oracle_graph on the same data")
+            timings["oracle_pc"] = float(oracle.graph.params["seconds"])
+        elif oracle:
+            oracle = _oracle(ds, pc_idx, st, pc_kw)
+            timings["oracle_pc"] = float(oracle.graph.params["seconds"])
+        else:
+            oracle = None
+    else:
+        oracle = None
     st["timings"] = timings
+    # CPU seconds of this process (one thread): on a shared machine the wall times above
+    # include waiting for a core, this does not
+    st["cpu_seconds"] = time.process_time() - cpu0
     return Level2Result(dataset=pf.dataset, fit=pf, graph=graph, stability=stability, description=description,
                         labels=labels, recovery=recovery, oracle=oracle, settings=st, stable=stable)
+
+
+def _settings(profile: str, *, seeds, n_boot, ci_test, pc_options, freq_threshold, pc_rows, alpha, seed) -> dict:
+    """The profile preset of :data:`PROFILE_SETTINGS` with the caller's overrides."""
+    if profile not in PROFILE_SETTINGS:
+        raise ValueError(f"profile={profile!r}: use one of {sorted(PROFILE_SETTINGS)}")
+    st = dict(PROFILE_SETTINGS[profile])
+    if seeds is not None:
+        st["seeds"] = tuple(int(s) for s in seeds)
+    if n_boot is not None:
+        st["n_boot"] = int(n_boot)
+    if ci_test is not None:
+        st["ci_test"] = ci_test
+    if pc_options is not None:
+        st["pc_options"] = dict(pc_options)
+    if freq_threshold is not None:
+        st["freq_threshold"] = float(freq_threshold)
+    if pc_rows not in ("all", "heldout"):
+        raise ValueError(f"pc_rows={pc_rows!r}: use 'all' or 'heldout'")
+    st.update(alpha=float(alpha), seed=int(seed), pc_rows=pc_rows)
+    return st
+
+
+def _pc_kwargs(st: dict, device: str) -> dict:
+    return {"alpha": st["alpha"], "test": st["ci_test"], "max_depth": st["max_depth"], "options": st["pc_options"],
+            "device": device}
+
+
+def _oracle(ds, rows: np.ndarray, st: dict, pc_kw: dict) -> OracleGraph:
+    from personax.crl.graph import pc_graph
+
+    og = pc_graph(ds.truth.latents.iloc[rows], seed=st["seed"], **pc_kw)
+    return OracleGraph(graph=og, scores=compare_graphs(og.adjacency, ds.truth.dag.loc[og.nodes, og.nodes]))
+
+
+def oracle_graph(ds, *, profile: str = "quick", alpha: float = 0.05, ci_test: str | None = None, seed: int = 0,
+                 device: str = "auto", pc_options: dict | None = None) -> OracleGraph:
+    """PC on the planted latents of a synthetic sample, every row, with :func:`run_level2`'s settings.
+
+    The same test, α, options, depth and seed as ``run_level2(ds, profile=..., ...)`` with
+    ``pc_rows="all"``, so the result equals the oracle that call computes; it does not
+    depend on the CRL fit, so it can run beside it (:func:`run_level2_all`).
+
+    Raises
+    ------
+    ValueError
+        ``ds`` has no planted truth (real data).
+    """
+    if ds.truth is None:
+        raise ValueError("this dataset has no planted truth (real data): there is no oracle to run; "
+                         "use the synthetic sample (source='sample')")
+    st = _settings(profile, seeds=None, n_boot=None, ci_test=ci_test, pc_options=pc_options, freq_threshold=None,
+                   pc_rows="all", alpha=alpha, seed=seed)
+    return _oracle(ds, np.arange(len(ds.frame)), st, _pc_kwargs(st, device))
+
+
+def _level2_worker(task: str, ds, kwargs: dict):
+    """One task of :func:`run_level2_all` in a worker process (libraries kept quiet, as in the notebook)."""
+    from personax.utils import quiet_third_party
+
+    quiet_third_party()
+    if task == "oracle":
+        keep = ("profile", "alpha", "ci_test", "seed", "device", "pc_options")
+        return oracle_graph(ds, **{k: v for k, v in kwargs.items() if k in keep})
+    return run_level2(ds, **kwargs)
+
+
+def run_level2_all(data: Mapping[str, Any], *, n_jobs: int | None = None, **kwargs) -> dict[str, Level2Result]:
+    """:func:`run_level2` for every dataset of ``data``, in parallel processes on a CPU machine.
+
+    The work is split into independent tasks — per dataset the pipeline of
+    :func:`run_level2` (fit, PC, stability, interpretation, recovery) and, on synthetic
+    data, the oracle PC on the planted latents (:func:`oracle_graph`, which does not need
+    the fit) — and handed to ``n_jobs`` worker processes, longest first.  Every task is
+    seeded on its own and runs on one CPU thread (``crl.fit(threads=1)``,
+    :func:`~personax.crl.graph.cpu_threads`), so the results equal those of
+    ``run_level2`` one dataset after the other (``n_jobs=1``); on two cores the chapter
+    takes about the time of its longest task instead of the sum.
+
+    Parameters
+    ----------
+    data : mapping
+        ``{dataset: PersonaData}``.
+    n_jobs : int or None
+        Worker processes; ``None`` = up to the CPU count (at most one per task) on a CPU
+        device, and 1 on a GPU (one device, one process).  ``1`` runs everything in this
+        process.
+    **kwargs
+        Passed to :func:`run_level2` (``profile``, ``seeds``, ``alpha``, ``device`` ...).
+
+    Returns
+    -------
+    dict
+        ``{dataset: Level2Result}`` in the order of ``data``.
+    """
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from personax.errors import ParameterError
+    from personax.utils import resolve_device
+
+    if not data:
+        raise ParameterError("data is empty: pass {dataset: PersonaData}", hint="e.g. {'athlepersona': load(...)}")
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1):
+        raise ParameterError(f"n_jobs={n_jobs!r} must be a positive integer or None", hint="e.g. n_jobs=2")
+    if "oracle" in kwargs:
+        raise ParameterError("run_level2_all schedules the oracle itself", hint="drop the oracle= argument")
+    on_cpu = resolve_device(kwargs.get("device", "auto")).startswith("cpu")
+    split_oracle = kwargs.get("pc_rows", "all") == "all"
+    tasks = [("level2", d) for d in data]
+    if split_oracle:
+        tasks += [("oracle", d) for d, ds in data.items() if ds.truth is not None]
+    if n_jobs is None:
+        n_jobs = min(len(tasks), os.cpu_count() or 1) if on_cpu else 1
+    if n_jobs == 1:
+        return {d: run_level2(ds, **kwargs) for d, ds in data.items()}
+    # longest first: the pipelines (largest dataset first), then the oracles
+    tasks.sort(key=lambda t: (t[0] != "level2", -len(data[t[1]].frame)))
+    # spawn, not fork: the parent holds torch's and BLAS's thread pools, which a fork would copy in a broken state
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=int(n_jobs), mp_context=ctx) as pool:
+        run_kw = {**kwargs, "oracle": False} if split_oracle else dict(kwargs)
+        futures = {t: pool.submit(_level2_worker, t[0], data[t[1]], run_kw) for t in tasks}
+        done = {t: f.result() for t, f in futures.items()}
+    out = {}
+    for d in data:
+        r = done[("level2", d)]
+        if ("oracle", d) in done:
+            r.oracle = done[("oracle", d)]
+            r.settings["timings"]["oracle_pc"] = float(r.oracle.graph.params["seconds"])
+            r.settings["cpu_seconds_oracle"] = float(r.oracle.graph.params["cpu_seconds"])
+        out[d] = r
+    return out

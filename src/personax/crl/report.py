@@ -205,3 +205,103 @@ def speed_table(results: pd.DataFrame, benchmarks: tuple[str, ...] = ("numerical
     if "machine" in d:
         out["machine"] = g["machine"].first().to_numpy()
     return out
+
+
+def live_plan(profile: str, seeds=None, n: int | None = None) -> dict:
+    """What chapter 05 runs live at a profile: model seeds, rows, methods, and whether the extra runs happen.
+
+    Returns
+    -------
+    dict
+        ``seeds`` (list: ci / quick ``[0]``, paper ``[0..4]``, or the given ones), ``n`` (rows of
+        the numerical benchmark: ci 600, quick 4,000, paper 10,000, or ``n``), ``n_images``
+        (rows of the live image run: 300 / 1,500 / 5,000, or ``n``), ``methods`` (the joint
+        objective beside the default only at ``paper``), ``live_extra`` (the design and
+        image benchmarks run live only at ``paper``; ``ci`` / ``quick`` read them from the
+        committed CSVs).
+
+    Examples
+    --------
+    >>> live_plan("quick")["n"], live_plan("paper")["methods"]
+    (4000, ['personax', 'personax_joint'])
+    """
+    sizes = {"ci": (600, 300), "quick": (4000, 1500), "paper": (10000, 5000)}
+    if profile not in sizes:
+        raise ValueError(f"profile={profile!r}: use one of {sorted(sizes)}")
+    rows = sizes[profile] if n is None else (int(n), int(n))
+    return {"seeds": list(seeds) if seeds is not None else ([0, 1, 2, 3, 4] if profile == "paper" else [0]),
+            "n": rows[0], "n_images": rows[1],
+            "methods": ["personax", "personax_joint"] if profile == "paper" else ["personax"],
+            "live_extra": profile == "paper"}
+
+
+#: The notice chapter 05 shows under its setup (the page check looks for "Synthetic benchmarks").
+SYNTHETIC_NOTICE = ("> **Synthetic benchmarks.** Every number below comes from data generated with known latents and "
+                    "a known causal graph; none of it is PersonaX data or describes real people.")
+
+
+def headline(summary: pd.DataFrame | None) -> str:
+    """Chapter 05's headline in words: the paper's image-benchmark scores beside the committed benchmark's.
+
+    Reads ``crl_summary.csv`` (:func:`load_results`); ``None`` (no committed results) says so.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame([{"benchmark": "images_paper", "method": "personax", "seeds": 2, "mcc_mean": 0.61,
+    ...                    "r2_mean": 0.92}])
+    >>> print(headline(s))  # doctest: +ELLIPSIS
+    **Paper:** MCC 0.92, R² 0.96 on coloured MNIST ... **Reproduced here** ... MCC 0.61, R² 0.92 (2 seeds)...
+    """
+    paper = ("**Paper:** MCC 0.92, R² 0.96 on coloured MNIST + Fashion-MNIST (strongest baseline MMCRL 0.85 / "
+             "0.90).")
+    if summary is None or not len(summary):
+        return paper + " **Reproduced here:** no committed benchmark in this checkout (run `benchmarks/crl.py`)."
+
+    def row(bench, method="personax"):
+        r = summary[(summary["benchmark"] == bench) & (summary["method"] == method)]
+        return r.iloc[0] if len(r) else None
+
+    parts = []
+    img, mm = row("images_paper"), row("images_paper", "mmcrl")
+    if img is not None:
+        s = (f"on MNIST images with the paper's DAG our estimator reaches MCC {img['mcc_mean']:.2f}, R² "
+             f"{img['r2_mean']:.2f} ({int(img['seeds'])} seeds)")
+        if mm is not None:
+            s += f", MMCRL {mm['mcc_mean']:.2f} / {mm['r2_mean']:.2f}"
+        parts.append(s)
+    num = row("numerical")
+    if num is not None:
+        parts.append(f"on the paper's numerical benchmark MCC {num['mcc_mean']:.2f}, R² {num['r2_mean']:.2f}")
+    fam = row("design family (conditions met)")
+    if fam is not None and pd.notna(fam.get("designs", np.nan)):
+        parts.append(f"on {int(fam['designs'])} random designs that meet the identifiability conditions MCC "
+                     f"{fam['mcc_mean']:.2f} ({int(fam['designs_mcc_ge_0.95'])} of them ≥ 0.95)")
+    text = paper + " **Reproduced here** (committed benchmark): " + "; ".join(parts) + "."
+    return text + (" Section 3 shows why no estimator can score much higher on the paper's DAG: its edges "
+                   "inside blocks are not identifiable.")
+
+
+def chapter_setup(ctx, image_source2: str) -> None:
+    """Chapter 05's checks and header after ``personax.notebook.setup(..., show=False)``.
+
+    Raises :class:`personax.notebook.ParameterError` unless ``source`` is ``"sample"`` (the
+    chapter generates its data) and ``image_source2`` names an image source; then shows the
+    synthetic-benchmark notice (:data:`SYNTHETIC_NOTICE`) and the "Reproduce this page"
+    box (:func:`personax.notebook.reproduce_html`).
+    """
+    import personax.notebook
+    from personax.crl import synthetic
+
+    synthetic.check_image_source(image_source2, "image_source2")
+    if ctx.source != "sample":
+        raise personax.notebook.ParameterError(
+            f"parameter source={ctx.source!r}: this chapter generates its data; use source='sample' "
+            "(point image_source2 at a local Fashion-MNIST folder instead)")
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, Markdown, display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        display(Markdown(SYNTHETIC_NOTICE))
+        display(HTML(personax.notebook.reproduce_html(ctx)))

@@ -21,6 +21,14 @@ def _fig_axes(ax, ncols: int = 1, figsize=(5, 3.5)):
     return fig, axes[0]
 
 
+def _readable(fig, ax):
+    """A figure this module created, fitted to the book's width with 9 pt labels (``plots.layout.readable``);
+    a figure drawn on the caller's ``ax`` is left to the caller."""
+    from personax.plots.layout import readable
+
+    return readable(fig) if ax is None else fig
+
+
 def training_curves(histories: pd.DataFrame | Sequence[pd.DataFrame],
                     terms: Sequence[str] = ("loss", "rec", "ind", "cons"), labels: Sequence[str] | None = None,
                     ax=None):
@@ -144,9 +152,9 @@ def image_samples(bench, k: int = 6, ax=None):
             ax_.set_xticks([])
             ax_.set_yticks([])
             if c == 0:
-                ax_.set_ylabel(f"{m}[{i}]", fontsize=7)
+                ax_.set_ylabel(f"{m}[{i}]", fontsize=9)
     fig.tight_layout()
-    return fig
+    return _readable(fig, None)
 
 
 def scores_with_references(results: pd.DataFrame, metric: str = "mcc", ax=None):
@@ -176,7 +184,7 @@ def scores_with_references(results: pd.DataFrame, metric: str = "mcc", ax=None):
     a.set_ylim(0, 1.02)
     a.set_ylabel(metric.upper() if metric == "mcc" else metric, fontsize=9)
     fig.tight_layout()
-    return fig
+    return _readable(fig, ax)
 
 
 def family_points(results: pd.DataFrame, ax=None):
@@ -205,7 +213,7 @@ def family_points(results: pd.DataFrame, ax=None):
     a.set_ylim(0, 1.02)
     a.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
-    return fig
+    return _readable(fig, ax)
 
 
 def selection_evidence(candidates: pd.DataFrame, ax=None):
@@ -223,4 +231,4 @@ def selection_evidence(candidates: pd.DataFrame, ax=None):
     a.set_xlabel("held-out NLL above the fit's best (nats)", fontsize=9)
     a.set_ylabel("test MCC", fontsize=9)
     fig.tight_layout()
-    return fig
+    return _readable(fig, ax)

@@ -17,7 +17,11 @@ import pandas as pd
 from personax.crl.graph import BLOCKS, latent_block
 
 __all__ = ["BLOCK_COLORS", "graph_layout", "draw_latent_graph", "draw_published_graph",
-           "draw_graph_comparison", "draw_three_graphs", "edges_side_by_side"]
+           "draw_graph_comparison", "draw_three_graphs", "edges_side_by_side", "training_by_phase",
+           "evidence_heatmap"]
+
+#: Smallest label of these figures, in points at the book's width (``personax.plots.layout``).
+FONT_PT = 9.0
 
 #: Node colours of the paper's figures: shared red, image blue, text green.
 BLOCK_COLORS = {"shared": "#d62728", "face": "#1f77b4", "text": "#2ca02c"}
@@ -110,12 +114,12 @@ def draw_latent_graph(edges: pd.DataFrame, nodes: Sequence[str] | None = None, *
     nx.draw_networkx_nodes(G, pos, nodelist=nodes, node_color=[colors[n] for n in nodes], node_size=900,
                            edgecolors="black", linewidths=0.8, ax=ax)
     nx.draw_networkx_labels(G, pos, labels={n: _pretty(n) for n in nodes}, font_color="white",
-                            font_size=8, font_weight="bold", ax=ax)
+                            font_size=FONT_PT, font_weight="bold", ax=ax)
     if labels:
         for n in nodes:
             if labels.get(n):
                 x, y = pos[n]
-                ax.text(x, y - 0.2, str(labels[n]), ha="center", va="top", fontsize=6.5, color="0.2")
+                ax.text(x, y - 0.2, str(labels[n]), ha="center", va="top", fontsize=FONT_PT, color="0.2")
     widths = _edge_widths(edges, stability, 1.6)
     hl = {frozenset(e) for e in (highlight or [])}
     for (s, t, kind), w in zip(edges[["source", "target", "type"]].itertuples(index=False), widths):
@@ -135,19 +139,19 @@ def draw_latent_graph(edges: pd.DataFrame, nodes: Sequence[str] | None = None, *
             f = freq.get(frozenset((s, t)))
             if f is not None:
                 (x1, y1), (x2, y2) = pos[s], pos[t]
-                ax.text((x1 + x2) / 2, (y1 + y2) / 2, f"{f:.2f}", fontsize=6, color="0.1",
+                ax.text((x1 + x2) / 2, (y1 + y2) / 2, f"{f:.2f}", fontsize=FONT_PT, color="0.1",
                         ha="center", va="center", bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none",
                                                             alpha=0.7))
     handles = [Line2D([0], [0], marker="o", linestyle="", markerfacecolor=BLOCK_COLORS[b], markeredgecolor="black",
                       markersize=10, label=BLOCK_TITLES[b]) for b in BLOCKS if any(latent_block(n) == b for n in nodes)]
-    ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
+    ax.legend(handles=handles, loc="upper left", fontsize=FONT_PT, frameon=False)
     ax.set_axis_off()
     xs = [p[0] for p in pos.values()] or [0]
     ys = [p[1] for p in pos.values()] or [0]
     ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
     ax.set_ylim(min(ys) - 0.8, max(ys) + 0.5)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=FONT_PT + 1)
     fig.personax_node_colors = dict(colors)
     return fig
 
@@ -200,7 +204,7 @@ def _dag_edges(dag: pd.DataFrame) -> pd.DataFrame:
 def draw_three_graphs(dataset: str, stable: pd.DataFrame, nodes: Sequence[str], *, threshold: float,
                       n_runs: int, planted_dag: pd.DataFrame | None = None, mapping: Mapping[str, str] | None = None,
                       seen: int | None = None, title: str | None = None):
-    """Published graph, planted graph and ours, side by side, with edge counts.
+    """Published graph, planted graph and ours, one panel per row at the book's width, with edge counts.
 
     Parameters
     ----------
@@ -234,7 +238,10 @@ def draw_three_graphs(dataset: str, stable: pd.DataFrame, nodes: Sequence[str], 
 
     from personax.crl.published import PUBLISHED, published_edges
 
-    fig, axes = plt.subplots(1, 3, figsize=(21, 6.4))
+    from personax.plots.layout import BOOK_WIDTH_IN, readable
+
+    # one panel per row: three panels side by side would shrink every label below 9 pt
+    fig, axes = plt.subplots(3, 1, figsize=(BOOK_WIDTH_IN, 13.5))
     pub = published_edges(dataset)
     pub_cross = [(a, b) for a, b, g in pub[["source", "target", "group"]].itertuples(index=False) if g == "cross-modal"]
     draw_latent_graph(pub, nodes=list(PUBLISHED[dataset]["labels"]), ax=axes[0], highlight=pub_cross,
@@ -247,7 +254,7 @@ def draw_three_graphs(dataset: str, stable: pd.DataFrame, nodes: Sequence[str], 
                           title=f"planted (synthetic sample): {len(pe)} edges")
     else:
         axes[1].set_axis_off()
-        axes[1].text(0.5, 0.5, "real data: no planted graph", ha="center", va="center", fontsize=11)
+        axes[1].text(0.5, 0.5, "real data: no planted graph", ha="center", va="center", fontsize=FONT_PT + 2)
     ours = stable.copy()
     our_nodes = list(nodes)
     if mapping:
@@ -265,9 +272,9 @@ def draw_three_graphs(dataset: str, stable: pd.DataFrame, nodes: Sequence[str], 
     draw_latent_graph(ours[["source", "target", "type"]], nodes=our_nodes, stability=stab, ax=axes[2], highlight=cross,
                       title=f"ours: {len(ours)} edges{extra} with frequency ≥ {threshold:g} over {n_runs} runs{named}")
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(title, fontsize=FONT_PT + 2)
     fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 def edges_side_by_side(dataset: str, ours: pd.DataFrame, stability: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -312,3 +319,92 @@ def edges_side_by_side(dataset: str, ours: pd.DataFrame, stability: pd.DataFrame
         for i in range(max(len(p), len(o))):
             rows.append({"group": group, "published": p[i] if i < len(p) else "", "ours": o[i] if i < len(o) else ""})
     return pd.DataFrame(rows, columns=["group", "published", "ours"])
+
+
+def training_by_phase(histories: Mapping[str, pd.DataFrame]):
+    """Validation loss per epoch of each training phase, one column per dataset, at the book's width.
+
+    Top row: stage 1 (``blocks``: alignment + reconstruction); bottom row: the stage-2
+    candidates (``components:<order>:<restart>``: held-out negative log-likelihood), one
+    line each; a dot marks each phase's best epoch (the state the fit keeps).
+
+    Parameters
+    ----------
+    histories : mapping
+        ``{dataset: CRLFit.history}`` (columns ``phase``, ``phase_epoch``, ``val_loss``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from personax.plots.layout import BOOK_WIDTH_IN, readable
+
+    names = list(histories)
+    if not names:
+        raise ValueError("histories is empty: pass {dataset: fit.history}")
+    fig, axes = plt.subplots(2, len(names), figsize=(BOOK_WIDTH_IN, 5.2), squeeze=False)
+    for j, d in enumerate(names):
+        h = histories[d]
+        missing = {"phase", "phase_epoch", "val_loss"} - set(h.columns)
+        if missing:
+            raise ValueError(f"history of {d!r} lacks the columns {sorted(missing)} (a staged CRLFit.history)")
+        for i, (ax, stage) in enumerate(zip(axes[:, j], ("blocks", "components"))):
+            part = h[h["phase"].astype(str).str.startswith(stage)]
+            for k, (ph, g) in enumerate(part.groupby("phase", sort=False)):
+                label = "stage 1" if stage == "blocks" else "order " + str(ph).split(":")[1]
+                ax.plot(g["phase_epoch"], g["val_loss"], color=f"C{k}", lw=1.2, label=label)
+                b = g.loc[g["val_loss"].idxmin()]
+                ax.plot([b["phase_epoch"]], [b["val_loss"]], "o", color=f"C{k}", ms=4)
+            ax.set_title(f"{d}: {'stage 1 (blocks)' if i == 0 else 'stage 2 (components)'}", fontsize=FONT_PT)
+            ax.set_xlabel("epoch", fontsize=FONT_PT)
+            ax.set_ylabel("validation loss", fontsize=FONT_PT)
+            ax.tick_params(labelsize=FONT_PT)
+            if i == 1 and len(part):
+                ax.legend(fontsize=FONT_PT, frameon=False)
+    fig.tight_layout()
+    return readable(fig)
+
+
+def evidence_heatmap(description: pd.DataFrame, nodes: Sequence[str], variables: Sequence[str], *,
+                     title: str | None = None):
+    """Held-out R² of each latent (rows) from each trait or attribute (columns), at the book's width.
+
+    Negative R² (worse than the mean) is drawn as 0; cells whose dependence test rejects
+    after Benjamini–Hochberg (``q_value`` < 0.05) carry a dot.
+
+    Parameters
+    ----------
+    description : DataFrame
+        :func:`personax.crl.realworld.describe_latents` output.
+    nodes : sequence of str
+        Latents, in row order.
+    variables : sequence of str
+        Traits and attributes, in column order.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from personax.plots.layout import BOOK_WIDTH_IN, readable
+
+    heat = description.pivot(index="latent", columns="variable", values="r2_test").loc[list(nodes), list(variables)]
+    q = description.pivot(index="latent", columns="variable", values="q_value").loc[list(nodes), list(variables)]
+    fig, ax = plt.subplots(figsize=(BOOK_WIDTH_IN, 0.24 * len(nodes) + 2.4))
+    im = ax.imshow(heat.clip(lower=0).to_numpy(dtype=float), cmap="viridis", vmin=0, aspect="auto")
+    rr, cc = np.nonzero(q.to_numpy(dtype=float) < 0.05)
+    ax.plot(cc, rr, "o", color="white", ms=2.5, mec="black", mew=0.3, ls="")
+    ax.set_xticks(range(heat.shape[1]), heat.columns, rotation=70, fontsize=FONT_PT, ha="right",
+                  rotation_mode="anchor")
+    ax.set_yticks(range(heat.shape[0]), [_pretty(n) for n in heat.index], fontsize=FONT_PT)
+    cb = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+    cb.set_label("held-out R²", fontsize=FONT_PT)
+    cb.ax.tick_params(labelsize=FONT_PT)
+    if title:
+        ax.set_title(title, fontsize=FONT_PT + 1)
+    fig.tight_layout()
+    return readable(fig)
