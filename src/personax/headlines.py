@@ -72,7 +72,7 @@ def data_card(data: Mapping[str, object], checks: Mapping[str, pd.DataFrame] | N
     >>> from types import SimpleNamespace
     >>> chk = pd.DataFrame({"planted": ["dependent", "dependent", "independent"], "detected": [True, True, False]})
     >>> print(data_card({"athlepersona": list(range(5))}, {"athlepersona": chk}))  # doctest: +ELLIPSIS
-    **Paper:** ... **Reproduced here:** 5 rows of AthlePersona; ... planted dependences found 2/2, false alarms 0/1 (AthlePersona).
+    **Paper:** ... planted dependences found 2/2, false alarms 0/1 (AthlePersona).
     """
     paper = "**Paper:** 9,444 celebrities (CelebPersona) and 4,181 athletes from 7 leagues (AthlePersona)."
     rows = _join(f"{len(ds):,} rows of {_name(d)}" for d, ds in data.items())
@@ -126,7 +126,7 @@ def faces(round_trip: float, reid: Mapping[str, pd.DataFrame] | None = None) -> 
     --------
     >>> r = pd.DataFrame({"attack": ["released vs raw, no key"], "top1": [0.004], "chance_top1": [0.001]})
     >>> print(faces(2e-15, {"orthogonal": r}))  # doctest: +ELLIPSIS
-    **Paper:** ... exact round trip (largest error 2e-15); top-1 re-identification without the key 0.4 % (orthogonal), chance 0.1 %.
+    **Paper:** ... top-1 re-identification without the key 0.4 % (orthogonal), chance 0.1 %.
     """
     text = ("**Paper:** embeddings are released through an invertible transformation that makes "
             f"re-identification harder (its form is not published). **Reproduced here:** exact round trip "

@@ -98,5 +98,6 @@ def test_cells_are_short_and_imports_public(name):
 @pytest.mark.parametrize("name", PROSE_FIRST)
 def test_prose_outweighs_code(name):
     prose, code = prose_code_ratio(jupytext.read(str(REPO / "notebooks" / f"{name}.py")))
-    assert code > 0 and prose >= code, (f"notebooks/{name}.py has {prose} lines of prose for {code} lines of code "
-                                        "(prose : code < 1); explain the results in Markdown, move logic to the package")
+    assert code > 0 and prose >= code, (
+        f"notebooks/{name}.py has {prose} lines of prose for {code} lines of code "
+        "(prose : code < 1); explain the results in Markdown, move logic to the package")
