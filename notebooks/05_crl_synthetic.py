@@ -141,7 +141,7 @@ pd.DataFrame({"condition": list(identifiability.CONDITIONS),
 
 # %%
 live = synthetic.run_benchmark("numerical", methods=PLAN["methods"], seeds=PLAN["seeds"], profile=profile,
-                               n=PLAN["n"], device=ctx.device, data_seed=seed, keep_fits=True, block_r2=profile != "ci")
+                               n=PLAN["n"], device=ctx.device, data_seed=seed, keep_fits=True, block_r2=PLAN["block_r2"])
 num_bench = live.attrs["benchmark"]
 live[[c for c in ("method", "seed", "mcc", "mcc_shared", "mcc_m1", "mcc_m2", "mcc_canonical", "r2", "r2_leak_shared",
                  "shd", "shd_empty", "ref_mcc_rotation", "ref_mcc_pca", "ref_mcc_ica", "seconds") if c in live]].round(3)

@@ -43,7 +43,7 @@ def test_live_plan_per_profile():
     from personax.crl import report
 
     assert report.live_plan("ci") == {"seeds": [0], "n": 600, "n_images": 300, "methods": ["personax"],
-                                      "live_extra": False}
+                                      "live_extra": False, "block_r2": False}
     p = report.live_plan("paper", seeds=[3], n=100)
     assert p["seeds"] == [3] and p["n"] == p["n_images"] == 100 and p["live_extra"]
     with pytest.raises(ValueError, match="profile"):

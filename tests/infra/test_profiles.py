@@ -21,9 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 #: Budget literals that remain outside profiles.py: ``path -> why`` (move them, then delete the entry).
 PENDING = {
-    "notebooks/05_crl_synthetic.py": "chapter 05 (owned by the Level II rework): SEEDS, N, METHODS, LIVE_EXTRA "
-                                     "and block_r2 chosen per profile in the notebook; the values are ready in "
-                                     "BUDGETS['crl.synthetic_chapter']",
     "src/personax/crl/cli.py": "personax crl train --profile spells the three names (crl/ is being rewritten "
                                "by the Level II work; use personax.profiles.PROFILE_NAMES)",
 }
@@ -82,18 +79,15 @@ def test_every_area_has_every_profile():
         assert keys["ci"] <= keys["quick"] <= keys["paper"], area
 
 
-def test_chapter_05_budgets_match_what_the_notebook_still_holds_inline():
-    """Until chapter 05 reads them, the prepared area must equal the notebook's inline values."""
-    text = (REPO / "notebooks" / "05_crl_synthetic.py").read_text(encoding="utf-8")
-    if '{"ci": [0], "quick": [0], "paper": [0, 1, 2, 3, 4]}' not in text:
-        pytest.skip("chapter 05 no longer holds its budgets inline")
-    b = profiles.BUDGETS["crl.synthetic_chapter"]
-    assert [b[p]["seeds"] for p in profiles.PROFILE_NAMES] == [[0], [0], [0, 1, 2, 3, 4]]
-    assert '{"ci": (600, 300), "quick": (4000, 1500), "paper": (10000, 5000)}' in text
-    assert [(b[p]["n"], b[p]["n_images"]) for p in profiles.PROFILE_NAMES] == [(600, 300), (4000, 1500),
-                                                                               (10000, 5000)]
-    assert [b[p]["live_extra"] for p in profiles.PROFILE_NAMES] == [False, False, True]
-    assert [b[p]["block_r2"] for p in profiles.PROFILE_NAMES] == [False, True, True]
+def test_chapter_05_reads_its_budgets_from_the_table():
+    from personax.crl import report
+
+    for p in profiles.PROFILE_NAMES:
+        assert report.live_plan(p) == profiles.BUDGETS["crl.synthetic_chapter"][p]
+    assert report.live_plan("quick", seeds=[3], n=900)["seeds"] == [3]
+    assert report.live_plan("quick", n=900)["n_images"] == 900
+    with pytest.raises(ValueError, match="use one of"):
+        report.live_plan("full")
 
 
 def test_budget_accessor_names_what_is_missing():

@@ -218,21 +218,25 @@ def live_plan(profile: str, seeds=None, n: int | None = None) -> dict:
         (rows of the live image run: 300 / 1,500 / 5,000, or ``n``), ``methods`` (the joint
         objective beside the default only at ``paper``), ``live_extra`` (the design and
         image benchmarks run live only at ``paper``; ``ci`` / ``quick`` read them from the
-        committed CSVs).
+        committed CSVs), ``block_r2`` (score the block R² table live; not at ``ci``).  The
+        values are ``personax.profiles.BUDGETS["crl.synthetic_chapter"]``.
 
     Examples
     --------
     >>> live_plan("quick")["n"], live_plan("paper")["methods"]
     (4000, ['personax', 'personax_joint'])
     """
-    sizes = {"ci": (600, 300), "quick": (4000, 1500), "paper": (10000, 5000)}
-    if profile not in sizes:
-        raise ValueError(f"profile={profile!r}: use one of {sorted(sizes)}")
-    rows = sizes[profile] if n is None else (int(n), int(n))
-    return {"seeds": list(seeds) if seeds is not None else ([0, 1, 2, 3, 4] if profile == "paper" else [0]),
-            "n": rows[0], "n_images": rows[1],
-            "methods": ["personax", "personax_joint"] if profile == "paper" else ["personax"],
-            "live_extra": profile == "paper"}
+    from personax import profiles
+
+    if profile not in profiles.PROFILE_NAMES:
+        raise ValueError(f"profile={profile!r}: use one of {list(profiles.PROFILE_NAMES)}")
+    plan = dict(profiles.BUDGETS["crl.synthetic_chapter"][profile])
+    if seeds is not None:
+        plan["seeds"] = list(seeds)
+    if n is not None:
+        plan["n"] = plan["n_images"] = int(n)
+    plan["seeds"], plan["methods"] = list(plan["seeds"]), list(plan["methods"])
+    return plan
 
 
 #: The notice chapter 05 shows under its setup (the page check looks for "Synthetic benchmarks").
