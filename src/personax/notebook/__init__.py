@@ -38,52 +38,16 @@ from typing import Any, Mapping, Sequence
 
 from personax import provenance as _provenance
 from personax.notebook.catalogue import (  # noqa: F401  (re-exported: the old import path)
-    DATASETS_ALLOWED,
-    PROFILES,
-    SOURCES,
-    INDEPENDENCE_TESTS,
-    INDEPENDENCE_TEST_NAMES,
-    _BOTH,
-    NOTEBOOK_DATASETS,
-    _prompt_ids,
-    _ALPHA,
-    LLM_BACKENDS,
-    TEST_BACKENDS,
-    NOTEBOOK_CHECKS,
-    RENAMED_PARAMETERS,
-    CHAPTERS,
-)
+    DATASETS_ALLOWED, PROFILES, SOURCES, INDEPENDENCE_TESTS, INDEPENDENCE_TEST_NAMES, _BOTH, NOTEBOOK_DATASETS,
+    _prompt_ids, _ALPHA, LLM_BACKENDS, TEST_BACKENDS, NOTEBOOK_CHECKS, RENAMED_PARAMETERS, CHAPTERS)
 from personax.notebook.checks import (  # noqa: F401  (re-exported: the old import path)
-    _KINDS,
-    ParameterError,
-    _allowed_text,
-    _fail,
-    check_param,
-    _check_names,
-    _check_ints,
-    _range_text,
-    _check_source,
-    _DEVICE_ALLOWED,
-    _check_device,
-)
+    _KINDS, ParameterError, _allowed_text, _fail, check_param, _check_names, _check_ints, _range_text, _check_source,
+    _DEVICE_ALLOWED, _check_device)
 from personax.notebook.renames import (  # noqa: F401  (re-exported: the old import path)
-    _accepts,
-    rename_parameters,
-    route_renamed,
-    _choices,
-)
-from personax.notebook.context import (  # noqa: F401  (re-exported: the old import path)
-    NotebookContext,
-)
+    _accepts, rename_parameters, route_renamed, _choices)
+from personax.notebook.context import (NotebookContext)  # noqa: F401  (re-exported: the old import path)
 from personax.notebook.pages import (  # noqa: F401  (re-exported: the old import path)
-    sample_banner,
-    provenance_rows,
-    provenance_html,
-    _yaml_value,
-    reproduce_command,
-    reproduce_html,
-    _show,
-)
+    sample_banner, provenance_rows, provenance_html, _yaml_value, reproduce_command, reproduce_html, _show)
 
 
 def validate_parameters(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device: Any,

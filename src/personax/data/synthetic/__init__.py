@@ -86,54 +86,14 @@ import pandas as pd
 from personax.data.dataset import PersonaData, PlantedTruth
 from personax.data.schema import DATASETS, LLMS, TRAITS, get_schema
 from personax.data.synthetic.world import (  # noqa: F401  (re-exported: the old import path)
-    _TRANSFORMS,
-    _STANDARDISE,
-    OCCUPATIONS,
-    GENDERS,
-    REGIONS,
-    _OCC_PROFILE,
-    _LEAGUE_PROFILE,
-    _tup,
-    _CELEB_NODES,
-    _CELEB_FACE_ATTRS,
-    _ATHLE_NODES,
-    _LEAGUE_P,
-    _LEAGUE_HEIGHT,
-    _LEAGUE_WEIGHT_OFFSET,
-    _LEAGUE_BIRTH_OFFSET,
-    _LEAGUE_REGION,
-    _CELEB_REGION_P,
-    _OCC_GIVEN_GENDER,
-    MISSING_RATES,
-    _CELEB_ATTR_PARENTS,
-    _ATHLE_ATTR_PARENTS,
-    _DAYS_IN_MONTH,
-    _spec,
-    attribute_edges,
-    world_graph,
-    latent_dag,
-    derive_pairs,
-    CONFOUNDERS,
-    confounding_table,
-    _category_labels,
-    _term_text,
-    equations,
-    _noise_sd,
-    world_card,
-)
+    _TRANSFORMS, _STANDARDISE, OCCUPATIONS, GENDERS, REGIONS, _OCC_PROFILE, _LEAGUE_PROFILE, _tup, _CELEB_NODES,
+    _CELEB_FACE_ATTRS, _ATHLE_NODES, _LEAGUE_P, _LEAGUE_HEIGHT, _LEAGUE_WEIGHT_OFFSET, _LEAGUE_BIRTH_OFFSET,
+    _LEAGUE_REGION, _CELEB_REGION_P, _OCC_GIVEN_GENDER, MISSING_RATES, _CELEB_ATTR_PARENTS, _ATHLE_ATTR_PARENTS,
+    _DAYS_IN_MONTH, _spec, attribute_edges, world_graph, latent_dag, derive_pairs, CONFOUNDERS, confounding_table,
+    _category_labels, _term_text, equations, _noise_sd, world_card)
 from personax.data.synthetic.sampling import (  # noqa: F401  (re-exported: the old import path)
-    WORLD_SEED,
-    _parent_value,
-    _eval_terms,
-    _sample_attributes,
-    _mixing_mlp,
-    _embed,
-    _check_int,
-    _sample_values,
-    _scalar_frame,
-    _add_missing,
-    _embeddings,
-)
+    WORLD_SEED, _parent_value, _eval_terms, _sample_attributes, _mixing_mlp, _embed, _check_int, _sample_values,
+    _scalar_frame, _add_missing, _embeddings)
 
 GENERATOR_VERSION = "1.0.0"
 

@@ -100,68 +100,22 @@ The package is split along these seams, every name stays importable from here:
 """
 
 from __future__ import annotations
+
 from personax.independence.conditional.limits import (  # noqa: F401  (re-exported: the old import path)
-    BACKEND,
-    DTYPE,
-    KCI_EPSILON,
-    KCI_EIG_THRESH,
-    KCI_TOL,
-    KCI_MAX_RANK,
-    KCI_METHODS,
-    AUTO_DENSE_RANK_FRACTION,
-    AUTO_DENSE_MAX_N,
-    ROWS_PER_GIVEN_COLUMN,
-    BLOCK_ELEMENTS,
-    CPU_THREADS,
-    FACTOR_ELEMENTS,
-    max_given_columns,
-    check_given_size,
-    clean_triple,
-)
+    BACKEND, DTYPE, KCI_EPSILON, KCI_EIG_THRESH, KCI_TOL, KCI_MAX_RANK, KCI_METHODS, AUTO_DENSE_RANK_FRACTION,
+    AUTO_DENSE_MAX_N, ROWS_PER_GIVEN_COLUMN, BLOCK_ELEMENTS, CPU_THREADS, FACTOR_ELEMENTS, max_given_columns,
+    check_given_size, clean_triple)
 from personax.independence.conditional.kernels import (  # noqa: F401  (re-exported: the old import path)
-    kci_conditional_width,
-    kci_conditional_coef,
-    _sqdist,
-    gaussian_gram,
-    center_gram,
-    pivoted_cholesky,
-)
+    kci_conditional_width, kci_conditional_coef, _sqdist, gaussian_gram, center_gram, pivoted_cholesky)
 from personax.independence.conditional.roles import (  # noqa: F401  (re-exported: the old import path)
-    _Role,
-    _truncate,
-    _DenseZ,
-    _LowRankZ,
-    _kci_stat_mean,
-    _kci_result,
-    _resolve_method,
-    cpu_threads,
-    _check_tol,
-)
+    _Role, _truncate, _DenseZ, _LowRankZ, _kci_stat_mean, _kci_result, _resolve_method, cpu_threads, _check_tol)
 from personax.independence.conditional.kci import (  # noqa: F401  (re-exported: the old import path)
-    Triple,
-    _as_variables,
-    _check_triples,
-    _groups_by_rows,
-    _prepared,
-    _row_checks,
-    _error_result,
-    kci_batch,
-    _kci_group,
-    _stats,
-    null_variances,
-    _roles_by_shape,
-    kci_conditional,
-)
+    Triple, _as_variables, _check_triples, _groups_by_rows, _prepared, _prepared_groups, _triple_problem,
+    _row_checks, _error_result, kci_batch,
+    _kci_group, _stats, null_variances, _roles_by_shape, kci_conditional)
 from personax.independence.conditional.rcit import (  # noqa: F401  (re-exported: the old import path)
-    draw_fourier_conditional,
-    _std_cols,
-    _features,
-    rcit_conditional,
-    rcit_batch,
-    fisherz,
-    fisherz_batch,
-    _simple_batch,
-)
+    draw_fourier_conditional, _std_cols, _features, rcit_conditional, rcit_batch, fisherz, fisherz_batch,
+    _simple_batch)
 
 __all__ = ["KCI_EPSILON", "KCI_EIG_THRESH", "KCI_TOL", "KCI_MAX_RANK", "KCI_METHODS", "clean_triple",
            "max_given_columns", "check_given_size", "kci_conditional", "kci_batch", "rcit_conditional",

@@ -10,24 +10,9 @@ import torch
 from personax.errors import ParameterError
 from personax.independence.conditional.kernels import kci_conditional_coef
 from personax.independence.conditional.limits import (
-    AUTO_DENSE_MAX_N,
-    AUTO_DENSE_RANK_FRACTION,
-    BLOCK_ELEMENTS,
-    DTYPE,
-    KCI_MAX_RANK,
-    KCI_TOL,
-    check_given_size,
-)
+    AUTO_DENSE_MAX_N, AUTO_DENSE_RANK_FRACTION, BLOCK_ELEMENTS, DTYPE, KCI_MAX_RANK, KCI_TOL, check_given_size)
 from personax.independence.conditional.roles import (
-    _check_tol,
-    _DenseZ,
-    _kci_result,
-    _kci_stat_mean,
-    _LowRankZ,
-    _resolve_method,
-    _Role,
-    cpu_threads,
-)
+    _check_tol, _DenseZ, _kci_result, _kci_stat_mean, _LowRankZ, _resolve_method, _Role, cpu_threads)
 from personax.independence.fast import zscore
 from personax.independence.prepare import DEFAULT_MIN_N, as_2d_float
 from personax.independence.result import IndependenceTestError, TestResult
@@ -97,6 +82,35 @@ def _prepared(vars_: dict, rows, keys, cache: dict):
     return out
 
 
+def _prepared_groups(vars_: dict, triples: list, min_n: int):
+    """Triples grouped by complete rows, with their variables on those rows; yields (items, data, m, n)."""
+    cache: dict = {}
+    for rows, items, n_all in _groups_by_rows(vars_, triples, min_n):
+        keys = {v for _, (x, y, s) in items for v in (x, y, *s)}
+        data = _prepared(vars_, rows, keys, cache)
+        yield items, data, (n_all if rows is None else rows.size), n_all
+
+
+def _triple_problem(test: str, x, y, s, data: dict, m: int, n_all: int, min_n: int, *,
+                    num_features_z: int = 100) -> Exception | None:
+    """Why a triple cannot be tested on its ``m`` complete rows (rows, constants, conditioning size), or None."""
+    if m < min_n:
+        return IndependenceTestError(
+            f"only {m} complete rows (of {n_all}) after dropping missing values; at least "
+            f"min_n={min_n} are needed: use variables with fewer missing values or lower min_n")
+    msg = _row_checks(x, data[x], m, given=False) or _row_checks(y, data[y], m, given=False)
+    for v in s:
+        msg = msg or _row_checks(v, data[v], m, given=True)
+    if msg:
+        return IndependenceTestError(f"{test}: {msg}")
+    if s:
+        try:
+            check_given_size(m, sum(data[v].shape[1] for v in s), test, num_features_z=num_features_z)
+        except ParameterError as exc:
+            return exc
+    return None
+
+
 def _row_checks(name, arr, m, *, given: bool):
     if given:
         const = [j for j in range(arr.shape[1]) if np.all(arr[:, j] == arr[0, j])]
@@ -145,7 +159,9 @@ def kci_batch(variables: Mapping[Hashable, Any] | np.ndarray, triples: Sequence[
 
     Returns
     -------
-    list of TestResult (or exceptions with ``errors="return"``), in the order of ``triples``.
+    list
+        One :class:`TestResult` per triple, in their order; with ``errors="return"`` a bad
+        triple's exception stands in its place.
 
     Examples
     --------
@@ -165,32 +181,14 @@ def kci_batch(variables: Mapping[Hashable, Any] | np.ndarray, triples: Sequence[
     vars_ = _as_variables(variables)
     trip = _check_triples(triples, set(vars_))
     results: list[Any] = [None] * len(trip)
-    cache: dict = {}
-    for rows, items, n_all in _groups_by_rows(vars_, trip, min_n):
-        keys = {v for _, (x, y, s) in items for v in (x, y, *s)}
-        data = _prepared(vars_, rows, keys, cache)
-        m = n_all if rows is None else rows.size
+    for items, data, m, n_all in _prepared_groups(vars_, trip, min_n):
         # per-variable guards (row count, constants), then per-triple size checks
         bad: dict[int, Exception] = {}
         for i, (x, y, s) in items:
             if clean:
-                if m < min_n:
-                    bad[i] = IndependenceTestError(
-                        f"only {m} complete rows (of {n_all}) after dropping missing values; at least "
-                        f"min_n={min_n} are needed: use variables with fewer missing values or lower min_n")
-                    continue
-                msg = _row_checks(x, data[x], m, given=False) or _row_checks(y, data[y], m, given=False)
-                for v in s:
-                    msg = msg or _row_checks(v, data[v], m, given=True)
-                if msg:
-                    bad[i] = IndependenceTestError(f"kci: {msg}")
-                    continue
-                dz = sum(data[v].shape[1] for v in s)
-                try:
-                    if s:
-                        check_given_size(m, dz, "kci")
-                except ParameterError as exc:
-                    bad[i] = exc
+                problem = _triple_problem("kci", x, y, s, data, m, n_all, min_n)
+                if problem is not None:
+                    bad[i] = problem
         for i, exc in bad.items():
             if errors == "raise":
                 raise exc

@@ -10,14 +10,8 @@ import numpy as np
 
 from personax.errors import ParameterError
 from personax.independence.conditional.kci import (
-    Triple,
-    _as_variables,
-    _check_triples,
-    _groups_by_rows,
-    _prepared,
-    _row_checks,
-)
-from personax.independence.conditional.limits import BACKEND, check_given_size
+    Triple, _as_variables, _check_triples, _prepared_groups, _triple_problem)
+from personax.independence.conditional.limits import BACKEND
 from personax.independence.fast import median_bandwidth
 from personax.independence.nulls import hbe_sf
 from personax.independence.prepare import DEFAULT_MIN_N
@@ -193,25 +187,13 @@ def _simple_batch(variables, triples, seeds, test, min_n, clean, errors, num_fea
             raise ParameterError(f"seeds has {len(seed_list)} entries for {len(trip)} triples",
                                  hint="pass one seed, or one per triple")
     results: list[Any] = [None] * len(trip)
-    cache: dict = {}
-    for rows, items, n_all in _groups_by_rows(vars_, trip, min_n):
-        keys = {v for _, (x, y, s) in items for v in (x, y, *s)}
-        data = _prepared(vars_, rows, keys, cache)
-        m = n_all if rows is None else rows.size
+    for items, data, m, n_all in _prepared_groups(vars_, trip, min_n):
         for i, (x, y, s) in items:
             try:
                 if clean:
-                    if m < min_n:
-                        raise IndependenceTestError(
-                            f"only {m} complete rows (of {n_all}) after dropping missing values; at least "
-                            f"min_n={min_n} are needed: use variables with fewer missing values or lower min_n")
-                    msg = _row_checks(x, data[x], m, given=False) or _row_checks(y, data[y], m, given=False)
-                    for v in s:
-                        msg = msg or _row_checks(v, data[v], m, given=True)
-                    if msg:
-                        raise IndependenceTestError(f"{test}: {msg}")
-                    if s:
-                        check_given_size(m, sum(data[v].shape[1] for v in s), test, num_features_z=num_features_z)
+                    problem = _triple_problem(test, x, y, s, data, m, n_all, min_n, num_features_z=num_features_z)
+                    if problem is not None:
+                        raise problem
                 if s:
                     results[i] = cond_fn(data[x], data[y], np.hstack([data[v] for v in s]), seed_list[i])
                 else:

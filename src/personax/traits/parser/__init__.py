@@ -91,61 +91,18 @@ from personax.data.schema import TRAITS
 from personax.traits.aliases import label_pattern
 from personax.traits.prompts import PromptFormat, get_format
 from personax.traits.parser.result import (  # noqa: F401  (re-exported: the old import path)
-    STATUSES,
-    TRAIT_REASONS,
-    STATUS_GROUP,
-    GROUPS,
-    TRAIT_LEVEL,
-    _TRAIT_ORDER,
-    REFUSAL_PATTERNS,
-    _REFUSAL_RE,
-    _THINK_RE,
-    _OPEN_THINK_RE,
-    _CLOSE_THINK_RE,
-    _SCORE_FIELDS,
-    _DESC_FIELDS,
-    _RECORD_NAME_FIELDS,
-    _NA_WORDS,
-    ParseResult,
-    _nan5,
-    _reject,
-)
+    STATUSES, TRAIT_REASONS, STATUS_GROUP, GROUPS, TRAIT_LEVEL, _TRAIT_ORDER, REFUSAL_PATTERNS, _REFUSAL_RE,
+    _THINK_RE, _OPEN_THINK_RE, _CLOSE_THINK_RE, _SCORE_FIELDS, _DESC_FIELDS, _RECORD_NAME_FIELDS, _NA_WORDS,
+    ParseResult, _nan5, _reject)
 from personax.traits.parser.spans import (  # noqa: F401  (re-exported: the old import path)
-    strip_thinking,
-    _Span,
-    _Pairs,
-    _pairs_hook,
-    _loads,
-    _literal_pairs,
-    _json_spans,
-    _match,
-)
+    strip_thinking, _Span, _Pairs, _pairs_hook, _loads, _literal_pairs, _json_spans, _match)
 from personax.traits.parser.maps import (  # noqa: F401  (re-exported: the old import path)
-    _items,
-    _score_maps,
-    _records,
-)
+    _items, _score_maps, _records)
 from personax.traits.parser.values import (  # noqa: F401  (re-exported: the old import path)
-    _clean,
-    _all_text_words,
-    _meanings,
-    _NUM_RE,
-    _RANGE_WORDS,
-    _COMMENT_START,
-    _value,
-    _number_string,
-    _text_string,
-    _answer_words,
-    _show,
-    _description,
-    _Reading,
-    _read_entries,
-)
+    _clean, _all_text_words, _meanings, _NUM_RE, _RANGE_WORDS, _COMMENT_START, _value, _number_string, _text_string,
+    _answer_words, _show, _description, _Reading, _read_entries)
 from personax.traits.parser.labels import (  # noqa: F401  (re-exported: the old import path)
-    _label_res,
-    _HEADING_RE,
-    _label_pairs,
-)
+    _label_res, _HEADING_RE, _label_pairs)
 
 
 # ----------------------------------------------------------------------------------------
