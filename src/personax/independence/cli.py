@@ -124,19 +124,11 @@ def _check_device(device: str) -> None:
 
 
 def _battery(args) -> int:
-    from personax.errors import UsageError, WorkFailedError
-    from personax.independence import TESTS, battery
-    from personax.utils import atomic_path
+    from personax.errors import UsageError
+    from personax.independence import battery
 
     given = _names(args.given, "--given")
-    if args.tests is None:
-        args.tests = "kci,rcit,chi2,g2" if given else "kci,rcit,hsic_gamma,chi2,g2"
-    tests = [t.strip().lower() for t in args.tests.split(",") if t.strip()]
-    unknown = [t for t in tests if t not in TESTS]
-    if unknown or not tests:
-        raise UsageError(f"--tests {args.tests!r}: " + (f"unknown test(s) {unknown}" if unknown else "no test named"),
-                         hint=f"a comma-separated subset of {','.join(TESTS)}")
-    tests = list(dict.fromkeys(TESTS[t].name for t in tests))   # deprecated alias hsic -> hsic_gamma (warns)
+    tests = _cli_tests(args, given)
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out {args.out} is a folder; pass a file name such as results.csv")
@@ -146,8 +138,35 @@ def _battery(args) -> int:
 
     ds = load_dataset(args.dataset, args.source, args.n, args.seed, column_map=column_map_of(args),
                       strict=args.strict)
-    schema = ds.schema
     traits, attributes = _names(args.traits, "--traits"), _names(args.attributes, "--attributes")
+    _check_battery_columns(args, ds, tests, traits, attributes, given)
+    options = {"hsic_gamma": {"standardize": False}} if args.hsic_raw and "hsic_gamma" in tests else None
+    res = battery(ds, traits=traits, attributes=attributes, tests=tests, alpha=args.alpha, backend=args.backend,
+                  device=args.device, seed=args.seed, cache=not args.no_cache, options=options, given=given)
+    return _write_battery(args, ds, res, tests, out)
+
+
+def _cli_tests(args, given) -> list[str]:
+    """The canonical test names of ``--tests`` (default: every test, or those with a conditional form)."""
+    from personax.errors import UsageError
+    from personax.independence import TESTS
+
+    if args.tests is None:
+        args.tests = "kci,rcit,chi2,g2" if given else "kci,rcit,hsic_gamma,chi2,g2"
+    tests = [t.strip().lower() for t in args.tests.split(",") if t.strip()]
+    unknown = [t for t in tests if t not in TESTS]
+    if unknown or not tests:
+        raise UsageError(f"--tests {args.tests!r}: " + (f"unknown test(s) {unknown}" if unknown else "no test named"),
+                         hint=f"a comma-separated subset of {','.join(TESTS)}")
+    return list(dict.fromkeys(TESTS[t].name for t in tests))   # deprecated alias hsic -> hsic_gamma (warns)
+
+
+def _check_battery_columns(args, ds, tests: list[str], traits, attributes, given) -> None:
+    """Check --traits, --attributes and --given against the table, before any test runs."""
+    from personax.errors import UsageError
+    from personax.independence import TESTS
+
+    schema = ds.schema
     if traits is not None:
         _check_columns("traits", traits, ds.frame, schema, list(schema.traits))
     if attributes is not None:
@@ -171,9 +190,13 @@ def _battery(args) -> int:
                          hint="add a discrete attribute "
                               f"({', '.join(a for a in schema.attributes if a in schema.discrete)}) "
                               f"or drop {', '.join(discrete_tests)} from --tests")
-    options = {"hsic_gamma": {"standardize": False}} if args.hsic_raw and "hsic_gamma" in tests else None
-    res = battery(ds, traits=traits, attributes=attributes, tests=tests, alpha=args.alpha, backend=args.backend,
-                  device=args.device, seed=args.seed, cache=not args.no_cache, options=options, given=given)
+
+
+def _write_battery(args, ds, res, tests: list[str], out: Path) -> int:
+    """Write --out (or, when tests failed without --allow-failures, only ``<stem>.failed.csv``) and report."""
+    from personax.errors import WorkFailedError
+    from personax.utils import atomic_path
+
     empty = [t for t in tests if not (res["test"] == t).any()]
     errors = res["error"].fillna("").astype(str)
     failed = res[errors != ""]
