@@ -21,6 +21,8 @@ folder explicit and checks the files *before* deepface is asked to build a model
 Only deepface's **pytorch** backend engine is supported (it is the one deepface picks
 with the pinned requirements: torch present, no tensorflow); :func:`deepface_env` enforces
 it, because the weight file names differ between engines.
+
+The weight-file table lives in :mod:`personax.faces.weight_files` (re-exported here).
 """
 
 from __future__ import annotations

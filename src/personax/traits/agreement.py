@@ -22,6 +22,9 @@ the tables computed here are new work of this companion.
 
 Score 0 means "insufficient information": it is not a point on the rating scale, so all
 agreement statistics treat it as missing (``zero_as_missing=True``).
+
+The statistics (alpha, ICC, Spearman, bootstrap weights) live in
+:mod:`personax.traits.agreement_stats` (re-exported here).
 """
 
 from __future__ import annotations
