@@ -18,7 +18,7 @@ import pytest  # noqa: E402
 from personax.errors import ParameterError  # noqa: E402
 
 MODULES = ["personax.traits.chapter", "personax.backend_check", "personax.plots.layout", "personax.utils",
-           "personax.runner", "personax.notebook"]
+           "personax.runner", "personax.notebook", "personax.batch_output"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -16,7 +16,6 @@ before anything runs.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from personax.cli_types import positive_int as _positive_int, nonneg_int as _nonneg_int
@@ -194,8 +193,8 @@ def _check_battery_columns(args, ds, tests: list[str], traits, attributes, given
 
 def _write_battery(args, ds, res, tests: list[str], out: Path) -> int:
     """Write --out (or, when tests failed without --allow-failures, only ``<stem>.failed.csv``) and report."""
+    from personax.batch_output import finish_batch
     from personax.errors import WorkFailedError
-    from personax.utils import atomic_path
 
     empty = [t for t in tests if not (res["test"] == t).any()]
     errors = res["error"].fillna("").astype(str)
@@ -212,26 +211,19 @@ def _write_battery(args, ds, res, tests: list[str], out: Path) -> int:
                         for r in failed.head(_SHOW_FAILURES).itertuples())
     if len(failed) > _SHOW_FAILURES:
         listing += f"\n  … and {len(failed) - _SHOW_FAILURES} more (see the 'error' column)"
-    if len(failed) and not args.allow_failures:
-        side = out.with_name(f"{out.stem}.failed{out.suffix or '.csv'}")
-        with atomic_path(side) as tmp:
-            res.to_csv(tmp, index=False)
-        print(f"{line}; per test: {per_test}")
-        kept = " (the earlier file is unchanged)" if out.exists() else ""
-        raise WorkFailedError(f"{len(failed)} of {len(res)} test(s) failed:\n{listing}\n"
-                              f"  the full table, with the reasons in its 'error' column: {side}; {out} was not "
-                              f"written{kept}",
-                              hint="fix the data of the failing pairs (e.g. too few complete rows), choose other "
-                                   "--traits/--attributes, or pass --allow-failures to write --out anyway")
-    with atomic_path(out) as tmp:
-        res.to_csv(tmp, index=False)
-    out.with_name(f"{out.stem}.failed{out.suffix or '.csv'}").unlink(missing_ok=True)
-    print(f"{line} -> {out}")
-    print(f"per test: {per_test}")
-    if len(failed):
-        print(f"warning: {len(failed)} of {len(res)} test(s) failed (kept in {out} with their reasons; "
-              f"--allow-failures):\n{listing}", file=sys.stderr)
-    return 0
+    return finish_batch(res, out, _write_csv, n_failed=len(failed), n_total=len(res), unit="test(s)",
+                        listing=listing, allow_failures=args.allow_failures,
+                        where="the full table, with the reasons in its 'error' column", kept_as=" with their reasons",
+                        hint="fix the data of the failing pairs (e.g. too few complete rows), choose other "
+                             "--traits/--attributes, or pass --allow-failures to write --out anyway",
+                        failed_summary=f"{line}; per test: {per_test}",
+                        done_summary=[f"{line} -> {out}", f"per test: {per_test}"])
+
+
+def _write_csv(frame, path: Path) -> None:
+    from personax.utils import write_csv
+
+    write_csv(frame, path)
 
 
 def _list(args) -> int:
