@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     from causallearn.utils.KCI.KCI import KCI_UInd
 
     from personax.independence import test
-    from personax.utils import atomic_path
+    from personax.utils import write_csv
 
     rows = []
     rng = np.random.default_rng(0)
@@ -84,9 +84,7 @@ def main(argv=None) -> int:
     out["python"] = sys.version.split()[0]
     out["torch"] = torch.__version__
     out["timestamp_utc"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with atomic_path(args.out) as tmp:
-        out.to_csv(tmp, index=False)
-    print(f"-> {args.out}")
+    print(f"-> {write_csv(out, args.out)}")
     return 0
 
 

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from personax.data.synthetic import generate
     from personax.independence import battery, get_spec, test as run_test
     from personax.independence.grid import _numeric
-    from personax.utils import resolve_device
+    from personax.utils import resolve_device, write_csv
 
     n = args.n or (1500 if args.quick else None)
     t0 = time.perf_counter()
@@ -188,26 +188,16 @@ def main(argv: list[str] | None = None) -> int:
     out = pd.DataFrame(rows)
     out["fast_peak_rss_mb"] = round(fast_peak, 1)
     out["ref_peak_rss_mb"] = round(ref_peak, 1)
-    out["device"] = device
-    out["cpu_count"] = os.cpu_count()
-    out["affinity_cpus"] = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else ""
-    out["torch_threads"] = torch.get_num_threads()
-    out["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS", "")
-    out["machine"] = f"{platform.machine()} {platform.processor() or platform.platform()}"
-    out["python"] = sys.version.split()[0]
-    out["torch"] = torch.__version__
-    out["quick"] = bool(args.quick)
-    out["timestamp_utc"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, index=False)
+    out = machine_columns(out, device, args.quick, load=False)
+    path = write_csv(out, args.out)
     print(f"\nfast battery {total_fast:.1f} s vs reference (extrapolated) {total_ref:.0f} s "
           f"= x{total_ref / total_fast:.0f}; peak RSS fast {fast_peak:.0f} MB, after reference {ref_peak:.0f} MB; "
           f"-> {path}")
     return 0
 
 
-def machine_columns(out: pd.DataFrame, device: str, quick: bool) -> pd.DataFrame:
+def machine_columns(out: pd.DataFrame, device: str, quick: bool, *, load: bool = True) -> pd.DataFrame:
+    """The machine's columns beside the timings (``load``: the 1-minute load average too)."""
     import torch
 
     out["device"] = device
@@ -219,7 +209,8 @@ def machine_columns(out: pd.DataFrame, device: str, quick: bool) -> pd.DataFrame
     out["python"] = sys.version.split()[0]
     out["torch"] = torch.__version__
     out["quick"] = bool(quick)
-    out["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    if load:
+        out["load_avg_1min"] = round(os.getloadavg()[0], 2)
     out["timestamp_utc"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
 

@@ -186,7 +186,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from personax.utils import atomic_path
+    from personax.utils import atomic_path, write_csv
 
     options = json.loads(args.options)
     common = {"machine": f"{platform.machine()} {platform.processor() or platform.platform()}",
@@ -262,10 +262,7 @@ def main(argv=None) -> int:
             print(f"{d} {o['n_rows']} rows: ours {o['wall_s']:.1f} s, causal-learn {r['wall_s']:.1f} s "
                   f"(x{r['wall_s'] / o['wall_s']:.0f}); skeleton identical {cmp['skeleton_identical']}, "
                   f"{cmp['decision_disagreements']} decisions differ", flush=True)
-    out = pd.DataFrame(rows)
-    with atomic_path(args.out) as tmp:
-        out.to_csv(tmp, index=False)
-    print(f"-> {args.out}")
+    print(f"-> {write_csv(pd.DataFrame(rows), args.out)}")
     return 0
 
 

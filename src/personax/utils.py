@@ -180,6 +180,23 @@ class atomic_path:
         return False
 
 
+def write_csv(frame, path: str | os.PathLike) -> Path:
+    """Write a DataFrame as CSV (no index) through :class:`atomic_path`; return the path.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_csv(pd.DataFrame({"a": [1, 2]}), Path(d) / "sub" / "t.csv")
+    ...     p.read_text().splitlines()
+    ['a', '1', '2']
+    """
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False)
+    return target
+
+
 def renamed_columns(frame, renamed: dict[str, str], *, where: str):
     """``frame`` that still answers to deprecated column names, with a ``DeprecationWarning``.
 

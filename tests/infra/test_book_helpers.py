@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import pkgutil
 import warnings
 
 import matplotlib
@@ -17,14 +18,21 @@ import pytest  # noqa: E402
 from personax.errors import ParameterError  # noqa: E402
 
 MODULES = ["personax.traits.chapter", "personax.backend_check", "personax.plots.layout", "personax.utils",
-           "personax.runner", "personax.notebook"]
+           "personax.runner", "personax.notebook", "personax.batch_output"]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0, result
-    assert result.attempted > 0
+    module = importlib.import_module(name)
+    names = [name]
+    if hasattr(module, "__path__"):  # a package split along its seams: its submodules hold the examples
+        names += [m.name for m in pkgutil.iter_modules(module.__path__, prefix=f"{name}.")]
+    attempted = 0
+    for each in names:
+        result = doctest.testmod(importlib.import_module(each), optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, (each, result)
+        attempted += result.attempted
+    assert attempted > 0
 
 
 def _battery_like(n_attr=15, tests=("kci", "rcit", "hsic", "chi2", "g2")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import pkgutil
 
 import pytest
 
@@ -13,5 +14,13 @@ MODULES = ["personax.traits.parser", "personax.traits.aliases", "personax.traits
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0, result
+    module = importlib.import_module(name)
+    names = [name]
+    if hasattr(module, "__path__"):  # a package split along its seams: its submodules hold examples too
+        names += [m.name for m in pkgutil.iter_modules(module.__path__, prefix=f"{name}.")]
+    attempted = 0
+    for each in names:
+        result = doctest.testmod(importlib.import_module(each), optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, (each, result)
+        attempted += result.attempted
+    assert attempted > 0

@@ -79,7 +79,9 @@ _SHOW_FAILURES = 10
 
 
 def _failed_path(out: Path) -> Path:
-    return out.with_name(f"{out.stem}.failed{out.suffix}")
+    from personax.batch_output import failed_path
+
+    return failed_path(out)
 
 
 def _write_frame(df, out: Path) -> None:
@@ -99,7 +101,8 @@ def _write_frame(df, out: Path) -> None:
 def _cmd_extract(args) -> int:
     import warnings
 
-    from personax.errors import InputOutputError, UsageError, WorkFailedError
+    from personax.batch_output import finish_batch
+    from personax.errors import InputOutputError, UsageError
     from personax.faces.extraction import FAILED_STATUSES, STATUSES, extract, list_images
 
     out = Path(args.out)
@@ -137,23 +140,13 @@ def _cmd_extract(args) -> int:
         listing += f"\n  … and {len(failed) - _SHOW_FAILURES} more (see the status and message columns)"
     if df.attrs.get("attributes_unavailable"):
         print(f"warning: attributes without weights (skipped): {df.attrs['attributes_unavailable']}", file=sys.stderr)
-    if len(failed) and not args.allow_failures:
-        side = _failed_path(out)
-        _write_frame(df, side)
-        print(f"{len(df)} image(s): {summary}")
-        kept = f"; {out} was not written" + (" (the earlier file is unchanged)" if out.exists() else "")
-        raise WorkFailedError(f"{len(failed)} of {len(df)} image(s) failed:\n{listing}\n"
-                              f"  every row, with its status and message: {side}{kept}",
-                              hint="fix or remove the failing images, or pass --allow-failures to write --out "
-                                   "with them marked in the status column")
-    _write_frame(df, out)
-    _failed_path(out).unlink(missing_ok=True)  # a stale failure would contradict this output
-    print(f"wrote {len(df)} row(s) to {out}: {counts}")
-    print(f"{len(df)} image(s): {summary}")
-    if len(failed):
-        print(f"warning: {len(failed)} of {len(df)} image(s) failed (kept in {out}, marked in the status column; "
-              f"--allow-failures):\n{listing}", file=sys.stderr)
-    return 0
+    return finish_batch(df, out, _write_frame, n_failed=len(failed), n_total=len(df), unit="image(s)",
+                        listing=listing, allow_failures=args.allow_failures,
+                        where="every row, with its status and message", kept_as=", marked in the status column",
+                        hint="fix or remove the failing images, or pass --allow-failures to write --out "
+                             "with them marked in the status column",
+                        failed_summary=f"{len(df)} image(s): {summary}",
+                        done_summary=[f"wrote {len(df)} row(s) to {out}: {counts}", f"{len(df)} image(s): {summary}"])
 
 
 def _cmd_weights(args) -> int:

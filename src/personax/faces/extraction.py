@@ -268,11 +268,9 @@ def extract(images: Any, detector: str = "opencv", model: str | None = "Dlib",
         When the detector, model or a named attribute lacks its weight files.
     """
     items = _as_items(images)
-    if model is not None:
-        spec = _weights.lookup(model, "embedding")
-        model = spec.name
-    det_spec = _weights.lookup(detector, "detector")
-    detector = det_spec.name
+    spec = _weights.lookup(model, "embedding") if model is not None else None
+    model = spec.name if spec is not None else None
+    detector = _weights.lookup(detector, "detector").name
     attrs_wanted, attrs_skipped = _resolve_attributes(attributes, weights_dir)
     # Check every weight file BEFORE deepface is imported: a missing file must fail now,
     # not after half a batch or as a download attempt.
@@ -283,7 +281,9 @@ def extract(images: Any, detector: str = "opencv", model: str | None = "Dlib",
         _weights.require(a, weights_dir, "attribute")
 
     emb_col = embedding_column(model) if model is not None else None
-    rows: list[dict[str, Any]] = []
+    settings = dict(detector=detector, model=model, emb_col=emb_col, attrs_wanted=attrs_wanted, align=align,
+                    channel_order=channel_order, expand_percentage=expand_percentage,
+                    min_confidence=min_confidence)
     with _weights.deepface_env(weights_dir) as home:
         from deepface import DeepFace
         from deepface.commons import backend_utils
@@ -295,61 +295,8 @@ def extract(images: Any, detector: str = "opencv", model: str | None = "Dlib",
                                f"personax set DEEPFACE_BACKEND_ENGINE={_weights.BACKEND_ENGINE}); the weight checks "
                                "assume pytorch file names. Restart Python and call personax.faces.extract first, "
                                "or set DEEPFACE_BACKEND_ENGINE=pytorch before importing deepface.")
-
-        for source, item in progress(items, desc=f"faces ({detector}/{model})", total=len(items)):
-            row: dict[str, Any] = {"source": source, "status": "ok", "message": ""}
-            try:
-                img = load_image(item, channel_order=channel_order)
-            except UnreadableImage as exc:
-                row.update(status="unreadable", message=str(exc))
-                rows.append(row)
-                continue
-            try:
-                try:
-                    faces = DeepFace.extract_faces(img, detector_backend=detector, enforce_detection=True,
-                                                   align=align, expand_percentage=expand_percentage,
-                                                   color_face="bgr", normalize_face=False)
-                except (FaceNotDetected, ImgNotFound):
-                    row.update(status="no_face", n_faces=0, message=f"detector {detector!r} found no face")
-                    rows.append(row)
-                    continue
-                faces = [f for f in faces if f["face"].size > 0
-                         and (min_confidence is None or detector == "skip" or f["confidence"] >= min_confidence)]
-                if not faces:
-                    row.update(status="no_face", n_faces=0,
-                               message=f"detector {detector!r} found no face with confidence >= {min_confidence}")
-                    rows.append(row)
-                    continue
-                # policy: the largest face among those whose two eyes were located (false
-                # positives on background rarely have eyes), else the largest; record how many
-                best = max(faces, key=_face_rank)
-                area = best["facial_area"]
-                row.update(n_faces=len(faces), box_x=area["x"], box_y=area["y"], box_w=area["w"], box_h=area["h"],
-                           confidence=np.nan if detector == "skip" else float(best["confidence"]))
-                if len(faces) > 1:
-                    row.update(status="multiple_faces",
-                               message=f"{len(faces)} faces found; the largest with both eyes located "
-                                       f"({area['w']}x{area['h']} at x={area['x']}, y={area['y']}) was used")
-                crop = np.ascontiguousarray(best["face"]).astype(np.uint8)
-                if model is not None:
-                    rep = DeepFace.represent(crop, model_name=model, detector_backend="skip",
-                                             enforce_detection=False, align=False)
-                    row[emb_col] = np.asarray(rep[0]["embedding"], dtype=np.float64)
-                if attrs_wanted:
-                    res = DeepFace.analyze(crop, actions=list(attrs_wanted), detector_backend="skip",
-                                           enforce_detection=False, silent=True)[0]
-                    for a in attrs_wanted:
-                        if a == "age":
-                            row["age"] = float(res["age"])
-                        else:
-                            label = res[f"dominant_{a}"]
-                            row[a] = str(label)
-                            row[f"{a}_score"] = float(res[a][label])
-            except Exception as exc:  # noqa: BLE001 - recorded per row, summarised below
-                for k in ("n_faces", "box_x", "box_y", "box_w", "box_h", "confidence", emb_col):
-                    row.pop(k, None)
-                row.update(status="error", message=f"{type(exc).__name__}: {exc}")
-            rows.append(row)
+        rows = [_extract_one(source, item, DeepFace, (FaceNotDetected, ImgNotFound), **settings)
+                for source, item in progress(items, desc=f"faces ({detector}/{model})", total=len(items))]
 
     out = _to_frame(rows, emb_col, attrs_wanted)
     n_err = int((out["status"] == "error").sum())
@@ -362,6 +309,67 @@ def extract(images: Any, detector: str = "opencv", model: str | None = "Dlib",
                      attributes=list(attrs_wanted), attributes_unavailable=list(attrs_skipped),
                      weights_folder=str(home / ".deepface" / "weights"))
     return out
+
+
+def _extract_one(source: str, item: Any, DeepFace, not_found: tuple, *, detector: str, model: str | None,
+                 emb_col: str | None, attrs_wanted: list[str], align: bool, channel_order: str,
+                 expand_percentage: int, min_confidence: float | None) -> dict[str, Any]:
+    """One input's row: read, detect, keep the best face, embed and describe it (errors become the row)."""
+    row: dict[str, Any] = {"source": source, "status": "ok", "message": ""}
+    try:
+        img = load_image(item, channel_order=channel_order)
+    except UnreadableImage as exc:
+        row.update(status="unreadable", message=str(exc))
+        return row
+    try:
+        try:
+            faces = DeepFace.extract_faces(img, detector_backend=detector, enforce_detection=True,
+                                           align=align, expand_percentage=expand_percentage,
+                                           color_face="bgr", normalize_face=False)
+        except not_found:
+            row.update(status="no_face", n_faces=0, message=f"detector {detector!r} found no face")
+            return row
+        faces = [f for f in faces if f["face"].size > 0
+                 and (min_confidence is None or detector == "skip" or f["confidence"] >= min_confidence)]
+        if not faces:
+            row.update(status="no_face", n_faces=0,
+                       message=f"detector {detector!r} found no face with confidence >= {min_confidence}")
+            return row
+        # policy: the largest face among those whose two eyes were located (false
+        # positives on background rarely have eyes), else the largest; record how many
+        best = max(faces, key=_face_rank)
+        area = best["facial_area"]
+        row.update(n_faces=len(faces), box_x=area["x"], box_y=area["y"], box_w=area["w"], box_h=area["h"],
+                   confidence=np.nan if detector == "skip" else float(best["confidence"]))
+        if len(faces) > 1:
+            row.update(status="multiple_faces",
+                       message=f"{len(faces)} faces found; the largest with both eyes located "
+                               f"({area['w']}x{area['h']} at x={area['x']}, y={area['y']}) was used")
+        _describe(np.ascontiguousarray(best["face"]).astype(np.uint8), DeepFace, model, emb_col, attrs_wanted, row)
+    except Exception as exc:  # noqa: BLE001 - recorded per row, summarised by extract
+        for k in ("n_faces", "box_x", "box_y", "box_w", "box_h", "confidence", emb_col):
+            row.pop(k, None)
+        row.update(status="error", message=f"{type(exc).__name__}: {exc}")
+    return row
+
+
+def _describe(crop: np.ndarray, DeepFace, model: str | None, emb_col: str | None, attrs_wanted: list[str],
+              row: dict[str, Any]) -> None:
+    """Add the crop's embedding and its predicted attributes to ``row``."""
+    if model is not None:
+        rep = DeepFace.represent(crop, model_name=model, detector_backend="skip",
+                                 enforce_detection=False, align=False)
+        row[emb_col] = np.asarray(rep[0]["embedding"], dtype=np.float64)
+    if attrs_wanted:
+        res = DeepFace.analyze(crop, actions=list(attrs_wanted), detector_backend="skip",
+                               enforce_detection=False, silent=True)[0]
+        for a in attrs_wanted:
+            if a == "age":
+                row["age"] = float(res["age"])
+            else:
+                label = res[f"dominant_{a}"]
+                row[a] = str(label)
+                row[f"{a}_score"] = float(res[a][label])
 
 
 def _face_rank(face: dict[str, Any]) -> tuple[bool, int, float]:

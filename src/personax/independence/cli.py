@@ -16,7 +16,6 @@ before anything runs.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from personax.cli_types import positive_int as _positive_int, nonneg_int as _nonneg_int
@@ -124,19 +123,11 @@ def _check_device(device: str) -> None:
 
 
 def _battery(args) -> int:
-    from personax.errors import UsageError, WorkFailedError
-    from personax.independence import TESTS, battery
-    from personax.utils import atomic_path
+    from personax.errors import UsageError
+    from personax.independence import battery
 
     given = _names(args.given, "--given")
-    if args.tests is None:
-        args.tests = "kci,rcit,chi2,g2" if given else "kci,rcit,hsic_gamma,chi2,g2"
-    tests = [t.strip().lower() for t in args.tests.split(",") if t.strip()]
-    unknown = [t for t in tests if t not in TESTS]
-    if unknown or not tests:
-        raise UsageError(f"--tests {args.tests!r}: " + (f"unknown test(s) {unknown}" if unknown else "no test named"),
-                         hint=f"a comma-separated subset of {','.join(TESTS)}")
-    tests = list(dict.fromkeys(TESTS[t].name for t in tests))   # deprecated alias hsic -> hsic_gamma (warns)
+    tests = _cli_tests(args, given)
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out {args.out} is a folder; pass a file name such as results.csv")
@@ -146,8 +137,35 @@ def _battery(args) -> int:
 
     ds = load_dataset(args.dataset, args.source, args.n, args.seed, column_map=column_map_of(args),
                       strict=args.strict)
-    schema = ds.schema
     traits, attributes = _names(args.traits, "--traits"), _names(args.attributes, "--attributes")
+    _check_battery_columns(args, ds, tests, traits, attributes, given)
+    options = {"hsic_gamma": {"standardize": False}} if args.hsic_raw and "hsic_gamma" in tests else None
+    res = battery(ds, traits=traits, attributes=attributes, tests=tests, alpha=args.alpha, backend=args.backend,
+                  device=args.device, seed=args.seed, cache=not args.no_cache, options=options, given=given)
+    return _write_battery(args, ds, res, tests, out)
+
+
+def _cli_tests(args, given) -> list[str]:
+    """The canonical test names of ``--tests`` (default: every test, or those with a conditional form)."""
+    from personax.errors import UsageError
+    from personax.independence import TESTS
+
+    if args.tests is None:
+        args.tests = "kci,rcit,chi2,g2" if given else "kci,rcit,hsic_gamma,chi2,g2"
+    tests = [t.strip().lower() for t in args.tests.split(",") if t.strip()]
+    unknown = [t for t in tests if t not in TESTS]
+    if unknown or not tests:
+        raise UsageError(f"--tests {args.tests!r}: " + (f"unknown test(s) {unknown}" if unknown else "no test named"),
+                         hint=f"a comma-separated subset of {','.join(TESTS)}")
+    return list(dict.fromkeys(TESTS[t].name for t in tests))   # deprecated alias hsic -> hsic_gamma (warns)
+
+
+def _check_battery_columns(args, ds, tests: list[str], traits, attributes, given) -> None:
+    """Check --traits, --attributes and --given against the table, before any test runs."""
+    from personax.errors import UsageError
+    from personax.independence import TESTS
+
+    schema = ds.schema
     if traits is not None:
         _check_columns("traits", traits, ds.frame, schema, list(schema.traits))
     if attributes is not None:
@@ -171,9 +189,13 @@ def _battery(args) -> int:
                          hint="add a discrete attribute "
                               f"({', '.join(a for a in schema.attributes if a in schema.discrete)}) "
                               f"or drop {', '.join(discrete_tests)} from --tests")
-    options = {"hsic_gamma": {"standardize": False}} if args.hsic_raw and "hsic_gamma" in tests else None
-    res = battery(ds, traits=traits, attributes=attributes, tests=tests, alpha=args.alpha, backend=args.backend,
-                  device=args.device, seed=args.seed, cache=not args.no_cache, options=options, given=given)
+
+
+def _write_battery(args, ds, res, tests: list[str], out: Path) -> int:
+    """Write --out (or, when tests failed without --allow-failures, only ``<stem>.failed.csv``) and report."""
+    from personax.batch_output import finish_batch
+    from personax.errors import WorkFailedError
+
     empty = [t for t in tests if not (res["test"] == t).any()]
     errors = res["error"].fillna("").astype(str)
     failed = res[errors != ""]
@@ -189,26 +211,19 @@ def _battery(args) -> int:
                         for r in failed.head(_SHOW_FAILURES).itertuples())
     if len(failed) > _SHOW_FAILURES:
         listing += f"\n  … and {len(failed) - _SHOW_FAILURES} more (see the 'error' column)"
-    if len(failed) and not args.allow_failures:
-        side = out.with_name(f"{out.stem}.failed{out.suffix or '.csv'}")
-        with atomic_path(side) as tmp:
-            res.to_csv(tmp, index=False)
-        print(f"{line}; per test: {per_test}")
-        kept = " (the earlier file is unchanged)" if out.exists() else ""
-        raise WorkFailedError(f"{len(failed)} of {len(res)} test(s) failed:\n{listing}\n"
-                              f"  the full table, with the reasons in its 'error' column: {side}; {out} was not "
-                              f"written{kept}",
-                              hint="fix the data of the failing pairs (e.g. too few complete rows), choose other "
-                                   "--traits/--attributes, or pass --allow-failures to write --out anyway")
-    with atomic_path(out) as tmp:
-        res.to_csv(tmp, index=False)
-    out.with_name(f"{out.stem}.failed{out.suffix or '.csv'}").unlink(missing_ok=True)
-    print(f"{line} -> {out}")
-    print(f"per test: {per_test}")
-    if len(failed):
-        print(f"warning: {len(failed)} of {len(res)} test(s) failed (kept in {out} with their reasons; "
-              f"--allow-failures):\n{listing}", file=sys.stderr)
-    return 0
+    return finish_batch(res, out, _write_csv, n_failed=len(failed), n_total=len(res), unit="test(s)",
+                        listing=listing, allow_failures=args.allow_failures,
+                        where="the full table, with the reasons in its 'error' column", kept_as=" with their reasons",
+                        hint="fix the data of the failing pairs (e.g. too few complete rows), choose other "
+                             "--traits/--attributes, or pass --allow-failures to write --out anyway",
+                        failed_summary=f"{line}; per test: {per_test}",
+                        done_summary=[f"{line} -> {out}", f"per test: {per_test}"])
+
+
+def _write_csv(frame, path: Path) -> None:
+    from personax.utils import write_csv
+
+    write_csv(frame, path)
 
 
 def _list(args) -> int:

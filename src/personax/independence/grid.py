@@ -204,14 +204,44 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
     >>> res[["trait", "attribute", "given", "test"]].iloc[0].tolist()
     ['openness', 'height_cm', 'gender', 'kci']
     """
-    from personax.utils import progress as _progress
-    from personax.utils import make_rng, quiet, resolve_device
+    from personax.utils import resolve_device
 
     if hasattr(frame, "frame") and hasattr(frame, "info"):
         dataset = dataset or frame.info.get("dataset")
         frame = frame.frame
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame or PersonaData, got {type(frame).__name__}")
+    tests, options = _check_request(alpha, backend, seed, tests, options, given)
+    traits, attributes, disc = _resolve_roles(frame, dataset, traits, attributes, discrete)
+    contingency = [t for t in tests if get_spec(t).data == "discrete"]
+    if contingency and disc is None:
+        raise ParameterError(f"{', '.join(contingency)} need to know which attributes are discrete",
+                             hint="pass dataset= (schema roles) or discrete=[...]")
+    z_names, skipped = _resolve_given(frame, given, traits, attributes, tests, disc)
+    attributes = [a for a in attributes if a not in skipped]
+    if contingency and not any(a in disc for a in attributes):
+        raise ParameterError(f"{', '.join(contingency)} requested but none of the attributes {attributes} is "
+                             f"discrete (discrete={sorted(disc)})",
+                             hint="drop chi2/g2 from tests=, or name the discrete attributes with discrete=[...]")
+    dev = resolve_device(device) if backend == "fast" else "cpu"
+    cols = {c: _numeric(frame[c]) for c in dict.fromkeys([*traits, *attributes, *z_names])}
+    units = [(t, a) for t in tests for a in attributes if get_spec(t).data != "discrete" or a in disc]
+    rows = _run_units(units, traits, attributes, disc, cols, z_names, options, backend=backend, device=dev,
+                      seed=seed, cache=cache, max_trait_levels=max_trait_levels, progress=progress)
+    out = _tidy(rows, tests, alpha)
+    n_failed = int(out["pvalue"].isna().sum())
+    out.attrs.update({"alpha": float(alpha), "backend": backend, "seed": int(seed), "dataset": dataset,
+                      "n_failed": n_failed, "given": list(z_names), "skipped_attributes": skipped})
+    if n_failed:
+        warnings.warn(f"{n_failed} of {len(out)} tests produced no p-value (NaN); see the 'error' column",
+                      RuntimeWarning, stacklevel=2)
+    return out
+
+
+def _check_request(alpha, backend: str, seed: int, tests, options, given) -> tuple[list[str], dict]:
+    """Check alpha, backend and seed; the canonical test names and their per-test options."""
+    from personax.utils import make_rng
+
     try:
         ok_alpha = 0 < float(alpha) < 1
     except (TypeError, ValueError):
@@ -230,23 +260,17 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
     unknown = sorted(set(options) - set(tests))
     if unknown:
         raise ParameterError(f"options given for tests not run: {unknown}", hint=f"tests run: {tests}")
-    traits, attributes, disc = _resolve_roles(frame, dataset, traits, attributes, discrete)
-    contingency = [t for t in tests if get_spec(t).data == "discrete"]
-    if contingency and disc is None:
-        raise ParameterError(f"{', '.join(contingency)} need to know which attributes are discrete",
-                             hint="pass dataset= (schema roles) or discrete=[...]")
-    z_names, skipped = _resolve_given(frame, given, traits, attributes, tests, disc)
-    attributes = [a for a in attributes if a not in skipped]
-    if contingency and not any(a in disc for a in attributes):
-        raise ParameterError(f"{', '.join(contingency)} requested but none of the attributes {attributes} is "
-                             f"discrete (discrete={sorted(disc)})",
-                             hint="drop chi2/g2 from tests=, or name the discrete attributes with discrete=[...]")
-    dev = resolve_device(device) if backend == "fast" else "cpu"
-    cols = {c: _numeric(frame[c]) for c in dict.fromkeys([*traits, *attributes, *z_names])}
+    return tests, options
+
+
+def _run_units(units, traits, attributes, disc, cols, z_names, options, *, backend, device, seed, cache,
+               max_trait_levels, progress) -> list[dict[str, Any]]:
+    """Every (test, attribute) unit (all traits at once), through the cache when asked; result rows."""
+    from personax.utils import progress as _progress
+    from personax.utils import quiet
+
     zmat = np.column_stack([cols[g] for g in z_names]) if z_names else None
     given_label = "+".join(z_names)
-
-    units = [(t, a) for t in tests for a in attributes if get_spec(t).data != "discrete" or a in disc]
     rows: list[dict[str, Any]] = []
     codes = None  # integer level codes per column, built on first use by chi2/g2
     show = (not quiet()) if progress is None else bool(progress)
@@ -271,20 +295,24 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
         if z_names:
             if codes is None:
                 codes = {}
-            unit_rows = _run_unit_given(t, a, traits, cols, zmat, backend, dev, seed, min_n, merged,
+            unit_rows = _run_unit_given(t, a, traits, cols, zmat, backend, device, seed, min_n, merged,
                                         max_trait_levels, codes)
         else:
             if codes is None and backend == "fast" and get_spec(t).from_codes is not None:
                 codes = {c: fast.level_codes(cols[c])
                          for c in dict.fromkeys([*traits, *(x for x in attributes if x in disc)])}
-            unit_rows = _run_unit(t, a, traits, cols, backend, dev, seed, opts, min_n, merged, max_trait_levels,
-                                  codes)
+            unit_rows = _run_unit(t, a, traits, cols, backend, device, seed, opts, min_n, merged,
+                                  max_trait_levels, codes)
         for r in unit_rows:
             r["given"] = given_label
         if cache:
             _cache.store(key, unit_rows)
         rows.extend(unit_rows)
+    return rows
 
+
+def _tidy(rows: list[dict[str, Any]], tests: list[str], alpha: float) -> pd.DataFrame:
+    """The documented frame: BH-adjusted p within each test, decisions, dtypes, column order."""
     out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("pvalue_bh", "reject", "reject_raw")])
     out["pvalue_bh"] = np.nan
     for t in tests:
@@ -294,20 +322,20 @@ def battery(frame: Any, traits: Sequence[str] | None = None, attributes: Sequenc
     out["reject_raw"] = out["pvalue"] < alpha
     out["n"] = out["n"].astype("Int64")
     out["given"] = out["given"].astype(object)
-    out = out[COLUMNS]
-    n_failed = int(out["pvalue"].isna().sum())
-    out.attrs.update({"alpha": float(alpha), "backend": backend, "seed": int(seed), "dataset": dataset,
-                      "n_failed": n_failed, "given": list(z_names), "skipped_attributes": skipped})
-    if n_failed:
-        warnings.warn(f"{n_failed} of {len(out)} tests produced no p-value (NaN); see the 'error' column",
-                      RuntimeWarning, stacklevel=2)
-    return out
+    return out[COLUMNS]
 
 
 def _row(trait, attribute, test, backend, n=np.nan, statistic=np.nan, pvalue=np.nan, error="", note=""):
     return {"trait": trait, "attribute": attribute, "given": "", "test": test, "backend": backend,
             "n": None if n is None or (isinstance(n, float) and np.isnan(n)) else int(n),
             "statistic": float(statistic), "pvalue": float(pvalue), "error": error, "note": note}
+
+
+def _too_many_levels(trait, attribute, test, backend, k: int, max_trait_levels: int) -> dict:
+    """The error row of a trait with too many distinct values for a contingency test."""
+    return _row(trait, attribute, test, backend, error=(
+        f"trait {trait!r} has {k} distinct values (> max_trait_levels={max_trait_levels}): "
+        "not treated as discrete for chi2/g2"))
 
 
 def _note(result) -> str:
@@ -354,9 +382,7 @@ def _run_unit(test: str, attribute: str, traits: list[str], cols: dict[str, np.n
         for tr in traits:
             ct, kt = codes[tr]
             if kt > max_trait_levels:
-                results[tr] = _row(tr, attribute, test, backend, error=(
-                    f"trait {tr!r} has {kt} distinct values (> max_trait_levels={max_trait_levels}): "
-                    "not treated as discrete for chi2/g2"))
+                results[tr] = _too_many_levels(tr, attribute, test, backend, kt, max_trait_levels)
                 continue
             try:
                 r = spec.from_codes(ct, kt, ca, ka, min_n=min_n, max_levels=merged["max_levels"])
@@ -370,9 +396,7 @@ def _run_unit(test: str, attribute: str, traits: list[str], cols: dict[str, np.n
             if spec.data == "discrete":
                 k = np.unique(y[np.isfinite(y)]).size
                 if k > max_trait_levels:
-                    results[tr] = _row(tr, attribute, test, backend, error=(
-                        f"trait {tr!r} has {k} distinct values (> max_trait_levels={max_trait_levels}): "
-                        "not treated as discrete for chi2/g2"))
+                    results[tr] = _too_many_levels(tr, attribute, test, backend, k, max_trait_levels)
                     continue
             try:
                 r = run_test(test, y, x_attr, backend=backend, device=device, seed=seed, min_n=min_n, **opts)
@@ -399,9 +423,7 @@ def _run_unit_given(test: str, attribute: str, traits: list[str], cols: dict[str
         if discrete_test:
             k = np.unique(y[np.isfinite(y)]).size
             if k > max_trait_levels:
-                results[tr] = _row(tr, attribute, test, backend, error=(
-                    f"trait {tr!r} has {k} distinct values (> max_trait_levels={max_trait_levels}): "
-                    "not treated as discrete for chi2/g2"))
+                results[tr] = _too_many_levels(tr, attribute, test, backend, k, max_trait_levels)
                 continue
         try:
             _given.clean_triple(y, x_attr, zmat, min_n=min_n)

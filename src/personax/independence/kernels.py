@@ -180,15 +180,49 @@ def moments_continuous_vs_grouped(x: np.ndarray, cx: float, partners: list[tuple
     X = torch.as_tensor(x[order], dtype=DTYPE, device=device)
     idx = [torch.as_tensor(g.index[order], device=device) for g, _ in partners]
     sizes = [g.k for g, _ in partners]
-    k1 = sizes[0]
     bounds = np.concatenate([[0], np.cumsum(partners[0][0].counts.astype(np.int64))]).tolist()
     # indicator matrix of the other partners (matmul path)
     offs = np.concatenate([[0], np.cumsum(sizes[1:])]).astype(int)
-    K_o = int(offs[-1])
     rows = torch.arange(n, device=device)
-    Po = torch.zeros(n, K_o, dtype=DTYPE, device=device)
+    Po = torch.zeros(n, int(offs[-1]), dtype=DTYPE, device=device)
     for j, off in enumerate(offs[:-1]):
         Po[rows, idx[j + 1] + int(off)] = 1.0
+    KP1, KPo, K2P1, PoK2Po = _grouped_block_sums(X, cx, bounds, sizes[0], Po, device)
+    k1vec = KP1.sum(1)                          # row sums of Kx
+    s = k1vec.sum()
+    sum_k2 = K2P1.sum()
+    r = k1vec / n
+    sbar = s / n ** 2
+    a = -r + sbar / 2
+    trace_x = float(n - s / n)
+    fro2_x = float(sum_k2 - 2.0 * (k1vec @ k1vec) / n + s ** 2 / n ** 2)
+    offsum_x = float(s - n)
+    out = []
+    for j, ((g, cy), k) in enumerate(zip(partners, sizes)):
+        gi = idx[j]
+        if j == 0:
+            KPj = KP1
+            PtK2P = torch.zeros(k, k, dtype=DTYPE, device=device).index_add_(0, gi, K2P1)
+        else:
+            off = int(offs[j - 1])
+            KPj = KPo[:, off:off + k]
+            PtK2P = PoK2Po[off:off + k, off:off + k]
+        cross, sq_cross, q = _grouped_partner(g, cy, gi, k, KPj, PtK2P, r, a, sbar, device)
+        out.append(PairMoments(
+            n=n, cross=cross, sq_cross=sq_cross,
+            trace_x=trace_x, trace_y=float(q["trace"]), fro2_x=fro2_x, fro2_y=float(q["fro2"]),
+            offsum_x=offsum_x, offsum_y=float(q["offsum"]), strategy="continuous×grouped"))
+    return out
+
+
+def _grouped_block_sums(X: torch.Tensor, cx: float, bounds: list, k1: int, Po: torch.Tensor, device: str):
+    """One blockwise pass over the upper triangle of Kx (and Kx∘Kx): K P₁, K P_o, K² P₁, P_oᵀ K² P_o.
+
+    ``bounds`` delimit the first partner's groups in the (sorted) rows; ``Po`` is the indicator
+    matrix of the other partners (no columns when there is one partner).
+    """
+    n, d = X.shape
+    K_o = Po.shape[1]
     KP1 = torch.zeros(n, k1, dtype=DTYPE, device=device)
     KPo = torch.zeros(n, K_o, dtype=DTYPE, device=device)
     K2P1 = torch.zeros(n, k1, dtype=DTYPE, device=device)
@@ -222,49 +256,32 @@ def moments_continuous_vs_grouped(x: np.ndarray, cx: float, partners: list[tuple
                 m_off = Po[i0:i1].T @ (kb[:, i1 - i0:] @ Po[i1:])
                 PoK2Po += m_off + m_off.T
         del kb
-    k1vec = KP1.sum(1)                          # row sums of Kx
-    s = k1vec.sum()
-    sum_k2 = K2P1.sum()
-    r = k1vec / n
-    sbar = s / n ** 2
-    a = -r + sbar / 2
-    trace_x = float(n - s / n)
-    fro2_x = float(sum_k2 - 2.0 * (k1vec @ k1vec) / n + s ** 2 / n ** 2)
-    offsum_x = float(s - n)
-    out = []
-    for j, ((g, cy), k) in enumerate(zip(partners, sizes)):
-        q = grouped_kernel(g, cy, device)
-        gi = idx[j]
-        if j == 0:
-            KPj = KP1
-            PtK2P = torch.zeros(k, k, dtype=DTYPE, device=device).index_add_(0, gi, K2P1)
-        else:
-            off = int(offs[j - 1])
-            KPj = KPo[:, off:off + k]
-            PtK2P = PoK2Po[off:off + k, off:off + k]
+    return KP1, KPo, K2P1, PoK2Po
 
-        def gsum(v: torch.Tensor, k=k, gi=gi) -> torch.Tensor:  # Pᵀv: sums of v over the partner's groups
-            return torch.zeros(k, dtype=DTYPE, device=device).index_add_(0, gi, v)
 
-        m = q["m"]
-        pr = gsum(r)
-        PtKP = torch.zeros(k, k, dtype=DTYPE, device=device).index_add_(0, gi, KPj)
-        G1 = PtKP - torch.outer(pr, m) - torch.outer(m, pr) + sbar * torch.outer(m, m)
-        Cy = q["C"]
-        cross = (G1 * Cy).sum()
-        D = Cy ** 2
-        t1 = (PtK2P * D).sum()
-        pa = gsum(a)
-        t2 = 2.0 * (gsum(a ** 2) * (D @ m)).sum()
-        t3 = 2.0 * (pa @ D @ pa)
-        Q = KPj @ D
-        t4 = 4.0 * (a * Q.gather(1, gi[:, None]).squeeze(1)).sum()
-        diag = (torch.diagonal(D) * gsum((1.0 + 2.0 * a) ** 2)).sum()
-        out.append(PairMoments(
-            n=n, cross=float(cross), sq_cross=float(t1 + t2 + t3 + t4 - diag),
-            trace_x=trace_x, trace_y=float(q["trace"]), fro2_x=fro2_x, fro2_y=float(q["fro2"]),
-            offsum_x=offsum_x, offsum_y=float(q["offsum"]), strategy="continuous×grouped"))
-    return out
+def _grouped_partner(g: Grouped, cy: float, gi: torch.Tensor, k: int, KPj: torch.Tensor, PtK2P: torch.Tensor,
+                     r: torch.Tensor, a: torch.Tensor, sbar, device: str) -> tuple[float, float, dict]:
+    """Σ K̃x∘K̃y and Σ (K̃x∘K̃y)² (off the diagonal) for one grouped partner, and its kernel summary."""
+    q = grouped_kernel(g, cy, device)
+
+    def gsum(v: torch.Tensor) -> torch.Tensor:  # Pᵀv: sums of v over the partner's groups
+        return torch.zeros(k, dtype=DTYPE, device=device).index_add_(0, gi, v)
+
+    m = q["m"]
+    pr = gsum(r)
+    PtKP = torch.zeros(k, k, dtype=DTYPE, device=device).index_add_(0, gi, KPj)
+    G1 = PtKP - torch.outer(pr, m) - torch.outer(m, pr) + sbar * torch.outer(m, m)
+    Cy = q["C"]
+    cross = (G1 * Cy).sum()
+    D = Cy ** 2
+    t1 = (PtK2P * D).sum()
+    pa = gsum(a)
+    t2 = 2.0 * (gsum(a ** 2) * (D @ m)).sum()
+    t3 = 2.0 * (pa @ D @ pa)
+    Q = KPj @ D
+    t4 = 4.0 * (a * Q.gather(1, gi[:, None]).squeeze(1)).sum()
+    diag = (torch.diagonal(D) * gsum((1.0 + 2.0 * a) ** 2)).sum()
+    return float(cross), float(t1 + t2 + t3 + t4 - diag), q
 
 
 def moments_continuous_continuous(x: np.ndarray, cx: float, y: np.ndarray, cy: float,
@@ -295,30 +312,12 @@ def moments_continuous_continuous(x: np.ndarray, cx: float, y: np.ndarray, cy: f
             i1 = min(n, i0 + step)
             kx = _gauss_(_sqdist(X[i0:i1], X[i0:]), cx)
             ky = _gauss_(_sqdist(Y[i0:i1], Y[i0:]), cy)
-            b = i1 - i0
-            # rows i0:i1 see columns i0:n; mirrored, columns i0:i1 see rows i1:n
-            rx[i0:i1] += kx.sum(1)
-            ry[i0:i1] += ky.sum(1)
-            if i1 < n:
-                rx[i1:] += kx[:, b:].sum(0)
-                ry[i1:] += ky[:, b:].sum(0)
-            prod = kx * ky
-            sxy += prod[:, :b].sum() + 2.0 * prod[:, b:].sum()
-            kx.square_()
-            ky.square_()
-            sxx += kx[:, :b].sum() + 2.0 * kx[:, b:].sum()
-            syy += ky[:, :b].sum() + 2.0 * ky[:, b:].sum()
-            del kx, ky, prod
-        ax, ay = rx / n, ry / n
-        Ax, Ay = ax.mean(), ay.mean()
-        cross = sxy - 2.0 * n * (ax @ ay) + n * n * Ax * Ay
-        fx = sxx - 2.0 * n * (ax @ ax) + n * n * Ax * Ax
-        fy = syy - 2.0 * n * (ay @ ay) + n * n * Ay * Ay
-        sx, sy = rx.sum(), ry.sum()
-        return PairMoments(
-            n=n, cross=float(cross), sq_cross=float("nan"), trace_x=float(n - sx / n), trace_y=float(n - sy / n),
-            fro2_x=float(fx), fro2_y=float(fy), offsum_x=float(sx - n), offsum_y=float(sy - n),
-            strategy="continuous×continuous")
+            dxy, dxx, dyy = _one_pass_block(kx, ky, i0, i1, n, rx, ry)
+            sxy += dxy
+            sxx += dxx
+            syy += dyy
+            del kx, ky
+        return _one_pass_moments(n, rx, ry, sxy, sxx, syy)
     rx = torch.empty(n, dtype=DTYPE, device=device)
     ry = torch.empty(n, dtype=DTYPE, device=device)
     for start in range(0, n, step):
@@ -376,24 +375,39 @@ def _one_pass_numpy(x: np.ndarray, cx: float, y: np.ndarray, cy: float) -> PairM
     sxy = sxx = syy = 0.0
     for i0 in range(0, n, step):
         i1 = min(n, i0 + step)
-        b = i1 - i0
         kx = _np_sqdist(x[i0:i1], x[i0:])
         kx *= -cx
         np.exp(kx, out=kx)
         ky = _np_sqdist(y[i0:i1], y[i0:])
         ky *= -cy
         np.exp(ky, out=ky)
-        rx[i0:i1] += kx.sum(1)
-        ry[i0:i1] += ky.sum(1)
-        if i1 < n:
-            rx[i1:] += kx[:, b:].sum(0)
-            ry[i1:] += ky[:, b:].sum(0)
-        prod = kx * ky
-        sxy += prod[:, :b].sum() + 2.0 * prod[:, b:].sum()
-        kx *= kx
-        ky *= ky
-        sxx += kx[:, :b].sum() + 2.0 * kx[:, b:].sum()
-        syy += ky[:, :b].sum() + 2.0 * ky[:, b:].sum()
+        dxy, dxx, dyy = _one_pass_block(kx, ky, i0, i1, n, rx, ry)
+        sxy += dxy
+        sxx += dxx
+        syy += dyy
+    return _one_pass_moments(n, rx, ry, sxy, sxx, syy)
+
+
+def _one_pass_block(kx, ky, i0: int, i1: int, n: int, rx, ry):
+    """Add one block ``K[i0:i1, i0:n]`` of both kernels (torch or NumPy) to the row sums ``rx``, ``ry``
+    (rows i0:i1 see columns i0:n; mirrored, columns i0:i1 see rows i1:n) and return its shares of
+    Σ Kx∘Ky, Σ Kx², Σ Ky² (the off-diagonal part counted twice).  ``kx``, ``ky`` are squared in place."""
+    b = i1 - i0
+    rx[i0:i1] += kx.sum(1)
+    ry[i0:i1] += ky.sum(1)
+    if i1 < n:
+        rx[i1:] += kx[:, b:].sum(0)
+        ry[i1:] += ky[:, b:].sum(0)
+    prod = kx * ky
+    sxy = prod[:, :b].sum() + 2.0 * prod[:, b:].sum()
+    kx *= kx
+    ky *= ky
+    return sxy, kx[:, :b].sum() + 2.0 * kx[:, b:].sum(), ky[:, :b].sum() + 2.0 * ky[:, b:].sum()
+
+
+def _one_pass_moments(n: int, rx, ry, sxy, sxx, syy) -> PairMoments:
+    """Centred moments from the raw sums and row sums of the one-pass strategy (see
+    :func:`moments_continuous_continuous`); ``sq_cross`` is NaN."""
     ax, ay = rx / n, ry / n
     Ax, Ay = ax.mean(), ay.mean()
     cross = sxy - 2.0 * n * (ax @ ay) + n * n * Ax * Ay

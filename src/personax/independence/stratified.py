@@ -54,92 +54,28 @@ differs in direction between strata, at the price of more degrees of freedom.
 
 All functions take cleaned arrays (:func:`personax.independence.given.clean_triple`):
 x (n, dx), y (n, dy), z (n, dz), no missing values.
+
+Split along its seams: strata and shared numerics in ``stratified_base``, RCIT and χ² / G²
+in ``stratified_rcit``; KCI lives here.  Every name stays importable from this module.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
-from scipy import special
 
-from personax.independence.fast import median_bandwidth, zscore
-from personax.independence.nulls import gamma_sf, hbe_sf
+from personax.independence.fast import zscore
+from personax.independence.nulls import gamma_sf
 from personax.independence.result import IndependenceTestError, TestResult
-
-BACKEND = "fast"
-EPSILON = 1e-3        # causal-learn KCI_CInd.epsilon_x / epsilon_y
-EIG_THRESH = 1e-5     # causal-learn KCI_CInd.thresh
-RIDGE = 1e-10         # causal-learn RCIT: Cov(f_z) + 1e-10·I
-MAX_GROUPED = 1500    # a KCI side with more (value, stratum) groups takes the blockwise pass
-MAX_TRUNCATED = 400   # sides with at most this many groups get the library's eigenvalue truncation
-MAX_STRATA = 2000     # more distinct rows of Z than this: not treated as discrete (cost)
-DTYPE = torch.float64
-BLOCK_ELEMENTS = 4_000_000
-
-
-def _single_blas(fn):
-    """Run ``fn`` with one BLAS/LAPACK thread.  The k×k eigen-decompositions and products
-    here are small; with several threads on a busy machine OpenBLAS spends 100× longer
-    synchronising than computing (measured: 3.2 s against 0.02 s for a 364×364 ``eigh``)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            from threadpoolctl import threadpool_limits
-            limit = threadpool_limits(limits=1, user_api="blas")
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-            limit = contextlib.nullcontext()
-        with limit:
-            return fn(*args, **kwargs)
-    return wrapper
-
-
-def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(distinct rows, row → group index, counts) of ``a`` (n, d), like
-    ``np.unique(a, axis=0, return_inverse=True, return_counts=True)`` but through 1-D
-    integer codes per column (several times faster than the structured-array sort)."""
-    a = np.asarray(a)
-    if a.ndim == 1:
-        a = a[:, None]
-    key = np.zeros(a.shape[0], dtype=np.int64)
-    for j in range(a.shape[1]):
-        _, code = np.unique(a[:, j], return_inverse=True)
-        code = code.reshape(-1)
-        key = key * (int(code.max()) + 1) + code
-        # re-compress so that the mixed-radix key cannot overflow
-        _, key = np.unique(key, return_inverse=True)
-        key = key.reshape(-1).astype(np.int64)
-    first = np.full(int(key.max()) + 1, a.shape[0], dtype=np.int64)
-    np.minimum.at(first, key, np.arange(a.shape[0]))
-    return a[first], key, np.bincount(key).astype(np.float64)
-
-
-@dataclass(frozen=True)
-class Strata:
-    """The distinct rows of a (z-scored) conditioning set: values, row → stratum index, counts."""
-
-    values: np.ndarray
-    index: np.ndarray
-    counts: np.ndarray
-
-    @property
-    def k(self) -> int:
-        return int(self.values.shape[0])
-
-
-def strata_of(z: np.ndarray) -> Strata:
-    """Group the rows of ``z`` (n, dz) into strata (distinct rows)."""
-    values, index, counts = unique_rows(z)
-    return Strata(values, index, counts)
-
-
-def n_strata(z: np.ndarray) -> int:
-    """Number of distinct rows of ``z`` (n, dz)."""
-    return int(unique_rows(z)[2].size)
+from personax.independence.stratified_base import (  # noqa: F401  (re-exported: the old import path)
+    BACKEND, EPSILON, EIG_THRESH, RIDGE, MAX_GROUPED, MAX_TRUNCATED, MAX_STRATA, DTYPE, BLOCK_ELEMENTS, _single_blas,
+    unique_rows, Strata, strata_of, n_strata, _onehot, group_sums, _eigh)
+from personax.independence.stratified_rcit import (  # noqa: F401  (re-exported: the old import path)
+    _standardise, _features, _zscore_strict, rcit_given_many, rcit_given, _codes, contingency_given,
+    contingency_given_codes)
 
 
 # --------------------------------------------------------------------------- KCI
@@ -148,19 +84,6 @@ def kci_given_coefficient(n: int, dz: int) -> float:
     w = 1.2 if n < 200 else (0.7 if n < 1200 else 0.4)
     return 0.5 / (w * w) / dz
 
-
-def _onehot(index: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) float64 indicator matrix of ``index``."""
-    out = np.zeros((index.size, k))
-    out[np.arange(index.size), index] = 1.0
-    return out
-
-
-def group_sums(index: np.ndarray, k: int, values: np.ndarray) -> np.ndarray:
-    """(k, m) sums of the rows of ``values`` (n, m) per group (one bincount pass)."""
-    n, m = values.shape
-    flat = (index[:, None] * m + np.arange(m)[None, :]).ravel()
-    return np.bincount(flat, weights=values.ravel(), minlength=k * m).reshape(k, m)
 
 
 def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -202,12 +125,6 @@ def _groups(values: np.ndarray, st: Strata):
 def _n_groups(values: np.ndarray, st: Strata) -> int:
     return int(unique_rows(np.column_stack([values, st.index.astype(np.float64)]))[2].size)
 
-
-def _eigh(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric eigen-decomposition (LAPACK syevr: here ~10× faster than numpy's syevd)."""
-    import scipy.linalg
-
-    return scipy.linalg.eigh(a, driver="evr")
 
 
 def _truncate(a: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -428,150 +345,3 @@ def kci_given(x: np.ndarray, y: np.ndarray, z: np.ndarray, *, device: str = "cpu
     return kci_given_many([x], y, z, device=device)[0]
 
 
-# --------------------------------------------------------------------------- RCIT
-def _standardise(values: np.ndarray, counts: np.ndarray, n: int, what: str) -> np.ndarray:
-    mean = counts @ values / n
-    std = np.sqrt(counts @ (values - mean) ** 2 / (n - 1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = (values - mean) / std
-    if not np.isfinite(out).all():
-        raise IndependenceTestError(
-            f"a random Fourier feature of {what} is constant on these rows: RCIT is undefined; "
-            "use another seed or KCI")
-    return out
-
-
-def _features(u: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sqrt(2.0) * np.cos(np.einsum("kd,fd->kf", u, w) + b.T)
-
-
-def _zscore_strict(a: np.ndarray, what: str) -> np.ndarray:
-    std = a.std(axis=0, ddof=1)
-    if not (std > 0).all():
-        raise IndependenceTestError(f"{what} has a constant column on these rows: conditional RCIT "
-                                    "is undefined; drop that column from the conditioning set")
-    return (a - a.mean(axis=0)) / std
-
-
-@_single_blas
-def rcit_given_many(xs: Sequence[np.ndarray], y: np.ndarray, z: np.ndarray, *, seed: int = 0,
-                    num_features: int = 5, num_f: int = 100) -> list[TestResult]:
-    """Conditional RCIT (causal-learn ``RCIT``) of each x against ``y`` given discrete ``z``."""
-    n = y.shape[0]
-    F = num_features
-    zz = _zscore_strict(z, "the conditioning set")
-    zy = _zscore_strict(y, "y")
-    st = strata_of(zz)
-    yy = np.column_stack([zy, zz])
-    rs = np.random.RandomState(int(seed))
-    wz, bz = rs.normal(size=(num_f, zz.shape[1])), 2 * np.pi * rs.uniform(size=(num_f, 1))
-    draws_x = {}
-    sz, sy = median_bandwidth(zz), median_bandwidth(yy)
-    fz = _standardise(_features(st.values, wz / sz, bz), st.counts, n, "z")            # (k, num_f)
-    czz = fz.T @ (st.counts[:, None] * fz) / (n - 1)
-    w, v = _eigh(czz)
-    inv_czz = (v / (w + RIDGE)) @ v.T
-    out = []
-    fy = None
-    for x in xs:
-        dx = x.shape[1]
-        if dx not in draws_x:
-            state = np.random.RandomState(int(seed))
-            state.normal(size=(num_f, zz.shape[1]))
-            state.uniform(size=(num_f, 1))
-            wx, bx = state.normal(size=(F, dx)), 2 * np.pi * state.uniform(size=(F, 1))
-            wy, by = state.normal(size=(F, yy.shape[1])), 2 * np.pi * state.uniform(size=(F, 1))
-            draws_x[dx] = (wx, bx, wy, by)
-        wx, bx, wy, by = draws_x[dx]
-        if fy is None:
-            fy = _standardise(_features(yy, wy / sy, by), np.ones(n), n, "y")            # (n, F)
-            sum_y = group_sums(st.index, st.k, fy)
-            czy = fz.T @ sum_y / (n - 1)
-            ry = fy - (fz @ (inv_czz @ czy))[st.index]
-            ryy = (ry[:, :, None] * ry[:, None, :]).reshape(n, F * F)
-        zx = _zscore_strict(x, "x")
-        sx = median_bandwidth(zx)
-        ux, ix, cx = unique_rows(zx)
-        fx = _standardise(_features(ux, wx / sx, bx), cx.astype(np.float64), n, "x")      # (kx, F)
-        g_key = ix * st.k + st.index
-        groups, gi = np.unique(g_key, return_inverse=True)
-        gi = gi.reshape(-1)
-        gx, gz = groups // st.k, groups % st.k
-        gcount = np.bincount(gi, minlength=groups.size).astype(np.float64)
-        sum_x = group_sums(gz, st.k, gcount[:, None] * fx[gx])
-        czx = fz.T @ sum_x / (n - 1)
-        y_by_x = group_sums(ix, ux.shape[0], fy)
-        cxy = fx.T @ y_by_x / (n - 1)
-        cxy_z = cxy - czx.T @ inv_czz @ czy
-        stat = float(n * (cxy_z ** 2).sum())
-        rx = fx[gx] - (fz @ (inv_czz @ czx))[gz]                                          # (groups, F)
-        s = group_sums(gi, groups.size, ryy)
-        a = rx[:, :, None] * rx[:, None, :]
-        cov = np.einsum("gik,gjl->ijkl", a, s.reshape(-1, F, F)).reshape(F * F, F * F) / n
-        eig = np.linalg.eigvalsh(cov)
-        eig = eig[eig > 0]
-        try:
-            p = hbe_sf(eig, stat)
-        except FloatingPointError as exc:
-            raise IndependenceTestError(f"rcit given Z: {exc}") from exc
-        out.append(TestResult("rcit", stat, p, f"conditional RCIT given discrete Z ({num_f} features of Z, "
-                              f"{F} of x and of [y, z]; HBE null)", BACKEND, n,
-                              {"sigma_x": sx, "sigma_y": sy, "sigma_z": sz, "seed": int(seed), "strata": st.k,
-                               "num_features": F, "num_f": num_f, "approx": "hbe", "conditional": True}))
-    return out
-
-
-def rcit_given(x: np.ndarray, y: np.ndarray, z: np.ndarray, *, seed: int = 0, num_features: int = 5) -> TestResult:
-    """Conditional RCIT of x ⫫ y | z for discrete z, seeded (causal-learn ``RCIT`` defaults)."""
-    return rcit_given_many([x], y, z, seed=seed, num_features=num_features)[0]
-
-
-# --------------------------------------------------------------------------- χ² / G²
-def _codes(v: np.ndarray) -> tuple[np.ndarray, int]:
-    if v.shape[1] == 1:
-        u, idx = np.unique(v[:, 0], return_inverse=True)
-    else:
-        u, idx = np.unique(v, axis=0, return_inverse=True)
-    return idx.reshape(-1), int(u.shape[0])
-
-
-def contingency_given(name: str, x: np.ndarray, y: np.ndarray, z: np.ndarray, *,
-                      max_levels: int = 500) -> TestResult:
-    """Stratified Pearson X² (``"chi2"``) or G² (``"g2"``) of x ⫫ y | z (sum over strata)."""
-    (ix, kx), (iy, ky) = _codes(x), _codes(y)
-    for label, k in (("x", kx), ("y", ky)):
-        if k > max_levels:
-            raise IndependenceTestError(
-                f"{label} has {k} distinct values (> max_levels={max_levels}): chi2/g2 need discrete data; "
-                "use kci/rcit for continuous variables, bin it, or raise max_levels")
-    iz, kz = _codes(z)
-    return contingency_given_codes(name, ix, kx, iy, ky, iz, kz)
-
-
-def contingency_given_codes(name: str, ix: np.ndarray, kx: int, iy: np.ndarray, ky: int, iz: np.ndarray,
-                            kz: int) -> TestResult:
-    """The stratified χ²/G² from integer codes (0…k−1, all rows complete); levels or strata
-    without rows are allowed (they add nothing), so codes of a whole column can be reused
-    on a subset of its rows (the battery's fast path)."""
-    n = ix.size
-    table = np.bincount((iz * kx + ix) * ky + iy, minlength=kz * kx * ky).reshape(kz, kx, ky).astype(np.float64)
-    rows, cols = table.sum(2), table.sum(1)
-    size = rows.sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        expected = rows[:, :, None] * cols[:, None, :] / size[:, None, None]
-    pos = expected > 0
-    if name == "chi2":
-        stat = float(np.sum((table[pos] - expected[pos]) ** 2 / expected[pos]))
-        method = "stratified Pearson chi-square (sum over strata)"
-    else:
-        obs = pos & (table > 0)
-        stat = float(2.0 * np.sum(table[obs] * np.log(table[obs] / expected[obs])))
-        method = "stratified G-square (sum over strata)"
-    present = size > 0
-    dof = int((((rows[present] > 0).sum(1) - 1) * ((cols[present] > 0).sum(1) - 1)).sum())
-    p = 1.0 if dof == 0 else float(special.chdtrc(dof, stat))
-    small = float(np.mean(expected[pos] < 5)) if pos.any() else 0.0
-    return TestResult(name, stat, p, method, BACKEND, n,
-                      {"dof": dof, "strata": int(present.sum()), "levels_x": int((rows.sum(0) > 0).sum()),
-                       "levels_y": int((cols.sum(0) > 0).sum()), "frac_expected_below_5": small,
-                       "conditional": True})

@@ -49,24 +49,23 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-import math
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from personax.data.schema import TRAITS
 from personax.errors import BackendError, ParameterError
 from personax.traits.backends.base import ChatBackend, RawResponse, Request
 from personax.traits.backends.local_models import (LOCAL_MODELS, converted_dir, locate, quiet_loading,
                                                    read_converted, write_converted)
 from personax.utils import resolve_device
+from personax.traits.backends.local_support import (  # noqa: F401  (re-exported: the old import path)
+    _FIX, _causal_tables, check_causal_config, check_causal_model, _check_loading_info, cpu_threads, _threads)
+from personax.traits.backends.answer_scoring import (  # noqa: F401  (re-exported: the old import path)
+    AnswerScoring, score_prefix, answer_strings, _crop, _State, _lcp)
 
 #: default answer-mass threshold of constrained scoring (see the module docstring)
 MASS_THRESHOLD = 0.5
-
-_FIX = ("use an instruction-tuned causal chat model: model='smollm2-135m' (ships offline), a local folder of a "
-        "*-Instruct decoder-only model, or backend='openai' with a hosted model")
 
 # process-wide cache of loaded models: (source, device, dtype) -> (model, tokenizer)
 _LOADED: dict[tuple, tuple[Any, Any]] = {}
@@ -79,70 +78,6 @@ def clear_model_cache() -> None:
         _LOADED.clear()
 
 
-def score_prefix(trait: str) -> str:
-    """Assistant-turn prefix used by constrained scoring: the requested JSON, opened at ``trait``."""
-    return '{"%s": {"score":' % trait
-
-
-def answer_strings(fmt) -> list[str]:
-    """Continuations scored for each answer of ``fmt`` (insufficient information first)."""
-    levels = [fmt.insufficient] + sorted(fmt.scale, key=lambda s: s.value)
-    if fmt.answer_kind == "number":
-        return [" " + lvl.answer for lvl in levels]
-    return [' "%s"' % lvl.answer for lvl in levels]  # closing quote included: "low" must end
-
-
-# ----------------------------------------------------------------------------------------
-# what counts as a causal LM
-# ----------------------------------------------------------------------------------------
-def _causal_tables():
-    from transformers.models.auto.modeling_auto import (MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
-                                                        MODEL_FOR_MASKED_LM_MAPPING_NAMES)
-
-    classes: set[str] = set()
-    for v in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values():
-        classes.update(v if isinstance(v, (list, tuple)) else [v])
-    return set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES), classes, set(MODEL_FOR_MASKED_LM_MAPPING_NAMES)
-
-
-def check_causal_config(config, what: str) -> None:
-    """Raise :class:`BackendError` unless ``config`` describes a decoder-only causal LM.
-
-    Refused: encoder-decoder models; model types with no causal-LM class; checkpoints
-    whose ``architectures`` name no causal-LM class (e.g. ``BertForMaskedLM``); encoder
-    families (types that also have a masked-LM head, e.g. BERT, RoBERTa) unless the
-    config says ``is_decoder=True``.
-    """
-    causal_types, causal_classes, masked_types = _causal_tables()
-    mt = getattr(config, "model_type", None)
-    if getattr(config, "is_encoder_decoder", False):
-        raise BackendError(f"{what} is an encoder-decoder model ({mt}), not a causal language model", hint=_FIX)
-    if mt not in causal_types:
-        raise BackendError(f"{what} (model type {mt!r}) has no causal language-model head in transformers",
-                           hint=_FIX)
-    archs = list(getattr(config, "architectures", None) or [])
-    if archs and not any(a in causal_classes or a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
-        raise BackendError(f"{what} is a {archs[0]} checkpoint, not a causal language model (its LM head would "
-                           "be random weights)", hint=_FIX)
-    if mt in masked_types and not getattr(config, "is_decoder", False):
-        raise BackendError(f"{what} is a {mt} encoder (is_decoder=False): its causal-LM head is not a trained "
-                           "text generator", hint=_FIX)
-
-
-def check_causal_model(model, what: str) -> None:
-    """Raise :class:`BackendError` unless ``model`` is a causal-LM object with a causal config."""
-    _, causal_classes, _ = _causal_tables()
-    cls = type(model).__name__
-    if not (cls in causal_classes or cls.endswith(("ForCausalLM", "LMHeadModel"))):
-        raise BackendError(f"{what} is a {cls}, not a causal language model", hint=_FIX)
-    config = getattr(model, "config", None)
-    if config is not None:
-        saved = getattr(config, "architectures", None)
-        try:
-            config.architectures = None  # judge the object's class, not the checkpoint name
-            check_causal_config(config, what)
-        finally:
-            config.architectures = saved
 
 
 # ----------------------------------------------------------------------------------------
@@ -205,62 +140,8 @@ def _load(source: dict[str, Any], device: str, torch_dtype, use_disk_cache: bool
     return mdl, tok
 
 
-def _check_loading_info(info, what: str) -> None:
-    missing = list((info or {}).get("missing_keys") or [])
-    if missing:
-        raise BackendError(f"{what}: {len(missing)} weights were not in the checkpoint and would be random "
-                           f"(e.g. {sorted(missing)[0]}): it is not a complete causal language model", hint=_FIX)
 
-
-def cpu_threads(setting: int | str | None) -> int | None:
-    """Torch intra-op threads to use on the CPU for ``setting`` (None: leave torch's own).
-
-    ``"auto"``: torch's default, but no more than the cores that are free right now
-    (``os.cpu_count() - 1-minute load average + 1``, at least 1).  On a machine shared with
-    other jobs, one thread per busy core makes every forward pass wait for the slowest
-    thread (measured here: a 135M model 8x slower with 2 threads than with 1 on two
-    overloaded cores); on an idle machine it changes nothing.
-    """
-    import os
-
-    import torch
-
-    if setting is None:
-        return None
-    if setting == "auto":
-        default = torch.get_num_threads()
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            return default
-        free = int((os.cpu_count() or default) - load + 1)
-        return max(1, min(default, free))
-    return int(setting)
-
-
-class _threads:
-    """Run a block with ``n`` torch threads, then restore the previous setting."""
-
-    def __init__(self, n: int | None):
-        self.n = n
-        self.saved = None
-
-    def __enter__(self):
-        import torch
-
-        if self.n is not None:
-            self.saved = torch.get_num_threads()
-            torch.set_num_threads(self.n)
-        return self
-
-    def __exit__(self, *exc):
-        import torch
-
-        if self.saved is not None:
-            torch.set_num_threads(self.saved)
-
-
-class TransformersBackend(ChatBackend):
+class TransformersBackend(ChatBackend, AnswerScoring):
     """A local causal LM with its chat template (see the module docstring).
 
     Parameters
@@ -443,118 +324,6 @@ class TransformersBackend(ChatBackend):
         out = self.model(**kwargs)
         return out, getattr(out, self._cache_arg, None)
 
-    def answer_logprobs(self, messages: list[dict[str, str]], prefix: str, answers: list[str]) -> list[float]:
-        """Log-probability of each answer string after ``messages`` + assistant ``prefix``.
-
-        Returns
-        -------
-        list of float
-            Summed token log-probabilities on the joint tokenisation, one per answer (not
-            renormalised: ``exp`` of them sums to the answer mass).
-        """
-        self.load()
-        import torch
-
-        with self._lock, torch.no_grad(), self._thread_context():
-            return self._score(_State(), self._prompt_text(messages) + prefix, answers)
-
-    def _extend(self, state: "_State", target: list[int], need_from: int):
-        """Make ``state``'s cache cover ``target``; return (log-probs, first row position).
-
-        Row ``r`` of the returned log-probabilities is the distribution after position
-        ``first + r`` of ``target``, for positions ``need_from - 1 .. len(target) - 1``.
-        Only the tokens not already in the cache are forwarded (the cache is cropped back
-        to the longest common prefix first).
-        """
-        import torch
-
-        first = max(need_from - 1, 0)
-        keep = _lcp(state.ids, target)
-        start = min(keep, first)
-        cache = state.cache if start > 0 else None
-        if cache is not None and start < len(state.ids):
-            _crop(cache, start)
-        ids = torch.tensor([target[start:]], device=self.device)
-        out, cache = self._forward(ids, cache, logits_to_keep=len(target) - first)
-        logits = out.logits[0, -(len(target) - first):]
-        state.ids, state.cache = list(target), cache
-        return torch.log_softmax(logits.float(), dim=-1), first
-
-    def _score(self, state: "_State", text: str, answers: list[str]) -> list[float]:
-        """Log-probability of every answer after ``text`` (prompt + assistant prefix).
-
-        Uses the joint tokenisation of ``text + answer``; tokens all answers share (e.g. the
-        space before a digit) count for every answer.  ``state`` carries the KV cache
-        from one call to the next, so a growing prefix costs only its new tokens.
-        """
-        import torch
-
-        base = self._ids(text)
-        seqs = [self._ids(text + a) for a in answers]
-        kb = min(_lcp(base, s) for s in seqs)           # where the answers begin
-        ks = min(_lcp(seqs[0], s) for s in seqs[1:]) if len(seqs) > 1 else len(seqs[0]) - 1
-        if kb == 0 or any(len(s) <= ks for s in seqs):
-            raise ValueError(f"answers {answers!r} cannot be told apart after the prompt")
-        logp, first = self._extend(state, seqs[0][:ks], kb)
-        shared = sum(float(logp[p - 1 - first, seqs[0][p]]) for p in range(kb, ks))
-        nxt = logp[ks - 1 - first]
-        tails = [s[ks:] for s in seqs]
-        result = [shared + float(nxt[t[0]]) for t in tails]
-        longer = [i for i, t in enumerate(tails) if len(t) > 1]
-        if longer:
-            width = max(len(tails[i]) - 1 for i in longer)
-            batch = torch.full((len(longer), width), self._pad, dtype=torch.long, device=self.device)
-            for row, i in enumerate(longer):
-                batch[row, : len(tails[i]) - 1] = torch.tensor(tails[i][:-1], device=self.device)
-            cache = copy.deepcopy(state.cache)
-            if len(longer) > 1:
-                cache.batch_repeat_interleave(len(longer))
-            out, _ = self._forward(batch, cache)
-            lp = torch.log_softmax(out.logits.float(), dim=-1)
-            for row, i in enumerate(longer):
-                result[i] += float(sum(lp[row, j - 1, tails[i][j]] for j in range(1, len(tails[i]))))
-        return result
-
-    def _constrained(self, request: Request) -> RawResponse:
-        """Constrained scoring along the JSON skeleton the prompt asks for: trait after
-        trait, each answered with the most probable allowed answer, which then stays in the
-        context of the next (``{"openness": {"score": 2}, "conscientiousness": {"score":``)."""
-        import torch
-
-        t0 = time.monotonic()
-        fmt = request.prompt
-        levels = [fmt.insufficient] + sorted(fmt.scale, key=lambda s: s.value)
-        answers = answer_strings(fmt)
-        text = self._prompt_text(request.messages)
-        reply: dict[str, Any] = {}
-        probs_all: dict[str, dict[str, float]] = {}
-        mass_all: dict[str, float] = {}
-        skeleton = ""
-        with self._lock, torch.no_grad(), self._thread_context():
-            # Continue from the previous request's cache: requests of one prompt format share
-            # the system message and the instructions (about 2/3 of the prompt), so only the
-            # part from the person's name on is computed again.
-            state = self._state
-            if state.cache is None:
-                state = self._state = _State()
-            for i, trait in enumerate(TRAITS):
-                skeleton += ("{" if i == 0 else ", ") + '"%s": {"score":' % trait
-                lp = self._score(state, text + skeleton, answers)
-                m = max(lp)
-                z = sum(math.exp(v - m) for v in lp)
-                j = max(range(len(lp)), key=lambda i: lp[i])
-                best = levels[j]
-                skeleton += answers[j] + "}"
-                value: Any = best.value if fmt.answer_kind == "number" else best.answer
-                reply[trait] = {"score": value, "description": "constrained scoring (no free text)"}
-                probs_all[trait] = {lvl.answer: round(math.exp(v - m) / z, 6) for lvl, v in zip(levels, lp)}
-                mass_all[trait] = float(f"{math.exp(m) * z:.6g}")
-        return RawResponse(text=json.dumps(reply), model=self.model_id, latency_s=time.monotonic() - t0,
-                           finish_reason="constrained", usage={"prompt_tokens": len(self._ids(text))},
-                           extra={"scoring": "constrained", "answer_probs": probs_all, "answer_mass": mass_all,
-                                  "mass_threshold": self.mass_threshold, "skeleton": skeleton + "}",
-                                  "device": self.device})
-
     def generate_batch(self, messages_list: list[list[dict[str, str]]], *, temperature: float = 0.0,
                        top_p: float = 1.0, max_tokens: int | None = None,
                        seeds: list[int] | None = None) -> list[tuple[str, str, int, int]]:
@@ -700,27 +469,6 @@ class TransformersBackend(ChatBackend):
         return [r for r in out if r is not None]
 
 
-def _crop(cache, keep: int) -> None:
-    """Cut a KV cache back to its first ``keep`` positions (transformers 5.x: crop(-n) removes n)."""
-    n = cache.get_seq_length()
-    if n > keep:
-        cache.crop(-(n - keep))
-
-
-class _State:
-    """Token ids covered by a KV cache (constrained scoring of one request)."""
-
-    def __init__(self):
-        self.ids: list[int] = []
-        self.cache = None
-
-
-def _lcp(a: list[int], b: list[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
 
 
 __all__ = ["TransformersBackend", "MASS_THRESHOLD", "clear_model_cache", "check_causal_config",
