@@ -40,7 +40,6 @@ import os
 import platform
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -167,7 +166,6 @@ def main(argv=None) -> pd.DataFrame:
         res = synthetic.run_benchmark(bench, methods=methods, seeds=seeds, profile=args.profile,
                                       device=device, out=args.ledger, resume=True,
                                       n=args.design_n if str(bench).startswith("design") else None)
-        res.attrs = {}  # the benchmark objects run_benchmark attaches cannot be compared by pd.concat
         frames.append(res)
         print(res[["benchmark", "method", "seed", "mcc", "r2", "shd", "shd_empty", "ref_mcc_rotation",
                    "seconds"]].to_string(index=False), flush=True)
@@ -184,7 +182,8 @@ def main(argv=None) -> pd.DataFrame:
     cands = [pd.read_csv(led / "candidates.csv") for led in (ledgers or [Path(args.ledger)])
              if (led / "candidates.csv").exists()]
     if cands:
-        pd.concat(cands, ignore_index=True).drop_duplicates(["benchmark", "method", "seed", "phase"], keep="last").to_csv(
+        cand = pd.concat(cands, ignore_index=True)
+        cand.drop_duplicates(["benchmark", "method", "seed", "phase"], keep="last").to_csv(
             out / "crl_candidates.csv", index=False)
     print(summ.to_string(index=False))
     print(f"wrote {out / 'crl.csv'} and {out / 'crl_summary.csv'}")

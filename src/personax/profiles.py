@@ -89,7 +89,7 @@ BUDGETS: dict[str, dict[str, dict[str, Any]]] = {
     "crl.train": {
         "ci": {"max_epochs": 25, "patience": 8, "s2_max_epochs": 60, "s2_patience": 10},
         "quick": {"max_epochs": 200, "patience": 20, "s2_max_epochs": 300, "s2_patience": 20},
-        "paper": {"max_epochs": 600, "patience": 40, "s2_max_epochs": 600, "s2_patience": 40, "s2_restarts": 3},
+        "paper": {"max_epochs": 600, "patience": 40, "s2_max_epochs": 600, "s2_patience": 40},
     },
     # personax.crl.synthetic.run_benchmark: default rows of each benchmark kind
     "crl.benchmark": {

@@ -34,20 +34,29 @@ def test_baselines_run_and_are_deterministic(bench, name):
 def test_run_benchmark_ledger_resume_and_plots(tmp_path):
     kw = dict(methods=["personax", "mcl"], seeds=[0], profile="ci", n=300, device="cpu", out=tmp_path,
               config={"max_epochs": 2}, keep_fits=True)
-    res = synthetic.run_benchmark("numerical", **kw)
+    run = synthetic.benchmark_run("numerical", **kw)
+    res = run.results
+    assert not res.attrs  # nothing heavy rides in DataFrame.attrs
+    assert run.to_dict()["fits"] == [["personax", 0], ["mcl", 0]]
     assert list(res["method"]) == ["personax", "mcl"]
     assert np.isfinite(res.loc[0, "shd"]) and np.isnan(res.loc[1, "shd"])
     ledger = pd.read_csv(tmp_path / "results.csv")
     assert len(ledger) == 2 and (tmp_path / "records" / "numerical_personax_seed0.json").exists()
     again = synthetic.run_benchmark("numerical", **{**kw, "keep_fits": False})  # resumes: nothing retrained
+    assert not again.attrs
     assert len(pd.read_csv(tmp_path / "results.csv")) == 2
     assert again["mcc"].tolist() == pytest.approx(res["mcc"].tolist())
     with pytest.raises(ValueError, match="unknown method"):
         synthetic.run_benchmark("numerical", methods=["vae"])
     # figures
     summary = synthetic.summarize(res)
-    f = res.attrs["fits"][("personax", 0)]
-    b = res.attrs["benchmark"]
+    f = run.fit("personax", 0)
+    b = run.benchmark
+    with pytest.raises(KeyError, match="keep_fits=True"):
+        run.fit("beta_vae")
+    with pytest.warns(DeprecationWarning, match="benchmark_run"):  # old path kept for one release
+        old = synthetic.run_benchmark("numerical", **kw)
+    assert set(old.attrs) == {"fits", "benchmark"} and old.attrs["benchmark"].name == "numerical"
     for fig in (crl_plots.training_curves(f.history), crl_plots.results_bars(summary, synthetic.PAPER_REPORTED),
                 crl_plots.graph_comparison(f.adjacency, b.dag, list(range(5))),
                 crl_plots.image_samples(synthetic.images(n=4, seed=0), k=4)):

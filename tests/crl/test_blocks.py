@@ -27,7 +27,8 @@ def test_heads_means_and_losses():
     assert torch.allclose(enc["s"], torch.stack(enc["s_heads"]).mean(0))
     assert torch.allclose(enc["c"][0], torch.stack(enc["c_heads"][0]).mean(0))
     out = m(xs, align_weight=10.0)
-    assert set(out) == {"loss", "rec", "plain", "align", "decorr"} and all(torch.isfinite(v) for v in out.values())
+    assert set(out) == {"loss", "rec", "plain", "align", "decorr", "contrast"}
+    assert all(torch.isfinite(v) for v in out.values())
     # single-measurement modalities get a decoder without the eta head; multi-measurement ones do not
     assert sorted(m.plain) == ["3", "4"]
     out["loss"].backward()
@@ -87,3 +88,30 @@ def test_eta_decorrelation_term_is_off_by_default_and_adds_to_the_loss():
     a = torch.randn(100, 1)
     assert torch.isclose(_sq_corr(a, a), torch.tensor(1.0), atol=1e-3)
     assert float(_sq_corr(a, torch.randn(100, 1))) < 0.1
+
+
+def test_info_nce_rewards_a_code_that_carries_all_shared_content():
+    from personax.crl.blocks import info_nce
+
+    g = torch.Generator().manual_seed(3)
+    n = 256
+    z = torch.randn(n, 2, generator=g)
+
+    def view(code):  # two measurements see the same code up to small independent noise
+        return code + 0.05 * torch.randn(code.shape, generator=g)
+
+    full = info_nce(view(z), view(z))
+    partial = info_nce(view(z[:, [0, 0]]), view(z[:, [0, 0]]))  # second direction left out
+    unrelated = info_nce(torch.randn(n, 2, generator=g), torch.randn(n, 2, generator=g))
+    assert float(full) < float(partial) < float(unrelated)
+    assert float(full) > -np.log(n) - 1e-6  # bounded below by perfect identification
+
+
+def test_contrast_term_is_off_by_default_and_adds_to_the_loss():
+    m = _model()
+    xs = _batch(64)
+    base = m(xs, align_weight=10.0)
+    assert float(base["contrast"]) == 0.0
+    on = m(xs, align_weight=10.0, contrast_weight=2.0)
+    assert float(on["contrast"]) != 0.0
+    assert torch.isclose(on["loss"], base["loss"] + 2.0 * on["contrast"], atol=1e-5)

@@ -77,3 +77,23 @@ def test_chapter_setup_rejects_other_sources():
     with pytest.raises(personax.notebook.ParameterError, match="source='sample'"):
         report.chapter_setup(SimpleNamespace(source="hf"), "standin")
     assert report.chapter_setup(SimpleNamespace(source="sample"), "standin") is None
+
+
+def test_contrast_ablation_groups_and_sentence():
+    from personax.crl import report
+
+    rows = []
+    for bench, before, after in [("design:0", 0.75, 0.96), ("design:1", 0.93, 0.92), ("design:1000", 0.9, 0.93),
+                                 ("design:2001s", 0.97, 0.98), ("numerical", 0.88, 0.87)]:
+        row = {"benchmark": bench, "seed": 0}
+        for c in ("mcc", "mcc_m1", "mcc_m2", "r2_block_m1", "r2_block_m2", "shd"):
+            row[f"{c}_contrast0"], row[f"{c}_contrast1"] = before, after
+        rows.append(row)
+    t = report.contrast_ablation(pd.DataFrame(rows)).set_index("group")
+    assert list(t.index) == ["design family (conditions met)", "designs breaking a condition",
+                             "one measurement per modality", "numerical"]
+    fam = t.loc["design family (conditions met)"]
+    assert fam["fits"] == 2 and fam["fits_better"] == 1
+    assert fam["mcc_contrast0"] == pytest.approx(0.84) and fam["mcc_contrast1"] == pytest.approx(0.94)
+    text = report.sentence_contrast(t.reset_index())
+    assert "MCC 0.840 → 0.940" in text and "higher MCC in 1 of 2 fits" in text and "numerical" in text

@@ -9,11 +9,16 @@ and a decoder ``(s, c_m, eta_mk) -> x_m^(k)`` where ``s = mean of s_mk over ever
 measurement of every modality`` and ``c_m = mean_k c_mk``.  The loss is
 
     sum_mk MSE(x_m^(k))  +  align_weight * ( sum_mk |s_mk - s|^2 + sum_mk |c_mk - c_m|^2 )
+                         +  contrast_weight * ( sum_m sum_k<k' NCE([s,c]_mk, [s,c]_mk')
+                                                + sum_m<m' NCE(s_m, s_m') )
                          +  decorr_weight * sum_mk corr^2(eta_mk, [s, c_m, eta_mk'])
 
 Why this identifies blocks (multi-view arguments of von Kügelgen et al., 2021; Daunhawer
 et al., 2023; Yao et al., 2024): aligned heads can only carry what their views have in
-common, and reconstruction makes the joint code invertible.  ``s`` is aligned across
+common, the contrastive (InfoNCE) term makes them carry *all* of it (its uniformity part
+maximises the aligned code's entropy; without it a code that keeps only part of the
+common content, the rest riding in the unaligned ``eta`` heads, costs nothing), and
+reconstruction makes the joint code invertible.  ``s`` is aligned across
 *modalities*, so it is a function of the shared latents only, and it must carry all of
 them (the ``c_m`` heads are too narrow to).  ``(s, c_m)`` is aligned across the
 measurements of modality ``m``, so for ``K_m >= 2`` it is an invertible function of
@@ -31,6 +36,7 @@ Stage 2 (:mod:`personax.crl.components`) then finds the components inside each b
 
 from __future__ import annotations
 
+import math
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -111,8 +117,18 @@ class BlockModel(nn.Module):
         c = [torch.stack(v).mean(0) for v in c_all]
         return {"s": s, "c": c, "eta": etas, "s_heads": s_all, "c_heads": c_all}
 
-    def forward(self, xs: Sequence[torch.Tensor], align_weight: float, decorr_weight: float = 0.0) -> dict:
-        """Loss terms: ``rec`` (sum over measurements, plus the plain decoders), ``align``, ``decorr``, ``loss``.
+    def forward(self, xs: Sequence[torch.Tensor], align_weight: float, decorr_weight: float = 0.0,
+                contrast_weight: float = 0.0, contrast_tau: float = 1.0) -> dict:
+        """Loss terms: ``rec`` (sum over measurements, plus the plain decoders), ``align``, ``decorr``,
+        ``contrast``, ``loss``.
+
+        ``contrast`` is a symmetric InfoNCE between views of the same rows (Oord et al., 2018;
+        von Kügelgen et al., 2021; Daunhawer et al., 2023): for every pair of measurements of a
+        modality, their ``(s_mk, c_mk)`` heads; for every pair of modalities, their mean shared
+        heads.  Alignment alone is satisfied by a code that carries only *part* of what the views
+        share (the rest can ride in the unaligned ``eta`` heads, which reconstruction allows);
+        the contrastive term's uniformity part maximises the entropy of the aligned code, so it
+        must carry *all* of the shared content (the content-identification argument).
 
         ``decorr`` is the mean squared correlation of every ``eta`` head with the shared code,
         with its modality's code and with the other measurements' ``eta`` heads of the same
@@ -142,8 +158,22 @@ class BlockModel(nn.Module):
                 e = enc["eta"][j]
                 others = [s, c[mi]] + [enc["eta"][i] for i, (mj, _) in enumerate(self.index) if mj == mi and i != j]
                 decorr = decorr + sum(_sq_corr(e, o) for o in others)
-        loss = rec + plain + align_weight * align + decorr_weight * decorr
-        return {"loss": loss, "rec": rec, "plain": plain, "align": align, "decorr": decorr}
+        contrast = xs[0].new_zeros(())
+        if contrast_weight > 0:
+            for mi, heads in enumerate(enc["c_heads"]):
+                own = [torch.cat([sh, ch], 1) for sh, ch in
+                       zip([enc["s_heads"][j] for j, (mj, _) in enumerate(self.index) if mj == mi], heads)]
+                for a in range(len(own)):
+                    for b in range(a + 1, len(own)):
+                        contrast = contrast + info_nce(own[a], own[b], contrast_tau)
+            s_mod = [torch.stack([enc["s_heads"][j] for j, (mj, _) in enumerate(self.index) if mj == mi]).mean(0)
+                     for mi in range(len(self.modalities))]
+            if self.n_shared > 0:
+                for a in range(len(s_mod)):
+                    for b in range(a + 1, len(s_mod)):
+                        contrast = contrast + info_nce(s_mod[a], s_mod[b], contrast_tau)
+        loss = rec + plain + align_weight * align + decorr_weight * decorr + contrast_weight * contrast
+        return {"loss": loss, "rec": rec, "plain": plain, "align": align, "decorr": decorr, "contrast": contrast}
 
     @torch.no_grad()
     def eta_needed(self, xs: Sequence[torch.Tensor], ratio: float = 1.5, gap: float = 0.01) -> dict[int, dict]:
@@ -168,6 +198,19 @@ class BlockModel(nn.Module):
         return out
 
 
+def info_nce(a: torch.Tensor, b: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+    """Symmetric InfoNCE of paired rows ``a[i] <-> b[i]`` with similarity ``-|a_i - b_j|^2 / tau``.
+
+    Reported minus ``log B`` (the cross-entropy of a uniform guess), so that its scale does
+    not drift with the batch size ``B``; telling every row apart perfectly scores ``-log B``.
+    """
+    n = a.shape[0]
+    logits = -torch.cdist(a, b).pow(2) / tau
+    target = torch.arange(n, device=a.device)
+    ce = 0.5 * (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target))
+    return ce - math.log(n)
+
+
 def _sq_corr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean squared Pearson correlation between the columns of ``a`` and of ``b`` (batch estimates)."""
     a = (a - a.mean(0)) / (a.std(0, unbiased=False) + 1e-6)
@@ -187,4 +230,4 @@ class _Dec(nn.Module):
         return self.net(h).view(h.shape[0], *self.shape)
 
 
-__all__ = ["BlockModel", "HeadEncoder"]
+__all__ = ["BlockModel", "HeadEncoder", "info_nce"]

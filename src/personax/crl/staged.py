@@ -410,12 +410,14 @@ class StagedTrainer:
             xt, xv = self.x_train, self.x_val
 
             def step(idx):
-                return blocks([x[idx] for x in xt], cfg.align_weight, cfg.decorr_weight)
+                return blocks([x[idx] for x in xt], cfg.align_weight, cfg.decorr_weight, cfg.contrast_weight,
+                              cfg.contrast_tau)
 
             def val():
                 with torch.no_grad():
                     blocks.eval()
-                    out = _evaluate(lambda part: blocks(part, cfg.align_weight, cfg.decorr_weight), xv if xv is not None else xt)
+                    out = _evaluate(lambda part: blocks(part, cfg.align_weight, cfg.decorr_weight, cfg.contrast_weight,
+                                                        cfg.contrast_tau), xv if xv is not None else xt)
                 key = "rec" if cfg.select_on == "rec" else "loss"
                 return {**out, "score": out[key]}
 
