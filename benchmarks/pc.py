@@ -112,8 +112,8 @@ def worker(job: dict) -> dict:
 
         adjacency = edges_to_adjacency(_edges_from_causallearn(np.asarray(cg.G.graph), nodes), nodes)
     s = compare_graphs(adjacency, ds.truth.dag.loc[nodes, nodes])
-    out.update(shd_cpdag=s["shd_cpdag"], n_edges=s["n_est"], skeleton_precision=s["skeleton_precision"],
-               skeleton_recall=s["skeleton_recall"], peak_rss_mb=_rss(), load_start=load0,
+    out.update(shd_cpdag=s.shd_cpdag, n_edges=s.n_est, skeleton_precision=s.skeleton_precision,
+               skeleton_recall=s.skeleton_recall, peak_rss_mb=_rss(), load_start=load0,
                load_end=os.getloadavg()[0])
     return out
 

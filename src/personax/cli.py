@@ -35,8 +35,7 @@ import traceback
 import warnings
 from typing import Iterator, Sequence
 
-from personax.errors import (BUG_REPORT, EXIT_BUG, EXIT_FAILED, EXIT_INTERRUPTED, DataWarning,
-                             PersonaXError)
+from personax.errors import BUG_REPORT, EXIT_BUG, EXIT_FAILED, EXIT_INTERRUPTED, DataWarning, PersonaXError
 
 # area modules that contribute subcommands, in help order, with the top-level commands each
 # registers and their one-line help (used to list the commands without importing every

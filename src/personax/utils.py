@@ -6,6 +6,7 @@ Everything random in the package takes an explicit ``seed`` (int) or ``rng``
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Iterable, TypeVar
@@ -222,21 +223,31 @@ def renamed_columns(frame, renamed: dict[str, str], *, where: str):
     ...     float(res["pval"].iloc[0]), caught[0].category.__name__
     (0.5, 'DeprecationWarning')
     """
+    out = _renamed_frame_class()(frame)
+    out._personax_renamed = dict(renamed)
+    out._personax_where = where
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _renamed_frame_class():
+    """One DataFrame subclass for every :func:`renamed_columns` frame (so two frames compare equal)."""
     import pandas as pd
 
-    class _Renamed(pd.DataFrame):
-        _metadata = ["_personax_renamed"]
+    class RenamedColumnsFrame(pd.DataFrame):
+        _metadata = ["_personax_renamed", "_personax_where"]
 
         @property
         def _constructor(self):
             return pd.DataFrame
 
         def _personax_new(self, key):
+            renamed = self.__dict__.get("_personax_renamed") or {}
             if isinstance(key, str) and key in renamed and key not in self.columns:
                 import warnings
 
-                warnings.warn(f"column {key!r} of {where}() is deprecated and will be removed in the next release: "
-                              f"use {renamed[key]!r}", DeprecationWarning, stacklevel=3)
+                warnings.warn(f"column {key!r} of {self._personax_where}() is deprecated and will be removed in the "
+                              f"next release: use {renamed[key]!r}", DeprecationWarning, stacklevel=3)
                 return renamed[key]
             return key
 
@@ -244,11 +255,43 @@ def renamed_columns(frame, renamed: dict[str, str], *, where: str):
             return super().__getitem__(self._personax_new(key))
 
         def __getattr__(self, name):
-            if name in renamed:
+            if name in (self.__dict__.get("_personax_renamed") or {}):
                 return self[self._personax_new(name)]
             return super().__getattr__(name)
 
         def __reduce__(self):  # pickles (caches, workers) as a plain DataFrame
             return pd.DataFrame(self).__reduce__()
 
-    return _Renamed(frame)
+    return RenamedColumnsFrame
+
+
+class DictStyleAccess:
+    """Mixin for typed result records that used to be plain dicts.
+
+    For one release, ``record["name"]`` still answers (with a ``DeprecationWarning``) and
+    returns ``record.name``; new code reads the attribute.  The record's ``to_dict()`` is
+    the dict form.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Scores(DictStyleAccess):
+    ...     shd: int
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     Scores(3)["shd"], caught[0].category.__name__
+    (3, 'DeprecationWarning')
+    """
+
+    def __getitem__(self, key: str):
+        import dataclasses
+        import warnings
+
+        names = [f.name for f in dataclasses.fields(self)]
+        if key not in names:
+            raise KeyError(f"{type(self).__name__} has no field {key!r}; fields: {names}")
+        warnings.warn(f"{type(self).__name__}[{key!r}] is deprecated and will be removed in the next release: "
+                      f"read the attribute .{key}", DeprecationWarning, stacklevel=2)
+        return getattr(self, key)

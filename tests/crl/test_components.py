@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from personax.crl.components import (ANMPrior, ComponentModel, ConditionalFlow, MonotoneMADE, NoiseDensity,
-                                     monotone_map, order_mask)
+from personax.crl.components import (
+    ANMPrior,
+    ComponentModel,
+    ConditionalFlow,
+    MonotoneMADE,
+    NoiseDensity,
+    monotone_map,
+    order_mask,
+)
 
 
 def _randomise(module, scale=0.5, seed=0):

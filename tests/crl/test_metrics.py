@@ -74,7 +74,7 @@ def test_block_r2_diagonal_and_off_diagonal(z):
 def test_graph_scores_shd_reversal_and_permutation():
     names = ["a", "b", "c"]
     true = pd.DataFrame([[0, 1, 0], [0, 0, 1], [0, 0, 0]], index=names, columns=names)
-    assert metrics.shd(true, true) == 0
+    assert metrics.dag_shd(true, true) == 0
     rev = true.T
     sc = metrics.graph_scores(rev, true)
     assert sc.shd == 2 and sc.skeleton_shd == 0 and sc.precision == 0
@@ -89,3 +89,49 @@ def test_graph_scores_shd_reversal_and_permutation():
     learned[2, 0] = 1.0  # learned 2 (= true a) -> learned 0 (= true b)
     learned[0, 1] = 1.0  # true b -> true c
     assert metrics.graph_scores(learned, true, perm=perm).shd == 0
+
+
+def test_one_graph_record_dag_and_cpdag_shd_named_apart():
+    """compare_graphs and graph_scores are one scorer: the same DAG SHD, and the CPDAG SHD only on request."""
+    names = ["S1", "Z1_1", "Z2_1"]
+    true = pd.DataFrame([[0, 1, 1], [0, 0, 1], [0, 0, 0]], index=names, columns=names)
+    est = true.copy()
+    est.loc["Z2_1", "Z1_1"] = 1  # Z1_1 — Z2_1 undirected (a mutual pair)
+    plain = metrics.graph_scores(est, true)
+    named = metrics.compare_graphs(est, true)
+    assert isinstance(named, metrics.GraphScores) and plain.shd_cpdag is None
+    assert named.shd_dag == plain.shd_dag == metrics.dag_shd(est, true) == 1
+    # with S → Z known, the CPDAG of S1 → Z1_1 → Z2_1, S1 → Z2_1 leaves Z1_1 — Z2_1 undirected
+    assert named.shd_cpdag == metrics.cpdag_shd(est, true) == 0
+    assert named.to_dict()["shd"] == named.shd == named.shd_dag
+    # a learned table over other names is scored positionally (the caller matched it), not by name
+    other = est.set_axis(["a", "b", "c"], axis=0).set_axis(["a", "b", "c"], axis=1)
+    assert metrics.graph_scores(other, true).shd_dag == 1
+    with pytest.raises(ValueError, match="align_latents"):
+        metrics.compare_graphs(other, true)
+
+
+def test_deprecated_graph_names_warn_and_answer():
+    true = np.array([[0, 1], [0, 0]])
+    with pytest.warns(DeprecationWarning, match="dag_shd"):
+        assert metrics.shd(true.T, true) == 1
+    s = metrics.graph_scores(true, true)
+    with pytest.warns(DeprecationWarning, match=r"\.skeleton_f1"):
+        assert s["skeleton_f1"] == 1.0
+    with pytest.raises(KeyError, match="no field"):
+        s["nope"]
+
+
+def test_align_latents_uses_the_one_matcher():
+    from personax.crl.graph_stability import align_latents
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame(rng.normal(size=(300, 4)), columns=["S1", "Z1_1", "Z1_2", "Z2_1"])
+    other = pd.DataFrame({"S1": np.exp(ref["S1"]), "Z1_1": -ref["Z1_2"] ** 3, "Z1_2": ref["Z1_1"] + 0.1,
+                          "Z2_1": ref["Z2_1"]})
+    aligned, matching = align_latents(ref, other)
+    assert dict(zip(matching["other"], matching["reference"])) == {"S1": "S1", "Z1_1": "Z1_2", "Z1_2": "Z1_1",
+                                                                  "Z2_1": "Z2_1"}
+    assert np.allclose(matching["abs_spearman"], 1.0)
+    perm = metrics.match(other[["Z1_1", "Z1_2"]], ref[["Z1_1", "Z1_2"]], "spearman")
+    assert list(perm) == [1, 0]

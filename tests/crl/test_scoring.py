@@ -1,7 +1,5 @@
 """Scores and their reference points: truth scores 1, a random rotation does not, leakage is visible."""
 
-import numpy as np
-import pandas as pd
 
 from personax.crl import designs, scoring
 from personax.crl.train import make_split

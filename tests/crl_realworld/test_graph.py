@@ -56,7 +56,7 @@ def test_pc_recovers_planted_collider(test):
     assert g.adjacency.loc["Z1_1", "Z2_1"] == 1 and g.adjacency.loc["Z2_1", "Z1_1"] == 0
     assert g.adjacency.loc["Z1_2", "Z2_1"] == 1 and g.adjacency.loc["Z2_1", "Z1_2"] == 0
     scores = compare_graphs(g.adjacency, planted_dag(list(df.columns), TRUE_EDGES))
-    assert scores["shd_cpdag"] == 0 and scores["skeleton_f1"] == 1.0 and scores["arrow_recall"] == 1.0
+    assert scores.shd_cpdag == 0 and scores.skeleton_f1 == 1.0 and scores.arrow_recall == 1.0
     # every executed test is logged with names, and the log matches the run parameters
     assert len(g.tests) == g.params["n_tests"] > 0
     assert set(g.tests["x"]) <= set(df.columns)
@@ -201,11 +201,11 @@ def test_compare_graphs_counts_errors():
     nodes = ["S1", "Z1_1", "Z1_2", "Z2_1"]
     truth = planted_dag(nodes, TRUE_EDGES)
     perfect = compare_graphs(truth, truth)
-    assert perfect["shd_dag"] == 0 and perfect["skeleton_precision"] == 1 and perfect["arrow_precision"] == 1
+    assert perfect.shd_dag == 0 and perfect.skeleton_precision == 1 and perfect.arrow_precision == 1
     missing = compare_graphs(planted_dag(nodes, TRUE_EDGES[:2]), truth)
-    assert missing["skeleton_recall"] == pytest.approx(2 / 3) and missing["shd_dag"] == 1
+    assert missing.skeleton_recall == pytest.approx(2 / 3) and missing.shd_dag == 1
     reversed_ = compare_graphs(planted_dag(nodes, [("S1", "Z1_1"), ("Z2_1", "Z1_1"), ("Z1_2", "Z2_1")]), truth)
-    assert reversed_["skeleton_f1"] == 1 and reversed_["arrow_precision"] == pytest.approx(2 / 3)
+    assert reversed_.skeleton_f1 == 1 and reversed_.arrow_precision == pytest.approx(2 / 3)
     # the background-refined CPDAG of the truth is fully oriented here (S1 → Z1_1 by knowledge)
     cp = dag_to_cpdag(truth, background="shared")
     pd.testing.assert_frame_equal(cp, truth)
@@ -261,4 +261,4 @@ def test_cpdag_shd_counts_pairs_against_the_equivalence_class():
     missing = planted_dag(nodes, TRUE_EDGES[:2])
     extra = planted_dag(nodes, TRUE_EDGES + [("S1", "Z1_2")])
     assert cpdag_shd(missing, truth) == 1 and cpdag_shd(extra, truth) == 1
-    assert compare_graphs(extra, truth)["shd_cpdag"] == 1
+    assert compare_graphs(extra, truth).shd_cpdag == 1

@@ -10,8 +10,13 @@ import pytest
 from personax.crl.graph import compare_graphs, latent_block
 from personax.crl.published import PUBLISHED, published_adjacency, published_edges, published_labels
 from personax.data.schema import SCHEMAS
-from personax.plots.graph import (BLOCK_COLORS, draw_graph_comparison, draw_latent_graph, draw_three_graphs,
-                                  edges_side_by_side)
+from personax.plots.graph import (
+    BLOCK_COLORS,
+    draw_graph_comparison,
+    draw_latent_graph,
+    draw_three_graphs,
+    edges_side_by_side,
+)
 
 
 @pytest.mark.parametrize("dataset,n_edges,n_cross", [("athlepersona", 14, 2), ("celebpersona", 23, 1)])
@@ -44,7 +49,7 @@ def test_published_graph_scores_itself_perfectly():
     # the Celeb graph is a DAG: as truth, it recovers itself
     A = published_adjacency("celebpersona")
     s = compare_graphs(A, A)
-    assert s["shd_dag"] == 0 and s["skeleton_f1"] == 1.0
+    assert s.shd_dag == 0 and s.skeleton_f1 == 1.0
 
 
 def test_draw_latent_graph_node_colours_and_widths():

@@ -62,8 +62,8 @@ def test_fit_persona_end_to_end_rows_aligned(athle_small, tmp_path):
     assert len(pf.latents_on("test")) == len(pf.split["test"])
     assert any(tmp_path.rglob("*")), "checkpoints were not written under checkpoint_dir"
     rec = evaluate_recovery(lat, athle_small.truth, fit_rows=pf.split["train"], eval_rows=pf.split["test"])
-    assert set(rec["blocks"]["block"]) == {"shared", "face", "text"}
-    assert rec["blocks"][["mcc", "r2"]].notna().all().all()
+    assert set(rec.blocks["block"]) == {"shared", "face", "text"}
+    assert rec.blocks[["mcc", "r2"]].notna().all().all()
 
 
 def test_describe_latents_flags_planted_dependence():
@@ -82,13 +82,13 @@ def test_describe_latents_flags_planted_dependence():
     }, index=pd.Index(frame["person_id"], name="person_id"))
     d = describe_latents(lat, frame.sample(frac=1, random_state=1), ["extraversion"], ["league", "height_cm"],
                          discrete=["league"], test="kci", seed=0, max_n=400)
-    assert list(d.columns) == ["latent", "block", "variable", "kind", "n", "p_value", "q_value", "r2_test", "error"]
+    assert list(d.columns) == ["latent", "block", "variable", "kind", "n", "pvalue", "pvalue_bh", "r2_test", "error"]
     cell = d.set_index(["latent", "variable"])
-    assert cell.loc[("Z2_1", "extraversion"), "q_value"] < 1e-6
+    assert cell.loc[("Z2_1", "extraversion"), "pvalue_bh"] < 1e-6
     assert cell.loc[("Z2_1", "extraversion"), "r2_test"] > 0.5
-    assert cell.loc[("S1", "league"), "q_value"] < 1e-6 and cell.loc[("S1", "league"), "r2_test"] > 0.4
+    assert cell.loc[("S1", "league"), "pvalue_bh"] < 1e-6 and cell.loc[("S1", "league"), "r2_test"] > 0.4
     # the independent latent shows no evidence and no out-of-sample fit
-    assert (cell.loc["Z1_1", "q_value"] > 0.05).all()
+    assert (cell.loc["Z1_1", "pvalue_bh"] > 0.05).all()
     assert (cell.loc["Z1_1", "r2_test"] < 0.05).all()
     labels = suggest_labels(d).set_index("latent")
     assert labels.loc["Z2_1", "best_variable"] == "extraversion"
@@ -123,10 +123,10 @@ def test_evaluate_recovery_on_planted_latents(athle_small):
     dag_learned = truth.dag.rename(index=inv, columns=inv).loc[list(learned.columns), list(learned.columns)]
     rows = np.arange(400)
     rec = evaluate_recovery(learned, truth, graph_adjacency=dag_learned, fit_rows=rows[:300], eval_rows=rows[300:])
-    assert (rec["blocks"]["mcc"] > 0.95).all()
-    assert (rec["blocks"]["r2"] > 0.9).all()
-    assert dict(zip(rec["matching"]["learned"], rec["matching"]["planted"])) == mapping_true
-    assert rec["graph"]["shd_dag"] == 0 and rec["graph"]["skeleton_f1"] == 1.0
+    assert (rec.blocks["mcc"] > 0.95).all()
+    assert (rec.blocks["r2"] > 0.9).all()
+    assert dict(zip(rec.matching["learned"], rec.matching["planted"])) == mapping_true
+    assert rec.graph.shd_dag == 0 and rec.graph.skeleton_f1 == 1.0
     renamed, _ = match_to_truth(learned, T)
     np.testing.assert_allclose(renamed["Z1_1"], T["Z1_1"])
     with pytest.raises(ValueError, match="no planted truth"):
@@ -153,10 +153,10 @@ def test_run_level2_ci_profile_end_to_end(athle_small):
     assert len(r.stable) == int((r.stability["freq_any"] >= thr).sum()) and (r.stable["freq"] >= thr).all()
     assert len(r.description) == len(nodes) * (len(athle_small.schema.traits) + len(athle_small.schema.attributes))
     assert set(r.labels["latent"]) == set(nodes)
-    assert set(r.recovery["blocks"]["block"]) == {"shared", "face", "text"}
-    assert {"shd_cpdag", "skeleton_precision", "skeleton_recall"} <= set(r.recovery["graph"])
-    assert set(r.recovery["graph_stable"]) == set(r.recovery["graph"])
-    assert r.oracle.scores["n_true"] == int(athle_small.truth.dag.to_numpy().sum())
+    assert set(r.recovery.blocks["block"]) == {"shared", "face", "text"}
+    assert {"shd_cpdag", "skeleton_precision", "skeleton_recall"} <= set(r.recovery.graph.to_dict())
+    assert r.recovery.graph_stable.shd_cpdag is not None and r.recovery.graph.shd_cpdag is not None
+    assert r.oracle.scores.n_true == int(athle_small.truth.dag.to_numpy().sum())
     # the oracle is PC with the same settings on the planted latents, every row
     assert r.oracle.graph.params["n_rows"] == 400 and r.oracle.graph.params["test"] == "fisherz"
     assert set(r.oracle.to_dict()) == {"graph", "scores"}
@@ -204,7 +204,7 @@ def test_oracle_graph_is_pc_on_the_planted_latents(athle_small):
     o = oracle_graph(athle_small, profile="ci", seed=0, device="cpu")
     g = pc_graph(athle_small.truth.latents, alpha=0.05, test="fisherz", seed=0)
     pd.testing.assert_frame_equal(o.graph.edges, g.edges)
-    assert o.scores["n_true"] == int(athle_small.truth.dag.to_numpy().sum())
+    assert o.scores.n_true == int(athle_small.truth.dag.to_numpy().sum())
     with pytest.raises(ValueError, match="no planted truth"):
         oracle_graph(dataclasses.replace(athle_small, truth=None))
 

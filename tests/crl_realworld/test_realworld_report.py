@@ -66,16 +66,16 @@ def test_headline_and_recovery_sentences_carry_this_runs_numbers(results):
     h = report.headline(results)
     assert f"{len(published_edges('athlepersona'))} (AthlePersona)" in h
     assert f"{len(r.stable)} (AthlePersona) stable edges" in h
-    assert f"CPDAG SHD {r.oracle.scores['shd_cpdag']}" in h
+    assert f"CPDAG SHD {r.oracle.scores.shd_cpdag}" in h
     rec = report.sentence_recovery(results)
-    assert f"SHD {r.oracle.scores['shd_cpdag']} ({r.oracle.scores['n_est']} edges" in rec
-    assert f"SHD {r.recovery['graph']['shd_cpdag']} ({r.recovery['graph']['n_est']} edges)" in rec
-    mcc = r.recovery["blocks"].set_index("block")["mcc"]
+    assert f"SHD {r.oracle.scores.shd_cpdag} ({r.oracle.scores.n_est} edges" in rec
+    assert f"SHD {r.recovery.graph.shd_cpdag} ({r.recovery.graph.n_est} edges)" in rec
+    mcc = r.recovery.blocks.set_index("block")["mcc"]
     assert f"shared {mcc['shared']:.2f}" in rec
     text = report.conclusions(results, profile="ci", device="cpu")
     assert text.startswith("Profile `ci`, device `cpu`, α = 0.05.")
     assert f"{len(r.stable)} stable edges" in text and f"oracle PC on the planted latents: SHD " \
-        f"{r.oracle.scores['shd_cpdag']}" in text
+        f"{r.oracle.scores.shd_cpdag}" in text
 
 
 def test_graph_stability_evidence_and_published_sentences(results, ds):

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from personax.data import ColumnMappingError, DataAccessError, ValidationError, load, validate
-from personax.errors import DataWarning
 from personax.data.io import SAMPLE_PARAMS, content_hash, sample_dir, sha256_file, write_dataset, write_sample
 from personax.data.schema import LLMS, TRAITS, llm_score_column
 from personax.data.synthetic import generate
+from personax.errors import DataWarning
 
 REPO_SAMPLE = sample_dir()
 
@@ -376,7 +376,6 @@ def test_column_map_can_name_embedding_columns(tmp_path):
 def test_probe_has_a_hard_deadline(monkeypatch):
     """A resolver that hangs cannot stall load(source='hf'): the probe gives up on time."""
     import socket as socket_mod
-
     import threading
 
     from personax.data.io import hf

@@ -13,10 +13,26 @@ MAX_MODULE_LINES = 500
 
 
 def test_public_names_are_importable_from_the_package():
-    from personax.data.io import (SAMPLE_PARAMS, ColumnMappingError, DataAccessError, content_hash,  # noqa: F401
-                                  load, load_hf, load_local, load_sample, map_columns, read_column_map,
-                                  read_dataset, read_table, sample_dir, sha256_file, to_table, write_dataset,
-                                  write_sample, write_table)
+    from personax.data.io import (  # noqa: F401
+        SAMPLE_PARAMS,
+        ColumnMappingError,
+        DataAccessError,
+        content_hash,
+        load,
+        load_hf,
+        load_local,
+        load_sample,
+        map_columns,
+        read_column_map,
+        read_dataset,
+        read_table,
+        sample_dir,
+        sha256_file,
+        to_table,
+        write_dataset,
+        write_sample,
+        write_table,
+    )
 
     assert set(io.__all__) <= set(dir(io))
     assert io.map_columns.__module__ == "personax.data.io.mapping"

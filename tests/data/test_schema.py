@@ -1,7 +1,16 @@
 """The canonical schema matches the contract in DEVELOPING.md."""
 
-from personax.data.schema import (ALIASES, DATASETS, FACE_ATTRIBUTES, LLMS, SCHEMAS, TRAIT_ABBREV, TRAITS,
-                                  alias_table, normalize_name)
+from personax.data.schema import (
+    ALIASES,
+    DATASETS,
+    FACE_ATTRIBUTES,
+    LLMS,
+    SCHEMAS,
+    TRAIT_ABBREV,
+    TRAITS,
+    alias_table,
+    normalize_name,
+)
 
 
 def test_constants():

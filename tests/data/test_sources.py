@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from personax.data import load
 from personax import names
+from personax.data import load
 from personax.data.schema import DATASETS, SOURCES, SYNTHETIC_SOURCES
 from personax.errors import ParameterError
 

@@ -7,8 +7,16 @@ import pytest
 
 from personax.data.aggregate import median_drop_zeros
 from personax.data.schema import LLMS, SCHEMAS, TRAITS, llm_score_column
-from personax.data.synthetic import (MISSING_RATES, RATERS, check_planted_truth, derive_pairs, generate,
-                                     latent_dag, rate, world_graph)
+from personax.data.synthetic import (
+    MISSING_RATES,
+    RATERS,
+    check_planted_truth,
+    derive_pairs,
+    generate,
+    latent_dag,
+    rate,
+    world_graph,
+)
 from personax.data.validate import validate
 
 
@@ -162,9 +170,9 @@ def test_planted_truth_is_detected_at_full_scale(dataset):
     dep = res[res.planted == "dependent"]
     ind = res[res.planted == "independent"]
     # every planted dependence is found, with margin
-    assert (dep.p_value < 1e-3).all(), dep.sort_values("p_value").tail(3)
+    assert (dep.pvalue < 1e-3).all(), dep.sort_values("pvalue").tail(3)
     # no independent pair survives a Bonferroni correction over the independent family
-    assert (ind.p_value > 0.05 / len(ind)).all(), ind.sort_values("p_value").head(3)
+    assert (ind.pvalue > 0.05 / len(ind)).all(), ind.sort_values("pvalue").head(3)
     # and the uncorrected false-positive count is compatible with alpha = 0.05 (binomial 99.9 % bound)
     from scipy.stats import binom
     assert ind.detected.sum() <= binom.ppf(0.999, len(ind), 0.05)
@@ -180,7 +188,7 @@ def test_independent_pairs_reject_at_about_alpha_across_seeds():
         res = check_planted_truth(data)
         # one independent pair per seed and attribute (traits share the attribute column)
         ind = res[(res.planted == "independent") & (res.trait == TRAITS[seed % 5])]
-        pvals += ind.p_value.tolist()
+        pvals += ind.pvalue.tolist()
     pvals = np.asarray(pvals)
     assert len(pvals) == 50
     rejections = int((pvals < 0.05).sum())

@@ -40,8 +40,8 @@ def emotion_home(tmp_path_factory):
     name deepface expects, which is exactly what a user's real weights would look like.
     """
     import torch
-
     from deepface.models.demography.pytorch import Emotion
+
     from personax.faces.weights import weights_folder
 
     home = tmp_path_factory.mktemp("emotion_home")

@@ -7,8 +7,14 @@ import pytest
 from scipy import stats
 
 from personax.faces import PrivacyKey, obfuscate, recover
-from personax.faces.audit import (dependence_pvalues, invariance_table, latent_recovery, mean_corr_coef,
-                                  procrustes_attack, reidentification)
+from personax.faces.audit import (
+    dependence_pvalues,
+    invariance_table,
+    latent_recovery,
+    mean_corr_coef,
+    procrustes_attack,
+    reidentification,
+)
 
 
 def _world(n=240, d=48, k=4, seed=0):

@@ -9,10 +9,14 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from personax.independence import battery, benjamini_hochberg
-from personax.independence import grid
-from personax.independence.summary import (dependence_table, paper_comparison, permutation_null, pvalue_matrix,
-                                           truth_recovery)
+from personax.independence import battery, benjamini_hochberg, grid
+from personax.independence.summary import (
+    dependence_table,
+    paper_comparison,
+    permutation_null,
+    pvalue_matrix,
+    truth_recovery,
+)
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ def test_conditional_battery_schema_bh_and_pairs(celeb):
         assert np.allclose(sub.loc[ok, "pvalue_bh"], benjamini_hochberg(sub.loc[ok, "pvalue"].to_numpy()))
         assert (sub["reject"] == (sub["pvalue_bh"] < 0.05)).all()
     # each row equals the single conditional test on the same columns
-    from personax.independence.grid import _numeric   # the battery's documented category coding
+    from personax.independence.grid import _numeric  # the battery's documented category coding
 
     frame = celeb.frame
     z = np.column_stack([_numeric(frame["gender"]), _numeric(frame["occupation"])])

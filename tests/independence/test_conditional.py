@@ -15,8 +15,7 @@ import pytest
 from scipy.stats import binomtest
 
 from personax.errors import DataError, ParameterError
-from personax.independence import CONDITIONAL_TESTS, IndependenceTestError, get_spec, test, test_batch
-from personax.independence import conditional as C
+from personax.independence import CONDITIONAL_TESTS, IndependenceTestError, conditional as C, get_spec, test, test_batch
 
 REL, ABS = 1e-6, 1e-14
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from personax.independence import IndependenceTestError, TESTS, available_tests, get_spec, test
+from personax.independence import TESTS, IndependenceTestError, available_tests, get_spec, test
 
 
 @pytest.mark.parametrize("name", list(TESTS))

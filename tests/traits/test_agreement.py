@@ -8,8 +8,15 @@ import pytest
 from scipy.stats import spearmanr
 
 from personax.traits.agreement import (
-    LEVELS, _icc_weighted, _spearman_weighted, agreement_summary, agreement_table, icc, krippendorff_alpha,
-    pairwise_spearman)
+    LEVELS,
+    _icc_weighted,
+    _spearman_weighted,
+    agreement_summary,
+    agreement_table,
+    icc,
+    krippendorff_alpha,
+    pairwise_spearman,
+)
 
 NAN = np.nan
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers

@@ -9,8 +9,17 @@ import math
 import pytest
 
 from personax.data.schema import TRAITS
-from personax.traits.parser import (GROUPS, STATUS_GROUP, STATUSES, TRAIT_REASONS, ParseResult, flag_low_mass,
-                                    parse_response, rule_table, strip_thinking)
+from personax.traits.parser import (
+    GROUPS,
+    STATUS_GROUP,
+    STATUSES,
+    TRAIT_REASONS,
+    ParseResult,
+    flag_low_mass,
+    parse_response,
+    rule_table,
+    strip_thinking,
+)
 
 GOOD = {"openness": 3, "conscientiousness": 2, "extraversion": 1, "agreeableness": 0, "neuroticism": 2}
 GOOD_LIST = [3.0, 2.0, 1.0, 0.0, 2.0]

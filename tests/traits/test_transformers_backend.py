@@ -14,8 +14,11 @@ transformers = pytest.importorskip("transformers")
 from personax.data.schema import TRAITS  # noqa: E402
 from personax.errors import BackendError, ParameterError  # noqa: E402
 from personax.traits import load_example_people, run_inference  # noqa: E402
-from personax.traits.backends import TransformersBackend  # noqa: E402
-from personax.traits.backends import local_models, local_transformers  # noqa: E402
+from personax.traits.backends import (  # noqa: E402
+    TransformersBackend,  # noqa: E402
+    local_models,
+    local_transformers,
+)
 from personax.traits.backends.base import Request  # noqa: E402
 from personax.traits.backends.local_transformers import answer_strings  # noqa: E402
 from personax.traits.ledger import Ledger  # noqa: E402
@@ -165,8 +168,15 @@ def test_a_retried_request_gets_a_fresh_sample(tiny):
 
 
 def test_refuses_models_that_are_not_causal_lms(tmp_path, caplog):
-    from transformers import (BertConfig, BertForMaskedLM, BertLMHeadModel, LlamaConfig, LlamaModel, T5Config,
-                              T5ForConditionalGeneration)
+    from transformers import (
+        BertConfig,
+        BertForMaskedLM,
+        BertLMHeadModel,
+        LlamaConfig,
+        LlamaModel,
+        T5Config,
+        T5ForConditionalGeneration,
+    )
 
     small = dict(vocab_size=99, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37)
     bert_dir = tmp_path / "bert"

@@ -35,8 +35,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from personax.crl.model import JOINT_CONFIG, CRLConfig, _mlp
-from personax.crl.train import PROFILES, _as_views, _flat, _git_commit, _Scaler, _versions, fit as crl_fit, make_split
+from personax.crl.inputs import Scaler, as_views, make_split
+from personax.crl.model import JOINT_CONFIG, CRLConfig, mlp
+from personax.crl.run_record import git_commit, versions
+from personax.crl.train import PROFILES, fit as crl_fit
 from personax.utils import progress, resolve_device
 
 
@@ -64,7 +66,7 @@ class BaselineFit:
 
     def encode(self, views: Mapping[str, object]) -> pd.DataFrame:
         """Latent estimates for every row of ``views``; columns ``L1..Ld``."""
-        z = self._encode(_as_views(views))
+        z = self._encode(as_views(views))
         return pd.DataFrame(z.astype(np.float64), columns=[f"L{i + 1}" for i in range(z.shape[1])])
 
 
@@ -146,19 +148,19 @@ def _train(model: nn.Module, loss_fn: Callable, x_train: list, x_val: list, cfg:
 
 
 def _prepare(views, latent_dims, n_shared, val_fraction, test_fraction, split_seed, device):
-    v = _as_views(views)
+    v = as_views(views)
     if set(latent_dims) != set(v):
         raise ValueError(f"latent_dims keys {sorted(latent_dims)} must match views keys {list(v)}")
     n = next(iter(v.values()))[0].shape[0]
     split = make_split(n, val_fraction, test_fraction, split_seed)
-    scaler = _Scaler(v, split["train"], True)
+    scaler = Scaler(v, split["train"], True)
     dev = resolve_device(device)
     return v, split, scaler, dev
 
 
 def _record(name, cfg, seed, dev, t0, best_epoch, hist, extra=None) -> dict:
     return {"model": f"{name} (project implementation)", "config": dict(cfg.__dict__), "seed": seed, "device": dev,
-            "git_commit": _git_commit(), "versions": _versions(), "best_epoch": int(best_epoch),
+            "git_commit": git_commit(), "versions": versions(), "best_epoch": int(best_epoch),
             "epochs_run": int(len(hist)), "timings": {"total_seconds": time.perf_counter() - t0}, **(extra or {})}
 
 
@@ -169,8 +171,8 @@ def _concat(scaled: dict, modalities) -> np.ndarray:
 class _VAE(nn.Module):
     def __init__(self, d_in: int, d_z: int, hidden):
         super().__init__()
-        self.enc = _mlp([d_in, *hidden, 2 * d_z], nn.ELU)
-        self.dec = _mlp([d_z, *reversed(hidden), d_in], nn.ELU)
+        self.enc = mlp([d_in, *hidden, 2 * d_z], nn.ELU)
+        self.dec = mlp([d_z, *reversed(hidden), d_in], nn.ELU)
 
 
 def beta_vae(views, latent_dims: Mapping[str, int], n_shared: int = 0, seed: int = 0, device: str = "auto",
@@ -224,7 +226,7 @@ def contrastive(views, latent_dims: Mapping[str, int], n_shared: int = 0, seed: 
     Xs = [_concat(sc, (m,)).astype(np.float32) for m in mods[:2]]
     with torch.random.fork_rng(devices=[] if dev == "cpu" else None):
         torch.manual_seed(seed)
-        encs = nn.ModuleList([_mlp([X.shape[1], *cfg.hidden, d_z], nn.ELU) for X in Xs]).to(dev)
+        encs = nn.ModuleList([mlp([X.shape[1], *cfg.hidden, d_z], nn.ELU) for X in Xs]).to(dev)
 
     def loss_fn(xs, gen):
         h = [nn.functional.normalize(e(x), dim=1) for e, x in zip(encs, xs)]
@@ -251,7 +253,7 @@ def mmcrl(views, latent_dims: Mapping[str, int], n_shared: int = 0, seed: int = 
     """MMCRL-style: the single generative objective (``estimator="joint"``, :data:`JOINT_CONFIG`) with one
     measurement per modality and no shared latents (the predecessor's setting)."""
     t0 = time.perf_counter()
-    v = _as_views(views)
+    v = as_views(views)
     mods = tuple(v)
     first = {m: [v[m][0]] for m in mods}
     dims = {m: int(latent_dims[m]) + int(n_shared) for m in mods}

@@ -213,8 +213,7 @@ def benchmark_run(benchmark="numerical", methods=METHODS, seeds=(0, 1, 2), profi
 
     from personax.crl import baselines, scoring
     from personax.crl.model import JOINT_CONFIG
-    from personax.crl.train import fit as crl_fit
-    from personax.crl.train import make_split
+    from personax.crl.train import fit as crl_fit, make_split
     from personax.utils import resolve_device
 
     bad = set(methods) - set(METHODS)

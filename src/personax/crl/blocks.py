@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from personax.crl.model import ConvEncoder, _mlp
+from personax.crl.model import ConvEncoder, mlp
 
 
 class HeadEncoder(nn.Module):
@@ -55,7 +55,7 @@ class HeadEncoder(nn.Module):
         self.sizes = (n_shared, dim, eta_dim)
         out = n_shared + dim + eta_dim
         if len(shape) == 1:
-            self.net = _mlp([shape[0], *hidden, out], nn.ELU)
+            self.net = mlp([shape[0], *hidden, out], nn.ELU)
         elif len(shape) == 3:
             self.net = ConvEncoder(shape, out, conv_channels, hidden[-1:])
         else:
@@ -224,7 +224,7 @@ class _Dec(nn.Module):
     def __init__(self, in_dim: int, shape: tuple[int, ...], hidden: Sequence[int]):
         super().__init__()
         self.shape = tuple(shape)
-        self.net = _mlp([in_dim, *reversed(list(hidden)), int(np.prod(shape))], lambda: nn.LeakyReLU(0.01))
+        self.net = mlp([in_dim, *reversed(list(hidden)), int(np.prod(shape))], lambda: nn.LeakyReLU(0.01))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.net(h).view(h.shape[0], *self.shape)

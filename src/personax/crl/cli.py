@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 from personax.cli_types import int_at_least, nonneg_int as _nonneg_int
+from personax.profiles import PROFILE_NAMES
 
 #: Smallest benchmark size the generators accept (personax.crl.synthetic: "use n >= 20").
 MIN_N = 20
@@ -34,7 +35,7 @@ def register(subparsers) -> None:
     t = sub.add_parser("train", help="train our model and the baselines on a benchmark, several seeds")
     t.add_argument("--benchmark", choices=["numerical", "images"], default="numerical")
     t.add_argument("--seeds", type=_nonneg_int, nargs="+", default=[0, 1, 2], help="model seeds (default 0 1 2)")
-    t.add_argument("--profile", choices=["ci", "quick", "paper"], default="quick")
+    t.add_argument("--profile", choices=list(PROFILE_NAMES), default="quick")
     t.add_argument("--methods", nargs="+", default=["personax", "beta_vae", "mcl", "mmcrl"],
                    choices=["personax", "beta_vae", "mcl", "mmcrl"])
     t.add_argument("--n", type=_rows, default=None, help=f"rows, at least {MIN_N} (default set by the profile)")

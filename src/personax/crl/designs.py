@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from personax.crl import identifiability
-from personax.crl.synthetic import Benchmark, _noise, _orthogonal
+from personax.crl.synthetic import Benchmark, orthogonal, sample_noise
 from personax.utils import make_rng
 
 #: Mechanism families for one edge (inputs are standardised latents).
@@ -64,8 +64,8 @@ VIOLATIONS = ("within_block", "shared_edge", "two_silent", "single_noise_silent"
 def _conditioned(rng: np.random.Generator, rows: int, cols: int, max_cond: float) -> np.ndarray:
     """Random matrix (Haar singular vectors) with log-uniform singular values of condition number ``max_cond``."""
     k = min(rows, cols)
-    u = _orthogonal(rng, rows, k)
-    v = _orthogonal(rng, cols, k)
+    u = orthogonal(rng, rows, k)
+    v = orthogonal(rng, cols, k)
     sv = np.exp(rng.uniform(-0.5, 0.5, k) * np.log(max_cond))
     sv[np.argmin(sv)], sv[np.argmax(sv)] = max_cond ** -0.5, max_cond ** 0.5
     return (u * sv) @ v.T
@@ -86,7 +86,7 @@ def mixing(in_dim: int, out_dim: int, rng: np.random.Generator, depth: int = 3, 
     if out_dim < in_dim:
         raise ValueError(f"out_dim={out_dim} < in_dim={in_dim}: the mixing would not be invertible")
     if weights == "orthogonal":
-        Ws = [_orthogonal(rng, out_dim, in_dim)] + [_orthogonal(rng, out_dim, out_dim) for _ in range(depth - 1)]
+        Ws = [orthogonal(rng, out_dim, in_dim)] + [orthogonal(rng, out_dim, out_dim) for _ in range(depth - 1)]
     elif weights == "conditioned":
         Ws = [_conditioned(rng, out_dim, in_dim, max_cond)] + [_conditioned(rng, out_dim, out_dim, max_cond)
                                                                for _ in range(depth - 1)]
@@ -257,7 +257,7 @@ def random_design(seed: int = 0, *, satisfy: bool | None = True, violation: str 
     z = pd.DataFrame(index=range(n), columns=names, dtype=float)
     eps = pd.DataFrame(index=range(n), columns=names, dtype=float)
     for v in _topological(names, edges):
-        e = _noise(rng, n, law)
+        e = sample_noise(rng, n, law)
         val = e.copy()
         for (p, c), (fam, w) in mech.items():
             if c == v:
@@ -274,7 +274,7 @@ def random_design(seed: int = 0, *, satisfy: bool | None = True, violation: str 
         zm = z[blocks[m]].to_numpy()
         views[m] = []
         for _ in range(meas[m]):
-            parts = [s, zm] + ([_noise(rng, n, law)[:, None]] if eta[m] else [])
+            parts = [s, zm] + ([sample_noise(rng, n, law)[:, None]] if eta[m] else [])
             h = np.concatenate(parts, axis=1)
             width = int(rng.integers(max(8, h.shape[1] + 2), 21))
             widths.setdefault(m, []).append(width)
@@ -289,7 +289,8 @@ def random_design(seed: int = 0, *, satisfy: bool | None = True, violation: str 
         for v, st in rep.status.items():
             if st == "as its noise":
                 canonical[v] = eps[v]
-    design = {"seed": seed, "n": n, "both_single": both_single, "dims": list(dims), "measurements": meas, "eta_dim": eta,
+    design = {"seed": seed, "n": n, "both_single": both_single, "dims": list(dims), "measurements": meas,
+              "eta_dim": eta,
               "own_noise": own, "block_order": order, "edges": [list(e) for e in edges],
               "mechanisms": {f"{p}->{c}": [f, w] for (p, c), (f, w) in mech.items()}, "noise": law,
               "strength": strength, "mixing": {"depth": depth, "slope": slope, "weights": weights, "widths": widths},

@@ -6,7 +6,8 @@ CRL model learned — or over the planted latents of the synthetic sample, the *
 with a conditional-independence test of :mod:`personax.independence` and background
 knowledge that forbids every edge from a modality latent (``Z1_*``, ``Z2_*``) into a shared
 latent (``S*``); measure how often each edge comes back over training seeds and resamples;
-and score a graph against a known DAG (:func:`cpdag_shd`, :func:`compare_graphs`).
+and score a graph against a known DAG (:func:`~personax.crl.metrics.cpdag_shd`,
+:func:`~personax.crl.metrics.compare_graphs`, re-exported here).
 
 The CI test is plugged into causal-learn through its registration hook by
 :class:`personax.crl.graph_cit.ProjectCIT` (a test *spec*, one batched computation per PC
@@ -18,7 +19,7 @@ Graph conventions
   ``G[i, j] = -1, G[j, i] = 1``; i — j is ``-1, -1``; i ↔ j is ``1, 1``.
 * Adjacency tables (DEVELOPING.md): row = parent, column = child; ``A.loc[a, b] == 1``
   means a → b; an undirected or bidirected edge sets both ``A[a, b]`` and ``A[b, a]``.
-* SHD of a PC output is the **CPDAG SHD** (:func:`cpdag_shd`): against the true DAG's
+* SHD of a PC output is the **CPDAG SHD** (:func:`~personax.crl.metrics.cpdag_shd`): against the true DAG's
   Markov equivalence class, refined by the background knowledge PC was given.
 """
 
@@ -35,6 +36,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from personax.crl.cpdag import square_adjacency
 from personax.crl.graph_cit import CI_TESTS, CIT_NAME, ProjectCIT
 from personax.errors import DataError, ParameterError
 from personax.utils import make_rng
@@ -228,7 +230,7 @@ def graph_edges_from_adjacency(adjacency: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         Columns as :attr:`LatentGraph.edges`.
     """
-    A = _square(adjacency, "adjacency")
+    A = square_adjacency(adjacency, "adjacency")
     nodes = list(A.index)
     rows = []
     for i, j in combinations(range(len(nodes)), 2):
@@ -240,13 +242,6 @@ def graph_edges_from_adjacency(adjacency: pd.DataFrame) -> pd.DataFrame:
         elif b:
             rows.append((nodes[j], nodes[i], "directed"))
     return _edge_frame(rows)
-
-
-def _square(A: pd.DataFrame, what: str) -> pd.DataFrame:
-    if not isinstance(A, pd.DataFrame) or list(A.index) != list(A.columns):
-        raise ValueError(f"{what} must be a square DataFrame whose index equals its columns "
-                         "(row = parent, column = child)")
-    return A
 
 
 def _validate_latents(latents: pd.DataFrame, what: str = "latents") -> pd.DataFrame:
@@ -450,171 +445,13 @@ def _assert_background(edges: pd.DataFrame) -> None:
                            f"{pd.concat([bad, bad2]).to_dict('records')}")
 
 
-# --------------------------------------------------------------------------- graph scores
-
-def dag_to_cpdag(dag: pd.DataFrame, background: str | None = None) -> pd.DataFrame:
-    """CPDAG (Markov equivalence class) of a DAG, optionally refined by background knowledge.
-
-    Uses causal-learn's ``dag2cpdag``; compelled edges stay one-way, reversible edges
-    become mutual (both cells 1).  With ``background="shared"`` the undirected S — Z edges
-    are oriented S → Z (the knowledge PC is given) and Meek's rules are re-applied, which
-    is the most PC with that knowledge can identify.
-
-    Parameters
-    ----------
-    dag : DataFrame
-        0/1, row = parent, column = child; must be acyclic.
-    background : {None, "shared"}
-        Background knowledge to add (see :func:`shared_background`).
-    """
-    from causallearn.graph.Dag import Dag
-    from causallearn.graph.GraphClass import CausalGraph
-    from causallearn.graph.GraphNode import GraphNode
-    from causallearn.utils.DAG2CPDAG import dag2cpdag
-    from causallearn.utils.PCUtils import Meek
-    from causallearn.utils.PCUtils.BackgroundKnowledgeOrientUtils import orient_by_background_knowledge
-
-    A = _square(dag, "dag")
-    names = [str(n) for n in A.index]
-    nodes = [GraphNode(n) for n in names]
-    if (np.asarray(A) * np.asarray(A).T).any():
-        raise ValueError("dag has a mutual pair (a 2-cycle); pass a DAG")
-    G = Dag(nodes)
-    for i, j in zip(*np.nonzero(A.to_numpy())):
-        G.add_directed_edge(nodes[i], nodes[j])
-    cp = dag2cpdag(G).graph
-    if background == "shared":
-        cg = CausalGraph(len(names), names)
-        cg.G.graph = np.array(cp, copy=True)
-        bk = shared_background(names)
-        orient_by_background_knowledge(cg, bk)
-        cp = Meek.meek(cg, background_knowledge=bk).G.graph
-    elif background is not None:
-        raise ValueError(f"background={background!r}: use None or 'shared'")
-    out = pd.DataFrame(0, index=list(A.index), columns=list(A.columns), dtype=int)
-    d = len(names)
-    for i in range(d):
-        for j in range(d):
-            # causal-learn encodes i → j as graph[i, j] = -1, graph[j, i] = 1.
-            if cp[i, j] == -1 and cp[j, i] == 1:
-                out.iat[i, j] = 1
-            elif cp[i, j] == -1 and cp[j, i] == -1:
-                out.iat[i, j] = out.iat[j, i] = 1
-    return out
-
-
-def _pair_marks(A: np.ndarray) -> dict[tuple[int, int], str]:
-    marks = {}
-    d = A.shape[0]
-    for i, j in combinations(range(d), 2):
-        a, b = A[i, j] != 0, A[j, i] != 0
-        marks[(i, j)] = "both" if a and b else "fwd" if a else "bwd" if b else "none"
-    return marks
-
-
-def _aligned_marks(estimated: pd.DataFrame, truth_dag: pd.DataFrame):
-    T = _square(truth_dag, "truth_dag")
-    E = _square(estimated, "estimated")
-    if set(E.index) != set(T.index):
-        raise ValueError(f"estimated nodes {sorted(E.index)} differ from truth nodes {sorted(T.index)}; "
-                         "match learned latents to the planted ones first (align_latents)")
-    E = E.loc[T.index, T.index]
-    return T, E
-
-
-def cpdag_shd(estimated: pd.DataFrame, truth_dag: pd.DataFrame, background: str | None = "shared") -> int:
-    """Structural Hamming distance of a PC output against the true DAG's CPDAG (**CPDAG SHD**).
-
-    PC can identify a DAG only up to its Markov equivalence class, which the background
-    knowledge may refine; so the reference is the true DAG's CPDAG, refined by the same
-    knowledge (:func:`dag_to_cpdag`).  The distance counts unordered node pairs whose mark
-    differs: no edge / a → b / b → a / undirected (a mutual pair in the 0/1 adjacency).  A
-    missing or extra edge counts 1, a wrongly oriented or wrongly (un)directed edge counts 1.
-    (The DAG SHD — the same count against the DAG itself — is ``compare_graphs()["shd_dag"]``.)
-
-    Parameters
-    ----------
-    estimated : DataFrame
-        0/1 adjacency (row = parent, column = child) over the truth's nodes; mutual pairs are
-        undirected edges (:attr:`LatentGraph.adjacency`).
-    truth_dag : DataFrame
-        0/1 true DAG, row = parent, column = child.
-    background : {"shared", None}
-        Knowledge PC was given.
-
-    Returns
-    -------
-    int
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> dag = pd.DataFrame([[0, 1], [0, 0]], index=["S1", "Z1_1"], columns=["S1", "Z1_1"])
-    >>> cpdag_shd(dag, dag), cpdag_shd(dag.T, dag)
-    (0, 1)
-    """
-    T, E = _aligned_marks(estimated, truth_dag)
-    cp = dag_to_cpdag(T, background=background).to_numpy() != 0
-    me, mc = _pair_marks(E.to_numpy() != 0), _pair_marks(cp)
-    return int(sum(me[k] != mc[k] for k in me))
-
-
-def compare_graphs(estimated: pd.DataFrame, truth_dag: pd.DataFrame, background: str | None = "shared") -> dict:
-    """Score an estimated graph (0/1 adjacency, PC/CPDAG style) against a true DAG.
-
-    Parameters
-    ----------
-    estimated : DataFrame
-        0/1 adjacency over (a subset-free permutation of) the truth's nodes; mutual pairs
-        are undirected edges.
-    truth_dag : DataFrame
-        0/1 true DAG, row = parent, column = child.
-    background : {"shared", None}
-        Knowledge PC was given; the reference CPDAG is refined with it (:func:`dag_to_cpdag`).
-
-    Returns
-    -------
-    dict
-        ``shd_cpdag``: :func:`cpdag_shd` — pairs whose mark (none / a→b / b→a / undirected)
-        differs from the true CPDAG's refined by ``background`` (the best PC with that
-        knowledge can identify; the SHD this project reports for PC); ``shd_dag``: same against the
-        DAG itself; ``skeleton_precision``, ``skeleton_recall``, ``skeleton_f1``;
-        ``arrow_precision`` (share of estimated directed edges that point the true way) and
-        ``arrow_recall`` (share of true DAG edges recovered with the true direction); edge
-        counts ``n_true``, ``n_est``, ``n_est_directed``.  Precision is NaN when nothing was
-        estimated.
-    """
-    T, E = _aligned_marks(estimated, truth_dag)
-    t, e = T.to_numpy() != 0, E.to_numpy() != 0
-    cp = dag_to_cpdag(T, background=background).to_numpy() != 0
-    mt, me, mc = _pair_marks(t), _pair_marks(e), _pair_marks(cp)
-    skel_t = {k for k, v in mt.items() if v != "none"}
-    skel_e = {k for k, v in me.items() if v != "none"}
-    tp = len(skel_t & skel_e)
-    prec = tp / len(skel_e) if skel_e else float("nan")
-    rec = tp / len(skel_t) if skel_t else float("nan")
-    f1 = 2 * prec * rec / (prec + rec) if skel_e and skel_t and (prec + rec) > 0 else float("nan")
-    est_dir = [k for k, v in me.items() if v in ("fwd", "bwd")]
-    arrow_ok = sum(1 for k in est_dir if mt[k] == me[k])
-    true_dir_found = sum(1 for k in skel_t if me[k] == mt[k])
-    return {
-        "shd_cpdag": int(sum(me[k] != mc[k] for k in me)),
-        "shd_dag": int(sum(me[k] != mt[k] for k in me)),
-        "skeleton_precision": prec,
-        "skeleton_recall": rec,
-        "skeleton_f1": f1,
-        "arrow_precision": arrow_ok / len(est_dir) if est_dir else float("nan"),
-        "arrow_recall": true_dir_found / len(skel_t) if skel_t else float("nan"),
-        "n_true": len(skel_t),
-        "n_est": len(skel_e),
-        "n_est_directed": len(est_dir),
-    }
-
-
-# alignment and stability live in personax.crl.graph_stability (re-exported here)
+# graph scores live in personax.crl.metrics (the CPDAG in personax.crl.cpdag); alignment and
+# stability in personax.crl.graph_stability; all re-exported here
+from personax.crl.cpdag import dag_to_cpdag  # noqa: E402
 from personax.crl.graph_stability import (  # noqa: E402  (import after the definitions it uses)
     align_latents,
     edge_frequencies,
     edge_stability,
     stable_edges,
 )
+from personax.crl.metrics import compare_graphs, cpdag_shd  # noqa: E402

@@ -191,7 +191,8 @@ class ProjectCIT(CIT_Base):
 
     def _reference(self, x: int, y: int, s: tuple, seed: int):
         xa, ya = self.variables[x], self.variables[y]
-        opts = {k: v for k, v in self.merged.items() if (k in self.spec.options or (s and k in self.spec.conditional_options))}
+        opts = {k: v for k, v in self.merged.items()
+                if (k in self.spec.options or (s and k in self.spec.conditional_options))}
         try:
             if s:
                 za = np.hstack([self.variables[v] for v in s])

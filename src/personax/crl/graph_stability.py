@@ -15,23 +15,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
-from scipy.stats import rankdata
 
+from personax.crl import metrics
 from personax.crl.graph import BLOCKS, LatentGraph, _blocks_of, _edge_frame, _validate_latents, pc_graph
 from personax.errors import ParameterError
 from personax.utils import make_rng, progress
 
 __all__ = ["align_latents", "edge_stability", "edge_frequencies", "stable_edges"]
-
-
-def _rank_corr(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Spearman correlation between every column of ``A`` and every column of ``B``."""
-    ra = rankdata(A, axis=0)
-    rb = rankdata(B, axis=0)
-    ra = (ra - ra.mean(0)) / ra.std(0)
-    rb = (rb - rb.mean(0)) / rb.std(0)
-    return ra.T @ rb / A.shape[0]
 
 
 def align_latents(reference: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -40,7 +30,8 @@ def align_latents(reference: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.Data
     CRL identifies latents only up to a permutation within each block and an invertible
     component-wise map, so latent ``Z1_3`` of one seed may be ``Z1_7`` of another (or the
     planted ``Z1_5``).  Within each block, columns are matched by the Hungarian algorithm
-    on absolute Spearman correlation (rank-based, so monotone maps do not hurt).
+    on absolute Spearman correlation (:func:`personax.crl.metrics.match`, the project's one
+    matcher; rank-based, so monotone maps do not hurt).
 
     Parameters
     ----------
@@ -73,11 +64,10 @@ def align_latents(reference: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.Data
             raise ValueError(f"block {block!r}: reference has {len(rc)} latents, other {len(oc)}")
         if not rc:
             continue
-        C = np.abs(_rank_corr(ref[rc].to_numpy(), oth[oc].to_numpy()))
-        r_idx, o_idx = linear_sum_assignment(-C)
-        for i, j in zip(r_idx, o_idx):
+        C = metrics.correlation_matrix(oth[oc], ref[rc], "spearman")  # (other, reference)
+        for i, j in enumerate(metrics.match(oth[oc], ref[rc], "spearman")):
             rename[oc[j]] = rc[i]
-            rows.append((rc[i], oc[j], block, float(C[i, j])))
+            rows.append((rc[i], oc[j], block, float(C[j, i])))
     aligned = oth.rename(columns=rename)[list(ref.columns)]
     return aligned, pd.DataFrame(rows, columns=["reference", "other", "block", "abs_spearman"])
 
@@ -140,7 +130,7 @@ def edge_stability(latents_by_seed: Sequence[pd.DataFrame] | Mapping[int, pd.Dat
         tab = _validate_latents(tab)[nodes]
         n = len(tab)
         cap = n if max_n is None else min(int(max_n), n)
-        for b in range(max(n_boot, 1)):
+        for _ in range(max(n_boot, 1)):
             if n_boot == 0:
                 rows = np.sort(rng.choice(n, size=cap, replace=False)) if cap < n else np.arange(n)
             elif replace:

@@ -46,7 +46,6 @@ import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 #: The conditions, in the order of the table above.

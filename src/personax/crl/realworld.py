@@ -1,36 +1,30 @@
-"""Level II on PersonaX: learn latents from face and three-LLM text embeddings, read them.
+"""Level II on PersonaX in one call: fit, PC graph, stability, interpretation, recovery.
 
-This module applies the project's CRL trainer (``personax.crl.fit``) to a
-:class:`personax.data.PersonaData` (paper §4.5) and gives the pieces that make the learned
-latents readable:
+:func:`run_level2` applies the project's CRL trainer to a :class:`personax.data.PersonaData`
+(paper §4.5) and runs every step the book chapter ``06_crl_realworld`` shows;
+:func:`run_level2_all` runs it for several datasets, one process per dataset on a CPU
+machine.  The steps live in their own modules, re-exported here:
 
-* :func:`persona_views` — the face-embedding measurement(s) and the three text-embedding
-  measurements, standardised per feature (never divided by 255, the authors' defect #10),
-  with the person ids that every downstream table carries;
-* :func:`fit_persona` — one CRL fit per seed with the paper's latent sizes per dataset;
-  returns the latents of every person indexed by ``person_id``;
-* :func:`describe_latents` — evidence for labelling a latent: a Level I independence test
-  between the latent and each aggregated Big Five score / attribute, plus an out-of-sample
-  R² (regressor fitted on training rows, scored on held-out rows);
-* :func:`evaluate_recovery` — on the synthetic sample, how well the learned latents and the
-  PC graph recover the planted latents and DAG (MCC / R² per block, SHD, precision/recall);
-* :func:`run_level2` — all of the above for one dataset under a budget profile;
-  :func:`run_level2_all` runs it for several datasets, one process per dataset on a CPU
-  machine (the book chapter ``06_crl_realworld`` calls it).
+* :mod:`personax.crl.persona_fit` — :func:`persona_views`, :func:`fit_persona`;
+* :mod:`personax.crl.graph` — PC over the latents; :mod:`personax.crl.graph_stability`;
+* :mod:`personax.crl.interpret` — :func:`describe_latents`, :func:`suggest_labels`;
+* :mod:`personax.crl.recovery` — :func:`evaluate_recovery`, :func:`match_to_truth`
+  (synthetic sample only).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from personax.crl.graph import BLOCKS, align_latents, compare_graphs, cpu_threads, latent_block
-from personax.independence.bh import benjamini_hochberg
-from personax.utils import make_rng, progress
+from personax.crl.interpret import describe_latents, suggest_labels
+from personax.crl.metrics import GraphScores, compare_graphs
+from personax.crl.persona_fit import PersonaFit, fit_persona, persona_views
+from personax.crl.recovery import Recovery, evaluate_recovery, match_to_truth
+from personax.profiles import BUDGETS as _BUDGETS
 
 __all__ = [
     "OracleGraph",
@@ -41,555 +35,13 @@ __all__ = [
     "suggest_labels",
     "evaluate_recovery",
     "match_to_truth",
+    "Recovery",
     "PROFILE_SETTINGS",
     "Level2Result",
     "run_level2",
     "run_level2_all",
 ]
 
-
-# --------------------------------------------------------------------------- inputs
-
-def _standardise(X: np.ndarray, name: str) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 2:
-        raise ValueError(f"embedding {name!r} must be a 2-D array (n, d), got shape {X.shape}")
-    if not np.isfinite(X).all():
-        bad = int((~np.isfinite(X)).any(axis=1).sum())
-        raise ValueError(f"embedding {name!r} has {bad} rows with NaN/inf; drop those persons "
-                         "(ds.frame and ds.embeddings together) before fitting")
-    mu = X.mean(axis=0, dtype=np.float64)
-    sd = X.std(axis=0, dtype=np.float64)
-    # Constant features carry nothing; keep them at 0 instead of dividing by 0.
-    sd[sd == 0] = 1.0
-    return ((X - mu) / sd).astype(np.float32)
-
-
-def _person_ids(ds) -> np.ndarray:
-    frame = ds.frame
-    if "person_id" not in frame.columns:
-        raise ValueError("ds.frame has no 'person_id' column; rows cannot be aligned (DEVELOPING.md schema)")
-    ids = frame["person_id"].astype(str).to_numpy()
-    if len(set(ids)) != len(ids):
-        raise ValueError("ds.frame has duplicated person_id values; deduplicate before fitting")
-    return ids
-
-
-def _check_alignment(ds, arrays: dict[str, list[np.ndarray]], ids: np.ndarray) -> None:
-    """Assert that every embedding has one row per person of ``ds.frame``, in the same order."""
-    n = len(ids)
-    for role, mats in arrays.items():
-        for k, X in enumerate(mats):
-            if X.shape[0] != n:
-                raise ValueError(f"{role} measurement {k + 1} has {X.shape[0]} rows but ds.frame has {n}: "
-                                 "embeddings and the table are misaligned (official-code defect #17)")
-    emb_ids = getattr(ds, "embedding_ids", None)
-    if emb_ids is not None:
-        emb_ids = np.asarray(emb_ids).astype(str)
-        if emb_ids.shape != ids.shape or not np.array_equal(emb_ids, ids):
-            raise ValueError("the person ids stored with the embeddings differ from ds.frame['person_id']; "
-                             "reorder the embeddings to the frame's rows")
-
-
-def persona_views(ds, *, standardise: bool = True) -> tuple[dict[str, list[np.ndarray]], np.ndarray]:
-    """The CRL inputs of a PersonaData: face measurement(s) and the three text measurements.
-
-    Parameters
-    ----------
-    ds : personax.data.PersonaData
-        Loaded dataset (sample, Hugging Face or local).
-    standardise : bool
-        Standardise every embedding feature to mean 0, sd 1 (the default).  Embeddings
-        are never divided by 255 (official-code defect #10).  Standardisation uses all rows:
-        it is unsupervised and involves no target, so it leaks nothing into the latents'
-        evaluation.
-
-    Returns
-    -------
-    views : dict
-        ``{"face": [X_face_1, ...], "text": [X_chatgpt, X_gemini, X_llama]}`` (float32).
-    person_id : ndarray of str
-        The row identity shared by every array.
-    """
-    ids = _person_ids(ds)
-    face = list(ds.measurements("face"))
-    text = list(ds.measurements("text"))
-    if not face:
-        raise ValueError("the dataset has no face-embedding measurement; CRL needs at least one")
-    if len(text) != 3:
-        raise ValueError(f"expected three text-embedding measurements (chatgpt, gemini, llama), got {len(text)}")
-    raw = {"face": face, "text": text}
-    _check_alignment(ds, raw, ids)
-    if standardise:
-        views = {role: [_standardise(X, f"{role}[{k}]") for k, X in enumerate(mats)] for role, mats in raw.items()}
-    else:
-        views = {role: [np.asarray(X, dtype=np.float32) for X in mats] for role, mats in raw.items()}
-    return views, ids
-
-
-# --------------------------------------------------------------------------- fitting
-
-@dataclass
-class PersonaFit:
-    """Result of :func:`fit_persona`.
-
-    Attributes
-    ----------
-    dataset : str
-    latent_dims : dict
-        ``{"face": k1, "text": k2}``; ``n_shared`` the number of shared latents.
-    n_shared : int
-    seeds : tuple of int
-    fits : list
-        The ``crl.fit`` result of every seed (``.history``, ``.record``, ``.split`` ...).
-    latents : list of DataFrame
-        Per seed, the latents of every person: index ``person_id``, columns ``S1..``,
-        ``Z1_1..`` (face), ``Z2_1..`` (text).
-    split : dict
-        ``train`` / ``val`` / ``test`` row positions of the first seed's fit.
-    """
-
-    dataset: str
-    latent_dims: dict
-    n_shared: int
-    seeds: tuple
-    fits: list
-    latents: list
-    split: dict = field(default_factory=dict)
-
-    def latents_on(self, part: str = "test", seed_index: int = 0) -> pd.DataFrame:
-        """Latents of one seed restricted to one split part (``train``, ``val``, ``test``, ``all``)."""
-        lat = self.latents[seed_index]
-        if part == "all":
-            return lat
-        split = _split_of(self.fits[seed_index])
-        if part not in split:
-            raise ValueError(f"part={part!r}: use one of {sorted(split)} or 'all'")
-        return lat.iloc[np.sort(np.asarray(split[part], dtype=int))]
-
-
-def _split_of(fit) -> dict:
-    split = getattr(fit, "split", None)
-    if split is None:
-        return {}
-    return {k: np.asarray(v, dtype=int) for k, v in dict(split).items()}
-
-
-def _latent_columns(df: pd.DataFrame) -> list[str]:
-    cols = []
-    for c in df.columns:
-        try:
-            latent_block(c)
-        except ValueError:
-            continue
-        cols.append(c)
-    return cols
-
-
-def fit_persona(ds, *, latent_dims: dict | None = None, n_shared: int | None = None,
-                seeds: Sequence[int] = (0,), profile: str = "quick", device: str = "auto",
-                checkpoint_dir=None, config=None, val_fraction: float = 0.1,
-                test_fraction: float = 0.1) -> PersonaFit:
-    """Train the project's CRL model on a PersonaData, once per seed.
-
-    Parameters
-    ----------
-    ds : personax.data.PersonaData
-    latent_dims : dict, optional
-        ``{"face": k1, "text": k2}``; defaults to the paper's sizes for the dataset
-        (``ds.schema.latent_layout``: Celeb 10 / 5, Athle 5 / 5).
-    n_shared : int, optional
-        Shared latents; default from the layout (Celeb 3, Athle 2).
-    seeds : sequence of int
-        One fit per seed (same trainer, checkpoints and run records as ``crl.fit``).
-    profile : {"ci", "quick", "paper"}
-        Training budget preset of ``crl.fit``.
-    device : str
-        ``"auto"`` / ``"cpu"`` / ``"cuda"``.
-    checkpoint_dir : path, optional
-        Checkpoints go to ``checkpoint_dir/<dataset>/seed<k>``; an interrupted fit resumes.
-    config : optional
-        Passed to ``crl.fit`` (overrides the profile's hyper-parameters).
-    val_fraction, test_fraction : float
-        Held-out fractions of ``crl.fit`` (early stopping uses validation only).
-
-    Returns
-    -------
-    PersonaFit
-    """
-    from pathlib import Path
-
-    from personax import crl
-
-    if not hasattr(crl, "fit"):
-        raise ImportError("personax.crl.fit is not available in this installation; "
-                          "the CRL model package (personax.crl) must be installed")
-    layout = dict(ds.schema.latent_layout)
-    dims = dict(latent_dims) if latent_dims is not None else {"face": int(layout["face"]), "text": int(layout["text"])}
-    if set(dims) != {"face", "text"}:
-        raise ValueError(f"latent_dims must have exactly the keys 'face' and 'text', got {sorted(dims)}")
-    k_shared = int(layout["shared"]) if n_shared is None else int(n_shared)
-    seeds = tuple(int(s) for s in seeds)
-    if not seeds:
-        raise ValueError("seeds is empty: pass at least one seed, e.g. seeds=(0,)")
-    views, ids = persona_views(ds)
-    dataset = str(ds.info.get("dataset", ds.schema.name)) if isinstance(getattr(ds, "info", None), dict) else ds.schema.name
-    fits, latents = [], []
-    for seed in progress(seeds, desc=f"CRL fits ({dataset})"):
-        ckpt = None if checkpoint_dir is None else Path(checkpoint_dir) / dataset / f"seed{seed}"
-        fit = crl.fit(views, latent_dims=dims, n_shared=k_shared, seed=seed, device=device, profile=profile,
-                      config=config, checkpoint_dir=ckpt, val_fraction=val_fraction, test_fraction=test_fraction)
-        lat = fit.encode(views)
-        if not isinstance(lat, pd.DataFrame):
-            lat = pd.DataFrame(np.asarray(lat))
-        if len(lat) != len(ids):
-            raise RuntimeError(f"crl.fit(...).encode returned {len(lat)} rows for {len(ids)} persons; "
-                               "rows cannot be aligned with person_id")
-        cols = _latent_columns(lat)
-        expected = k_shared + dims["face"] + dims["text"]
-        if len(cols) != expected:
-            raise RuntimeError(f"encode returned latent columns {cols}; expected {expected} "
-                               f"(S1..S{k_shared}, Z1_1..Z1_{dims['face']}, Z2_1..Z2_{dims['text']})")
-        lat = lat[cols].copy()
-        lat.index = pd.Index(ids, name="person_id")
-        fits.append(fit)
-        latents.append(lat)
-    return PersonaFit(dataset=dataset, latent_dims=dims, n_shared=k_shared, seeds=seeds, fits=fits,
-                      latents=latents, split=_split_of(fits[0]))
-
-
-# --------------------------------------------------------------------------- interpretation
-
-def _pvalue(x: np.ndarray, y: np.ndarray, test: str, seed: int, y_discrete: bool) -> float:
-    """Level I test of latent x against variable y (project implementation)."""
-    from personax import independence
-
-    kwargs = {"seed": seed}
-    res = independence.test(test, x, y, **kwargs)
-    p = res["pvalue"] if isinstance(res, dict) else res.pvalue
-    return float(p)
-
-
-def _design(values: pd.Series, discrete: bool):
-    """Feature map of one explanatory variable for the out-of-sample R²."""
-    from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
-    from sklearn.pipeline import make_pipeline
-
-    if discrete:
-        return make_pipeline(OneHotEncoder(handle_unknown="ignore", min_frequency=5, sparse_output=False))
-    return make_pipeline(StandardScaler(), SplineTransformer(n_knots=6, degree=3, extrapolation="linear"))
-
-
-def _encode_for_test(values: pd.Series, discrete: bool) -> np.ndarray:
-    """Variable as a numeric array for the CI test: nominal codes one-hot, others as is."""
-    if discrete:
-        codes = pd.Categorical(values.astype(str))
-        if len(codes.categories) > 2:
-            return np.eye(len(codes.categories))[codes.codes].astype(float)
-        return codes.codes.astype(float)[:, None]
-    return values.to_numpy(dtype=float)[:, None]
-
-
-def describe_latents(latents_df: pd.DataFrame, frame: pd.DataFrame, traits: Sequence[str],
-                     attributes: Sequence[str], *, discrete: Sequence[str] | None = None,
-                     test: str = "kci", train_rows: np.ndarray | None = None,
-                     test_rows: np.ndarray | None = None, test_fraction: float = 0.3,
-                     seed: int = 0, max_n: int | None = 2000) -> pd.DataFrame:
-    """Evidence for labelling latents: dependence on Big Five scores and attributes.
-
-    For every latent L and every variable V (aggregated trait or attribute):
-
-    * ``p_value`` of the Level I test ``test`` (``personax.independence``) of L ⫫ V, on at
-      most ``max_n`` rows (seeded subsample) after dropping rows where V is missing;
-      nominal variables with more than two levels enter the test one-hot encoded;
-      ``q_value`` is the Benjamini–Hochberg adjustment over the whole table;
-    * ``r2_test``: out-of-sample R² of predicting L from V (cubic splines + ridge for a
-      continuous V, one-hot + ridge for a discrete V), fitted on training rows and scored
-      on held-out rows.  The in-sample R² is never reported (official-code defect #9).
-
-    Parameters
-    ----------
-    latents_df : DataFrame
-        Learned latents (S1.., Z1_1.., Z2_1..), rows aligned with ``frame`` — either the
-        same index (``person_id``) or the same order and length.
-    frame : DataFrame
-        ``ds.frame``; must contain every name in ``traits`` and ``attributes``.
-    traits, attributes : sequence of str
-        Columns to describe the latents with.
-    discrete : sequence of str, optional
-        Discrete columns (``ds.schema.discrete``); default: non-float columns.
-    test : str
-        Level I test name (``"kci"``, ``"rcit"``, ``"hsic"``...).
-    train_rows, test_rows : array of int, optional
-        Row positions for the R² split (e.g. the CRL fit's train / test split); default a
-        seeded random split with ``test_fraction`` held out.
-    seed : int
-        Seeds the split, the subsample and the tests.
-    max_n : int or None
-        Row cap for the independence tests.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``latent``, ``block``, ``variable``, ``kind`` ("trait" / "attribute"),
-        ``n`` (rows tested), ``p_value``, ``q_value``, ``r2_test``, ``error`` (empty, or why
-        the test failed; its p-value is then NaN).
-    """
-    lat = latents_df[_latent_columns(latents_df)]
-    if not len(lat.columns):
-        raise ValueError("latents_df has no latent columns (S<k>, Z1_<i>, Z2_<i>)")
-    frame = _align_frame(lat, frame)
-    missing = [c for c in list(traits) + list(attributes) if c not in frame.columns]
-    if missing:
-        raise ValueError(f"frame lacks the columns {missing}; pass names from ds.schema.traits / .attributes")
-    if discrete is None:
-        discrete = [c for c in list(traits) + list(attributes)
-                    if not pd.api.types.is_float_dtype(frame[c].dtype)]
-    discrete = set(discrete)
-    n = len(lat)
-    rng = make_rng(seed)
-    if train_rows is None or test_rows is None:
-        perm = rng.permutation(n)
-        k = max(1, int(round(test_fraction * n)))
-        test_rows, train_rows = np.sort(perm[:k]), np.sort(perm[k:])
-    train_rows, test_rows = np.asarray(train_rows, dtype=int), np.asarray(test_rows, dtype=int)
-    if np.intersect1d(train_rows, test_rows).size:
-        raise ValueError("train_rows and test_rows overlap; the R² must be scored on held-out rows")
-    variables = [(v, "trait") for v in traits] + [(v, "attribute") for v in attributes]
-    with cpu_threads(1):  # hundreds of small kernel tests: one thread is faster (see cpu_threads)
-        rows = _describe_rows(variables, frame, lat, discrete, train_rows, test_rows, max_n, rng, test, seed)
-    out = pd.DataFrame(rows, columns=["latent", "block", "variable", "kind", "n", "p_value", "r2_test", "error"])
-    out.insert(out.columns.get_loc("p_value") + 1, "q_value", benjamini_hochberg(out["p_value"].to_numpy()))
-    return out
-
-
-def _describe_rows(variables, frame, lat, discrete, train_rows, test_rows, max_n, rng, test, seed) -> list[dict]:
-    rows = []
-    for v, kind in progress(variables, desc="describe latents"):
-        col = frame[v]
-        ok = col.notna().to_numpy()
-        is_disc = v in discrete
-        idx = np.flatnonzero(ok)
-        sub = idx if (max_n is None or len(idx) <= max_n) else np.sort(rng.choice(idx, size=max_n, replace=False))
-        yv = _encode_for_test(col.iloc[sub], is_disc)
-        tr, te = train_rows[ok[train_rows]], test_rows[ok[test_rows]]
-        r2 = _oos_r2(col, is_disc, lat.to_numpy(dtype=float), tr, te)
-        for j, L in enumerate(lat.columns):
-            x = lat[L].to_numpy(dtype=float)
-            err, p = "", float("nan")
-            if col.iloc[sub].nunique() < 2:
-                err = f"{v} is constant on the tested rows"
-            else:
-                try:
-                    p = _pvalue(x[sub][:, None], yv, test, seed, is_disc)
-                except Exception as exc:  # recorded, never coerced (official-code defect #4)
-                    err = f"{type(exc).__name__}: {exc}"
-            rows.append({"latent": L, "block": latent_block(L), "variable": v, "kind": kind, "n": int(len(sub)),
-                         "p_value": p, "r2_test": float(r2[j]), "error": err})
-    return rows
-
-
-def _oos_r2(col: pd.Series, is_disc: bool, Y: np.ndarray, tr: np.ndarray, te: np.ndarray) -> np.ndarray:
-    """Held-out R² of predicting every latent (columns of ``Y``) from one variable.
-
-    One ridge model per variable with a per-latent penalty chosen by efficient
-    leave-one-out CV on the training rows (``RidgeCV(alpha_per_target=True)``).
-    """
-    from sklearn.linear_model import RidgeCV
-    from sklearn.pipeline import make_pipeline
-
-    d = Y.shape[1]
-    if len(tr) < 10 or len(te) < 5 or col.iloc[tr].nunique() < 2:
-        return np.full(d, np.nan)
-    model = make_pipeline(_design(col, is_disc), RidgeCV(alphas=np.logspace(-3, 3, 13), alpha_per_target=True))
-    if is_disc:
-        Xtr, Xte = col.iloc[tr].astype(str).to_frame(), col.iloc[te].astype(str).to_frame()
-    else:
-        Xtr, Xte = col.iloc[tr].to_numpy(dtype=float)[:, None], col.iloc[te].to_numpy(dtype=float)[:, None]
-    with warnings.catch_warnings():
-        # rare categories seen only in the held-out rows are ignored by the encoder, by design
-        warnings.simplefilter("ignore", category=UserWarning)
-        model.fit(Xtr, Y[tr])
-        pred = model.predict(Xte).reshape(len(te), d)
-    resid = ((Y[te] - pred) ** 2).sum(axis=0)
-    total = ((Y[te] - Y[te].mean(axis=0)) ** 2).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, 1.0 - resid / total, np.nan)
-
-
-def _align_frame(lat: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
-    if lat.index.name == "person_id" or (isinstance(lat.index, pd.Index) and not isinstance(lat.index, pd.RangeIndex)):
-        if "person_id" in frame.columns:
-            f = frame.set_index(frame["person_id"].astype(str))
-            idx = lat.index.astype(str)
-            missing = idx.difference(f.index)
-            if len(missing):
-                raise ValueError(f"{len(missing)} latent rows have person ids absent from frame "
-                                 f"(e.g. {list(missing[:3])}); pass the frame the latents came from")
-            return f.loc[idx].reset_index(drop=True)
-    if len(frame) != len(lat):
-        raise ValueError(f"latents have {len(lat)} rows and frame {len(frame)}; index the latents by person_id "
-                         "or pass rows in the same order")
-    return frame.reset_index(drop=True)
-
-
-def suggest_labels(description: pd.DataFrame, alpha: float = 0.05, top: int = 2) -> pd.DataFrame:
-    """The strongest evidence per latent, from :func:`describe_latents`.
-
-    A variable is evidence for a latent when its BH-adjusted dependence test rejects at
-    ``alpha``; candidates are ranked by out-of-sample R².  A latent without such evidence is
-    reported as "no evidence" — it is not given a name.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``latent``, ``block``, ``evidence`` (e.g. "extraversion (R² 0.41)"; empty
-        when none), ``best_variable``, ``best_r2_test``, ``n_dependent`` (variables with
-        q < alpha).
-    """
-    rows = []
-    for (L, block), g in description.groupby(["latent", "block"], sort=False):
-        dep = g[(g["q_value"] < alpha)].sort_values("r2_test", ascending=False)
-        ev = "; ".join(f"{r.variable} (R² {r.r2_test:.2f})" for r in dep.head(top).itertuples())
-        best = dep.iloc[0] if len(dep) else None
-        rows.append({"latent": L, "block": block, "evidence": ev or "no evidence",
-                     "best_variable": best["variable"] if best is not None else "",
-                     "best_r2_test": float(best["r2_test"]) if best is not None else float("nan"),
-                     "n_dependent": int(len(dep))})
-    return pd.DataFrame(rows, columns=["latent", "block", "evidence", "best_variable", "best_r2_test", "n_dependent"])
-
-
-# --------------------------------------------------------------------------- recovery on the sample
-
-def match_to_truth(latents_df: pd.DataFrame, truth_latents: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rename learned latents to their best-matching planted latents, block by block.
-
-    Thin wrapper over :func:`personax.crl.graph.align_latents` with the planted latents as
-    reference (Hungarian matching on |Spearman|).  Needed before comparing graphs, because
-    latent indices are arbitrary within a block.
-
-    Returns
-    -------
-    renamed : DataFrame
-        Learned latents carrying the planted names.
-    matching : DataFrame
-        ``reference`` (planted), ``other`` (learned), ``block``, ``abs_spearman``.
-    """
-    truth = truth_latents.reset_index(drop=True)
-    lat = latents_df.reset_index(drop=True)
-    renamed, matching = align_latents(truth, lat)
-    renamed.index = latents_df.index
-    return renamed, matching.rename(columns={"reference": "planted", "other": "learned"})
-
-
-def _block_metric_scores(lat: pd.DataFrame, truth: pd.DataFrame, fit_rows: np.ndarray | None,
-                         eval_rows: np.ndarray | None, seed: int) -> pd.DataFrame:
-    """Per-block MCC and R² (``personax.crl.metrics``), out of sample when rows are given."""
-    from personax.crl import metrics
-
-    out = []
-    for block in BLOCKS:
-        tc = [c for c in truth.columns if latent_block(c) == block]
-        lc = [c for c in lat.columns if latent_block(c) == block]
-        if not tc or not lc:
-            continue
-        Z, Zh = truth[tc], lat[lc]
-        if fit_rows is not None and eval_rows is not None:
-            mcc = metrics.mcc(Zh.iloc[eval_rows], Z.iloc[eval_rows], fit_on=(Zh.iloc[fit_rows], Z.iloc[fit_rows]))
-            r2 = metrics.r2(Zh.iloc[fit_rows], Z.iloc[fit_rows], z_hat_eval=Zh.iloc[eval_rows],
-                            z_true_eval=Z.iloc[eval_rows], seed=seed)
-            n_rows = len(eval_rows)
-        else:
-            mcc = metrics.mcc(Zh, Z)
-            r2 = metrics.r2(Zh, Z, seed=seed)
-            n_rows = len(Z)
-        out.append({"block": block, "n_latents": len(tc), "mcc": _scalar(mcc), "r2": _scalar(r2),
-                    "n_rows": int(n_rows)})
-    return pd.DataFrame(out, columns=["block", "n_latents", "mcc", "r2", "n_rows"])
-
-
-def _scalar(res: Any) -> float:
-    if isinstance(res, (float, int, np.floating, np.integer)):
-        return float(res)
-    if isinstance(res, dict):
-        for key in ("mcc", "r2", "mean", "value", "score"):
-            if key in res:
-                return float(res[key])
-    for key in ("mcc", "r2", "mean", "value", "score"):
-        if hasattr(res, key):
-            return float(getattr(res, key))
-    raise TypeError(f"cannot read a score from {type(res).__name__}: {res!r}")
-
-
-def evaluate_recovery(latents_df: pd.DataFrame, truth, *, graph_adjacency: pd.DataFrame | None = None,
-                      fit_rows: np.ndarray | None = None, eval_rows: np.ndarray | None = None,
-                      seed: int = 0, stable_edges: pd.DataFrame | None = None) -> dict:
-    """Recovery of the planted latents and DAG on the synthetic sample.
-
-    Parameters
-    ----------
-    latents_df : DataFrame
-        Learned latents, rows aligned with ``truth.latents`` (same order).
-    truth : personax.data.PlantedTruth
-        ``ds.truth`` (``None`` on real data: raises, because there is nothing to score).
-    graph_adjacency : DataFrame, optional
-        0/1 adjacency of the PC graph over the learned latents (learned names).
-    fit_rows, eval_rows : array of int, optional
-        Row positions (e.g. the CRL fit's train and test splits).  When both are given the
-        MCC matching and the R² regressor are chosen on ``fit_rows`` and scored on
-        ``eval_rows`` (out of sample); otherwise MCC is in-sample and R² uses a random
-        split of all rows (``personax.crl.metrics.r2`` default).
-    seed : int
-        Seeds the R² regressor's split / cross-validation.
-    stable_edges : DataFrame, optional
-        An edge table over the learned latents (e.g. :func:`~personax.crl.graph.stable_edges`),
-        scored like ``graph_adjacency``.
-
-    Returns
-    -------
-    dict
-        ``blocks``: DataFrame (block, n_latents, mcc, r2, n_rows); ``matching``: DataFrame
-        (planted, learned, block, abs_spearman), chosen on ``fit_rows`` when given;
-        ``graph``: dict from :func:`~personax.crl.graph.compare_graphs` against the planted
-        DAG after renaming learned latents to their matched planted names (only with
-        ``graph_adjacency``; ``shd_cpdag`` is the CPDAG SHD); ``graph_stable``: the same for
-        ``stable_edges``; ``mapping``: learned name → planted name.
-    """
-    if truth is None:
-        raise ValueError("this dataset has no planted truth (real data): recovery cannot be scored; "
-                         "use the synthetic sample (source='sample')")
-    T = truth.latents.reset_index(drop=True)
-    L = latents_df.reset_index(drop=True)[_latent_columns(latents_df)]
-    if len(T) != len(L):
-        raise ValueError(f"learned latents have {len(L)} rows and planted latents {len(T)}: pass every person")
-    for block in BLOCKS:
-        nt = sum(latent_block(c) == block for c in T.columns)
-        nl = sum(latent_block(c) == block for c in L.columns)
-        if nt != nl:
-            raise ValueError(f"block {block!r}: {nl} learned latents vs {nt} planted; fit with the planted layout")
-    fit_rows = None if fit_rows is None else np.asarray(fit_rows, dtype=int)
-    eval_rows = None if eval_rows is None else np.asarray(eval_rows, dtype=int)
-    mrows = fit_rows if fit_rows is not None else np.arange(len(T))
-    _, matching = match_to_truth(L.iloc[mrows], T.iloc[mrows])
-    out = {"blocks": _block_metric_scores(L, T, fit_rows, eval_rows, seed), "matching": matching}
-    mapping = dict(zip(matching["learned"], matching["planted"]))
-    out["mapping"] = mapping
-    if graph_adjacency is not None:
-        A = graph_adjacency.rename(index=mapping, columns=mapping)
-        dag = truth.dag.loc[list(A.index), list(A.index)]
-        out["graph"] = compare_graphs(A, dag)
-    if stable_edges is not None:
-        from personax.crl.graph import edges_to_adjacency
-
-        nodes = list(L.columns)
-        A = edges_to_adjacency(stable_edges, nodes).rename(index=mapping, columns=mapping)
-        out["graph_stable"] = compare_graphs(A, truth.dag.loc[list(A.index), list(A.index)])
-    return out
-
-
-# --------------------------------------------------------------------------- one-call pipeline
-
-from personax.profiles import BUDGETS as _BUDGETS  # noqa: E402  (kept beside its one use)
 
 #: Budget presets of :func:`run_level2` (rows, training profile, PC test and stability sizes):
 #: the same dict object as ``personax.profiles.BUDGETS["crl.realworld"]``, which documents
@@ -605,16 +57,16 @@ class OracleGraph:
     ----------
     graph : personax.crl.graph.LatentGraph
         PC with the run's test, α and rows on ``ds.truth.latents``.
-    scores : dict
-        :func:`~personax.crl.graph.compare_graphs` against the planted DAG (``shd_cpdag`` is
-        the CPDAG SHD, refined by the background knowledge).
+    scores : GraphScores
+        :func:`~personax.crl.metrics.compare_graphs` against the planted DAG (``shd_cpdag``
+        is the CPDAG SHD, refined by the background knowledge).
     """
 
     graph: Any
-    scores: dict
+    scores: GraphScores
 
     def to_dict(self) -> dict:
-        return {"graph": self.graph.to_dict(), "scores": dict(self.scores)}
+        return {"graph": self.graph.to_dict(), "scores": self.scores.to_dict()}
 
 
 @dataclass
@@ -637,7 +89,7 @@ class Level2Result:
         :func:`describe_latents` of the first seed.
     labels : DataFrame
         :func:`suggest_labels` of ``description``.
-    recovery : dict or None
+    recovery : Recovery or None
         :func:`evaluate_recovery` (synthetic data only); its ``graph`` scores the main PC
         run and ``graph_stable`` the stable graph, both against the planted DAG after
         renaming learned latents to their matched planted ones.
@@ -658,7 +110,7 @@ class Level2Result:
     stability: pd.DataFrame
     description: pd.DataFrame
     labels: pd.DataFrame
-    recovery: dict | None
+    recovery: Recovery | None
     oracle: OracleGraph | None
     settings: dict
     stable: pd.DataFrame = field(default_factory=pd.DataFrame)

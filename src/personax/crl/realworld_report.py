@@ -88,7 +88,7 @@ def three_graph_options(result, ds) -> dict:
     st = result.settings
     return {"threshold": st["freq_threshold"], "n_runs": st["n_stability_runs"],
             "planted_dag": ds.truth.dag if ds.truth is not None else None,
-            "mapping": result.recovery["mapping"] if result.recovery is not None else None,
+            "mapping": result.recovery.mapping if result.recovery is not None else None,
             "seen": len(result.stability), "title": f"{result.dataset}: PC with {st['ci_test']}, α = {st['alpha']:g}"}
 
 
@@ -180,9 +180,9 @@ def sentence_training(results: Mapping[str, object]) -> str:
     return ". ".join(parts) + "."
 
 
-def _graph_row(latents: str, graph: str, scores: Mapping) -> dict:
+def _graph_row(latents: str, graph: str, scores) -> dict:
     keep = ("shd_cpdag", "n_true", "n_est", "skeleton_precision", "skeleton_recall", "arrow_precision")
-    return {"latents": latents, "graph": graph, **{k: scores.get(k, np.nan) for k in keep}}
+    return {"latents": latents, "graph": graph, **{k: getattr(scores, k) for k in keep}}
 
 
 def recovery_tables(results: Mapping[str, object]) -> list[pd.DataFrame]:
@@ -198,11 +198,11 @@ def recovery_tables(results: Mapping[str, object]) -> list[pd.DataFrame]:
     for d, r in results.items():
         if r.recovery is None:
             continue
-        blocks.append(r.recovery["blocks"].assign(dataset=d))
+        blocks.append(r.recovery.blocks.assign(dataset=d))
         thr = r.settings["freq_threshold"]
         for row in (_graph_row("planted (oracle)", "main run", r.oracle.scores),
-                    _graph_row("learned", "main run", r.recovery["graph"]),
-                    _graph_row("learned", f"stable (≥ {thr:g})", r.recovery["graph_stable"])):
+                    _graph_row("learned", "main run", r.recovery.graph),
+                    _graph_row("learned", f"stable (≥ {thr:g})", r.recovery.graph_stable)):
             graphs.append({"dataset": d, **row})
     if not blocks:
         return []
@@ -262,14 +262,14 @@ def sentence_recovery(results: Mapping[str, object]) -> str:
     for d, r in results.items():
         if r.recovery is None:
             continue
-        b = r.recovery["blocks"].set_index("block")
-        o, g, gs = r.oracle.scores, r.recovery["graph"], r.recovery["graph_stable"]
+        b = r.recovery.blocks.set_index("block")
+        o, g, gs = r.oracle.scores, r.recovery.graph, r.recovery.graph_stable
         parts.append(
             f"{_name(d)}: MCC " + ", ".join(f"{k} {b.loc[k, 'mcc']:.2f}" for k in b.index)
-            + f"; against the {o['n_true']} planted edges the oracle PC on the planted latents reaches CPDAG SHD "
-            f"{o['shd_cpdag']} ({o['n_est']} edges, skeleton precision {o['skeleton_precision']:.2f}, recall "
-            f"{o['skeleton_recall']:.2f}), the PC run on the learned latents SHD {g['shd_cpdag']} "
-            f"({g['n_est']} edges) and the stable graph SHD {gs['shd_cpdag']} ({gs['n_est']} edges)")
+            + f"; against the {o.n_true} planted edges the oracle PC on the planted latents reaches CPDAG SHD "
+            f"{o.shd_cpdag} ({o.n_est} edges, skeleton precision {o.skeleton_precision:.2f}, recall "
+            f"{o.skeleton_recall:.2f}), the PC run on the learned latents SHD {g.shd_cpdag} "
+            f"({g.n_est} edges) and the stable graph SHD {gs.shd_cpdag} ({gs.n_est} edges)")
     if not parts:
         return "Real data: there is no planted truth, so recovery is not scored."
     return (". ".join(parts) + ". The oracle's errors are the graph step's own; the gap to the learned rows is "
@@ -309,12 +309,12 @@ def headline(results: Mapping[str, object]) -> str:
             f"**Reproduced here:** {ours} stable edges "
             f"(drawn at frequency ≥ {results[names[0]].settings['freq_threshold']:g}).")
     if synthetic:
-        o = _and([f"{results[d].oracle.scores['shd_cpdag']}" for d in synthetic])
-        g = _and([f"{results[d].recovery['graph_stable']['shd_cpdag']}" for d in synthetic])
-        n = _and([f"{results[d].oracle.scores['n_true']}" for d in synthetic])
+        o = _and([f"{results[d].oracle.scores.shd_cpdag}" for d in synthetic])
+        g = _and([f"{results[d].recovery.graph_stable.shd_cpdag}" for d in synthetic])
+        n = _and([f"{results[d].oracle.scores.n_true}" for d in synthetic])
         text += (f" On the synthetic sample (planted graphs of {n} edges) the same PC on the *planted* latents "
                  f"reaches CPDAG SHD {o}, on the learned latents {g}")
-        worse = all(results[d].recovery["graph_stable"]["shd_cpdag"] > results[d].oracle.scores["shd_cpdag"]
+        worse = all(results[d].recovery.graph_stable.shd_cpdag > results[d].oracle.scores.shd_cpdag
                     for d in synthetic)
         text += (": most of the error comes from the latents learned at this budget, not from the graph step."
                  if worse else ".")
@@ -332,15 +332,15 @@ def conclusions(results: Mapping[str, object], *, profile: str, device: str) -> 
                 f"{st['n_stability_runs']} runs; {len(r.graph.edges)} in the main run) among {len(r.graph.nodes)} "
                 f"latents, {cross_modal(r.stable)} cross-modal; the paper's graph has {len(published_edges(d))} edges")
         if r.recovery is not None:
-            b = r.recovery["blocks"].set_index("block")
-            g, gs, o = r.recovery["graph"], r.recovery["graph_stable"], r.oracle.scores
+            b = r.recovery.blocks.set_index("block")
+            g, gs, o = r.recovery.graph, r.recovery.graph_stable, r.oracle.scores
             line += ("; recovery on the synthetic sample: MCC "
                      + ", ".join(f"{k} {b.loc[k, 'mcc']:.2f}" for k in b.index) + "; R² "
                      + ", ".join(f"{k} {b.loc[k, 'r2']:.2f}" for k in b.index)
-                     + f"; CPDAG SHD {g['shd_cpdag']} (main run), {gs['shd_cpdag']} (stable graph) against the "
-                     f"{o['n_true']} planted edges, skeleton precision {g['skeleton_precision']:.2f} / recall "
-                     f"{g['skeleton_recall']:.2f}; oracle PC on the planted latents: SHD {o['shd_cpdag']}, "
-                     f"precision {o['skeleton_precision']:.2f} / recall {o['skeleton_recall']:.2f}")
+                     + f"; CPDAG SHD {g.shd_cpdag} (main run), {gs.shd_cpdag} (stable graph) against the "
+                     f"{o.n_true} planted edges, skeleton precision {g.skeleton_precision:.2f} / recall "
+                     f"{g.skeleton_recall:.2f}; oracle PC on the planted latents: SHD {o.shd_cpdag}, "
+                     f"precision {o.skeleton_precision:.2f} / recall {o.skeleton_recall:.2f}")
         lines.append(line + ".")
     alpha = next(iter(results.values())).settings["alpha"]
     return (f"Profile `{profile}`, device `{device}`, α = {alpha:g}.\n\n" + "\n".join(lines)

@@ -37,7 +37,8 @@ def load_results(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:
     if folder is None:
         return out
     for key, name in (("results", "crl.csv"), ("summary", "crl_summary.csv"), ("candidates", "crl_candidates.csv"),
-                      ("ablation_contrast", "crl_ablation_contrast.csv"), ("ablation_restarts", "crl_ablation_restarts.csv")):
+                      ("ablation_contrast", "crl_ablation_contrast.csv"),
+                      ("ablation_restarts", "crl_ablation_restarts.csv")):
         p = folder / name
         if p.exists():
             df = pd.read_csv(p)
@@ -339,7 +340,8 @@ def contrast_ablation(ablation: pd.DataFrame) -> pd.DataFrame:
     ...                    **{f"{c}_contrast{w}": [0.8 + 0.1 * w, 0.9] for c in
     ...                       ("mcc", "mcc_m1", "mcc_m2", "r2_block_m1", "r2_block_m2", "shd") for w in (0, 1)}})
     >>> t = contrast_ablation(ab)
-    >>> t.loc[0, "group"], int(t.loc[0, "fits"]), round(float(t.loc[0, "mcc_contrast0"]), 3), int(t.loc[0, "fits_better"])
+    >>> row = t.iloc[0]
+    >>> row["group"], int(row["fits"]), round(float(row["mcc_contrast0"]), 3), int(row["fits_better"])
     ('design family (conditions met)', 2, 0.85, 1)
     """
     cols = [f"{c}_contrast{w}" for c in ("mcc", "mcc_m1", "mcc_m2", "r2_block_m1", "r2_block_m2", "shd")

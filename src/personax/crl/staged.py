@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from personax.crl.batching import batches, refresh_batchnorm, weighted_terms
 from personax.crl.blocks import BlockModel
 from personax.crl.components import ComponentModel, order_mask
 
@@ -219,34 +220,6 @@ def candidate_orders(n_modalities: int, mode: str) -> list[tuple[int, ...]]:
     return list(itertools.permutations(range(n_modalities)))
 
 
-def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:
-    perm = torch.randperm(n, generator=gen)
-    bs = n if batch_size in (0, None) or batch_size >= n else batch_size
-    out = [perm[i:i + bs] for i in range(0, n, bs)]
-    if len(out) > 1 and len(out[-1]) < 2:  # BatchNorm needs two rows; reshuffled next epoch
-        out = out[:-1]
-    return out
-
-
-@torch.no_grad()
-def _refresh_batchnorm(module: nn.Module, run: Callable[[list], object], xs: list, batch_size: int) -> None:
-    """Recompute BatchNorm running statistics as exact averages over the given rows."""
-    bns = [m for m in module.modules() if isinstance(m, nn.BatchNorm1d)]
-    for bn in bns:
-        bn.reset_running_stats()
-        bn.momentum = None
-    module.train()
-    n = xs[0].shape[0]
-    bs = n if not batch_size else max(batch_size, 256)
-    for start in range(0, n, bs):
-        if n - start < 2:
-            break
-        run([x[start:start + bs] for x in xs])
-    for bn in bns:
-        bn.momentum = 0.1
-    module.eval()
-
-
 class _Phase:
     """Epoch loop of one phase with plateau LR decay, early stopping and checkpoint state."""
 
@@ -344,7 +317,7 @@ class StagedTrainer:
             phase.module.train()
             sums: dict[str, float] = {}
             n_rows = 0
-            for idx in _batches(self.n_rows_train(phase), self.batch_size(phase), phase.gen):
+            for idx in batches(self.n_rows_train(phase), self.batch_size(phase), phase.gen):
                 out = step(idx)
                 phase.opt.zero_grad(set_to_none=True)
                 out["loss"].backward()
@@ -416,13 +389,14 @@ class StagedTrainer:
             def val():
                 with torch.no_grad():
                     blocks.eval()
-                    out = _evaluate(lambda part: blocks(part, cfg.align_weight, cfg.decorr_weight, cfg.contrast_weight,
-                                                        cfg.contrast_tau), xv if xv is not None else xt)
+                    out = weighted_terms(lambda part: blocks(part, cfg.align_weight, cfg.decorr_weight,
+                                                             cfg.contrast_weight, cfg.contrast_tau),
+                                         xv if xv is not None else xt)
                 key = "rec" if cfg.select_on == "rec" else "loss"
                 return {**out, "score": out[key]}
 
             self._run_phase(phase, step, val, {})
-            _refresh_batchnorm(blocks, blocks.encode, self.x_train, cfg.batch_size)
+            refresh_batchnorm(blocks, blocks.encode, self.x_train, cfg.batch_size)
             self.done["blocks"] = {"state": copy.deepcopy(blocks.state_dict()), "best_epoch": phase.best_epoch,
                                    "epochs": phase.epoch, "stopped_early": phase.bad >= phase.patience}
             self.current = None
@@ -501,17 +475,3 @@ class StagedTrainer:
         _, order, comp = best
         self.model.order = list(order)
         self.model.components = comp.eval()
-
-
-@torch.no_grad()
-def _evaluate(run: Callable[[list], dict], xs: list, batch: int = 4096) -> dict:
-    """Row-weighted mean of each term ``run(part)`` returns, over batches of ``xs`` (no gradients)."""
-    n = xs[0].shape[0]
-    tot: dict[str, float] = {}
-    for start in range(0, n, batch):
-        part = [x[start:start + batch] for x in xs]
-        out = run(part)
-        w = part[0].shape[0] / n
-        for k, v in out.items():
-            tot[k] = tot.get(k, 0.0) + float(v) * w
-    return tot

@@ -24,9 +24,7 @@ as ``personax.crl.fit``).  Protocol:
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
-import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +35,11 @@ import pandas as pd
 import torch
 
 from personax import profiles as _profiles
+from personax.crl.batching import batches, refresh_batchnorm, weighted_terms
+from personax.crl.inputs import Scaler, as_views, flat_views, make_split, view_shapes
 from personax.crl.model import CRLConfig, CRLModel, LatentLayout
-from personax.provenance import git_info, package_versions
-from personax.utils import make_rng, progress, resolve_device
+from personax.crl.run_record import fingerprint, run_record
+from personax.utils import progress, resolve_device
 
 #: Training-budget presets.  ``ci``: seconds (tests, CI notebooks); ``quick``: the book's
 #: default on a 2-core CPU; ``paper``: the full protocol (GPU advised).  The same dict object
@@ -47,92 +47,6 @@ from personax.utils import make_rng, progress, resolve_device
 PROFILES: dict[str, dict] = _profiles.BUDGETS["crl.train"]
 
 _CKPT = "checkpoint.pt"
-
-
-# ----------------------------------------------------------------------------- inputs
-def _as_views(views: Mapping[str, object]) -> dict[str, list[np.ndarray]]:
-    """Validate ``views`` into ``{modality: [float32 arrays]}`` with aligned rows."""
-    if not isinstance(views, Mapping) or len(views) == 0:
-        raise ValueError("views must be a non-empty dict {modality: [array, ...]} "
-                         "(e.g. {'face': [X1, X2, X3], 'text': [Xg, Xm, Xl]})")
-    out: dict[str, list[np.ndarray]] = {}
-    n = None
-    for m, arrs in views.items():
-        if isinstance(arrs, (np.ndarray, torch.Tensor, pd.DataFrame)):
-            arrs = [arrs]
-        arrs = list(arrs)
-        if not arrs:
-            raise ValueError(f"views[{m!r}] is empty: give at least one measurement array")
-        conv = []
-        for k, a in enumerate(arrs):
-            a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
-            if a.ndim not in (2, 4):
-                raise ValueError(f"views[{m!r}][{k}] has shape {a.shape}: use (n, d) vectors or (n, C, H, W) images")
-            a = a.astype(np.float32, copy=False)
-            if not np.all(np.isfinite(a)):
-                bad = int((~np.isfinite(a)).sum())
-                raise ValueError(f"views[{m!r}][{k}] contains {bad} NaN/inf values: impute or drop those rows first")
-            if n is None:
-                n = a.shape[0]
-            elif a.shape[0] != n:
-                raise ValueError(f"views[{m!r}][{k}] has {a.shape[0]} rows but earlier arrays have {n}: "
-                                 "rows must be aligned (one row per person) in every measurement")
-            conv.append(a)
-        out[str(m)] = conv
-    return out
-
-
-def _shapes(views: Mapping[str, list[np.ndarray]]) -> dict[str, list[tuple[int, ...]]]:
-    return {m: [a.shape[1:] for a in arrs] for m, arrs in views.items()}
-
-
-def make_split(n: int, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0) -> dict[str, np.ndarray]:
-    """Seeded random split of ``range(n)`` into sorted ``train`` / ``val`` / ``test`` index arrays."""
-    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise ValueError(f"val_fraction={val_fraction}, test_fraction={test_fraction}: each in [0, 1) and sum < 1")
-    perm = make_rng(seed).permutation(n)
-    n_val, n_test = int(round(n * val_fraction)), int(round(n * test_fraction))
-    if val_fraction > 0 and n_val < 2:
-        raise ValueError(f"n={n} rows leave {n_val} validation rows; need at least 2 (more data or larger val_fraction)")
-    n_train = n - n_val - n_test
-    if n_train < 8:
-        raise ValueError(f"n={n} rows leave only {n_train} training rows; need at least 8")
-    return {"train": np.sort(perm[:n_train]), "val": np.sort(perm[n_train:n_train + n_val]),
-            "test": np.sort(perm[n_train + n_val:])}
-
-
-class _Scaler:
-    """Per-feature (vectors) or per-pixel (images) standardisation with training-row statistics.
-
-    Features whose training sd is below 1e-3 times the mean sd of that measurement (e.g.
-    image border pixels that are always dark) are centred but not scaled, so they cannot
-    blow up.  Standardising images matters: raw pixel MSEs are ~100x smaller than the
-    prior terms, which then dominate the loss (measured on the image benchmark: MCC 0.58
-    -> 0.66, kernel R² 0.64 -> 0.79 at the quick profile, seed 0).
-    """
-
-    def __init__(self, views: dict[str, list[np.ndarray]], rows: np.ndarray, enabled: bool):
-        self.stats: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
-        if not enabled:
-            return
-        for m, arrs in views.items():
-            for k, a in enumerate(arrs):
-                mu = a[rows].mean(0)
-                sd = a[rows].std(0)
-                tiny = 1e-3 * max(float(sd.mean()), 1e-12)
-                sd = np.where(sd > tiny, sd, 1.0).astype(np.float32)
-                self.stats[(m, k)] = (mu.astype(np.float32), sd)
-
-    def __call__(self, views: dict[str, list[np.ndarray]]) -> dict[str, list[np.ndarray]]:
-        out = {}
-        for m, arrs in views.items():
-            out[m] = [((a - self.stats[(m, k)][0]) / self.stats[(m, k)][1]) if (m, k) in self.stats else a
-                      for k, a in enumerate(arrs)]
-        return out
-
-
-def _flat(views: dict[str, list[np.ndarray]], modalities: Sequence[str]) -> list[np.ndarray]:
-    return [a for m in modalities for a in views[m]]
 
 
 def _build_model(shapes, layout: LatentLayout, cfg: CRLConfig, meta: dict | None = None) -> torch.nn.Module:
@@ -182,7 +96,7 @@ class CRLFit:
     history: pd.DataFrame
     record: dict
     split: dict
-    _scaler: _Scaler = field(repr=False, default=None)
+    _scaler: Scaler = field(repr=False, default=None)
     _shapes: dict = field(repr=False, default=None)
 
     @property
@@ -197,11 +111,11 @@ class CRLFit:
         pandas.DataFrame
             One row per input row (index 0..n-1), columns ``layout.names``.
         """
-        v = _as_views(views)
-        if list(v) != list(self.layout.modalities) or _shapes(v) != self._shapes:
-            raise ValueError(f"views have modalities/shapes {_shapes(v)} but the model was trained on "
+        v = as_views(views)
+        if list(v) != list(self.layout.modalities) or view_shapes(v) != self._shapes:
+            raise ValueError(f"views have modalities/shapes {view_shapes(v)} but the model was trained on "
                              f"{self._shapes}; pass the same modalities, measurements and widths")
-        flat = _flat(self._scaler(v), self.layout.modalities)
+        flat = flat_views(self._scaler(v), self.layout.modalities)
         n = flat[0].shape[0]
         self.model.eval()
         outs = []
@@ -261,50 +175,10 @@ class CRLFit:
         model = _build_model(blob["shapes"], layout, cfg, blob.get("meta"))
         model.load_state_dict(blob["state"])
         model.to(dev).eval()
-        scaler = _Scaler({}, np.array([]), False)
+        scaler = Scaler({}, np.array([]), False)
         scaler.stats = blob["scaler"]
         return cls(model, layout, cfg, blob["seed"], dev, pd.DataFrame(blob["history"]), blob["record"],
                    blob["split"], scaler, blob["shapes"])
-
-
-# ----------------------------------------------------------------------------- helpers
-def _git_commit() -> str | None:
-    """Commit of the checkout (None outside git); the provenance module does the asking."""
-    return git_info()["commit"]
-
-
-def _versions() -> dict:
-    """Python and the numerical stack's versions for the run record."""
-    return {"python": platform.python_version(),
-            **package_versions(("torch", "numpy", "pandas", "scipy", "scikit-learn"))}
-
-
-def _fingerprint(flat: Sequence[np.ndarray]) -> str:
-    h = hashlib.sha1()
-    for a in flat:
-        h.update(str(a.shape).encode())
-        h.update(np.ascontiguousarray(a[: min(len(a), 64)]).tobytes())
-    return h.hexdigest()[:16]
-
-
-def _run_record(cfg, seed, profile, dev, modalities, dims, n_shared, layout, v, n, split, model, *, epochs_run,
-                best_epoch, stopped_early, resumed_from, train_seconds, t_start, metrics, fingerprint) -> dict:
-    """The run record shared by both estimators (config, provenance, sizes, timings, metrics)."""
-    return {
-        "model": f"personax.crl (multimodal multi-measurement CRL, estimator={cfg.estimator!r})",
-        "config": cfg.to_dict(), "seed": seed, "profile": profile, "device": dev,
-        "git_commit": _git_commit(), "versions": _versions(),
-        "layout": {"modalities": list(modalities), "latent_dims": dict(zip(modalities, dims)),
-                   "n_shared": int(n_shared), "names": layout.names},
-        "measurements": {m: len(v[m]) for m in modalities},
-        "n_rows": int(n), "split_sizes": {k: int(len(s)) for k, s in split.items()},
-        "epochs_run": int(epochs_run), "best_epoch": int(best_epoch), "stopped_early": bool(stopped_early),
-        "resumed_from_epoch": resumed_from,
-        "timings": {"train_seconds": float(train_seconds), "total_seconds": float(time.perf_counter() - t_start)},
-        "metrics": metrics,
-        "n_parameters": int(sum(p.numel() for p in model.parameters())),
-        "data_fingerprint": fingerprint,
-    }
 
 
 def _resolve_config(config: CRLConfig | Mapping | None, profile: str | None) -> CRLConfig:
@@ -320,21 +194,8 @@ def _resolve_config(config: CRLConfig | Mapping | None, profile: str | None) -> 
     return CRLConfig().replace(**changes)
 
 
-def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:
-    perm = torch.randperm(n, generator=gen)
-    bs = n if batch_size in (0, None) or batch_size >= n else batch_size
-    out = [perm[i:i + bs] for i in range(0, n, bs)]
-    # drop a trailing batch of < 2 rows (BatchNorm needs two rows); the rows are
-    # reshuffled next epoch, so nothing is lost systematically
-    if len(out) > 1 and len(out[-1]) < 2:
-        out = out[:-1]
-    return out
-
-
 def _evaluate(model: CRLModel, xs: list[torch.Tensor], batch_size: int) -> dict:
     """Row-weighted mean of every loss term over ``xs`` in evaluation mode (the joint objective)."""
-    from personax.crl.staged import _evaluate as weighted_terms
-
     model.eval()
     n = xs[0].shape[0]
     return weighted_terms(model, xs, n if not batch_size else max(batch_size, 256))
@@ -343,9 +204,7 @@ def _evaluate(model: CRLModel, xs: list[torch.Tensor], batch_size: int) -> dict:
 @torch.no_grad()
 def _refresh_batchnorm(model: CRLModel, xs: list[torch.Tensor], batch_size: int) -> None:
     """Recompute BatchNorm running statistics as exact averages over the training rows (joint objective)."""
-    from personax.crl.staged import _refresh_batchnorm as refresh
-
-    refresh(model, model.encode, xs, batch_size)  # leaves the model in eval mode
+    refresh_batchnorm(model, model.encode, xs, batch_size)  # leaves the model in eval mode
 
 
 # ----------------------------------------------------------------------------- fit
@@ -411,7 +270,7 @@ def fit(views: Mapping[str, object], latent_dims: Mapping[str, int], n_shared: i
 def _fit(views, latent_dims, n_shared, seed, device, profile, config, checkpoint_dir, val_fraction, test_fraction,
          callback, progress_bar) -> CRLFit:
     t_start = time.perf_counter()
-    v = _as_views(views)
+    v = as_views(views)
     modalities = tuple(v)
     if set(latent_dims) != set(modalities):
         raise ValueError(f"latent_dims keys {sorted(latent_dims)} must match views keys {list(modalities)}")
@@ -426,20 +285,49 @@ def _fit(views, latent_dims, n_shared, seed, device, profile, config, checkpoint
     layout = LatentLayout(modalities, dims, int(n_shared))
     n = next(iter(v.values()))[0].shape[0]
     split = make_split(n, val_fraction, test_fraction, cfg.split_seed)
-    scaler = _Scaler(v, split["train"], cfg.standardize)
-    flat = _flat(scaler(v), modalities)
-    shapes = _shapes(v)
+    scaler = Scaler(v, split["train"], cfg.standardize)
+    flat = flat_views(scaler(v), modalities)
+    shapes = view_shapes(v)
     x_train = [torch.as_tensor(a[split["train"]], device=dev) for a in flat]
     x_val = [torch.as_tensor(a[split["val"]], device=dev) for a in flat] if len(split["val"]) else None
 
     run_id = {"config": cfg.to_dict(), "seed": seed, "layout": [list(modalities), list(dims), int(n_shared)],
-              "data": _fingerprint(flat), "split": [len(split[k]) for k in ("train", "val", "test")]}
+              "data": fingerprint(flat), "split": [len(split[k]) for k in ("train", "val", "test")]}
     ckpt_path = Path(checkpoint_dir) / _CKPT if checkpoint_dir is not None else None
     args = (modalities, dims, int(n_shared), seed, cfg, dev, layout, v, n, split, scaler, flat, shapes, x_train,
             x_val, run_id, ckpt_path, callback, progress_bar, profile, t_start)
     if cfg.estimator == "joint":
         return _fit_joint(*args)
     return _fit_staged(*args)
+
+
+def _load_joint_checkpoint(ckpt_path: Path, dev: str, run_id: dict, model, opt, gen) -> dict:
+    """Restore weights, optimiser and shuffling RNG from a checkpoint of *this* run; return the blob."""
+    blob = torch.load(ckpt_path, map_location=dev, weights_only=False)
+    if blob["run_id"] != run_id:
+        raise ValueError(f"checkpoint {ckpt_path} belongs to a different run (config, seed, layout or data "
+                         "differ); use another checkpoint_dir or delete it to start afresh")
+    model.load_state_dict(blob["model"])
+    opt.load_state_dict(blob["opt"])
+    gen.set_state(blob["gen"])
+    return blob
+
+
+def _joint_epoch(model, opt, x_train: list[torch.Tensor], cfg: CRLConfig, gen: torch.Generator, dev: str) -> dict:
+    """One epoch of minibatch Adam on the joint objective; row-weighted sums of every loss term."""
+    model.train()
+    sums: dict[str, float] = {}
+    for idx in batches(x_train[0].shape[0], cfg.batch_size, gen):
+        xb = [x[idx.to(dev)] for x in x_train]
+        out = model(xb)
+        opt.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        for k, val in out.items():
+            sums[k] = sums.get(k, 0.0) + float(val.detach()) * len(idx)
+    return sums
 
 
 def _fit_joint(modalities, dims, n_shared, seed, cfg, dev, layout, v, n, split, scaler, flat, shapes,
@@ -455,13 +343,7 @@ def _fit_joint(modalities, dims, n_shared, seed, cfg, dev, layout, v, n, split, 
     start_epoch, best_val, best_epoch, bad, best_state, train_seconds = 0, float("inf"), -1, 0, None, 0.0
     resumed_from = None
     if ckpt_path is not None and ckpt_path.exists():
-        blob = torch.load(ckpt_path, map_location=dev, weights_only=False)
-        if blob["run_id"] != run_id:
-            raise ValueError(f"checkpoint {ckpt_path} belongs to a different run (config, seed, layout or data "
-                             "differ); use another checkpoint_dir or delete it to start afresh")
-        model.load_state_dict(blob["model"])
-        opt.load_state_dict(blob["opt"])
-        gen.set_state(blob["gen"])
+        blob = _load_joint_checkpoint(ckpt_path, dev, run_id, model, opt, gen)
         start_epoch, best_val, best_epoch, bad = blob["epoch"], blob["best_val"], blob["best_epoch"], blob["bad"]
         best_state, history, train_seconds = blob["best_state"], blob["history"], blob["seconds"]
         resumed_from = start_epoch
@@ -488,18 +370,7 @@ def _fit_joint(modalities, dims, n_shared, seed, cfg, dev, layout, v, n, split, 
         if stopped_early:
             break
         t0 = time.perf_counter()
-        model.train()
-        sums: dict[str, float] = {}
-        for idx in _batches(n_train, cfg.batch_size, gen):
-            xb = [x[idx.to(dev)] for x in x_train]
-            out = model(xb)
-            opt.zero_grad(set_to_none=True)
-            out["loss"].backward()
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            for k, val in out.items():
-                sums[k] = sums.get(k, 0.0) + float(val.detach()) * len(idx)
+        sums = _joint_epoch(model, opt, x_train, cfg, gen, dev)
         row = {"epoch": epoch + 1}
         row.update({f"train_{k}": val / n_train for k, val in sums.items()})
         train_seconds += time.perf_counter() - t0
@@ -536,7 +407,7 @@ def _fit_joint(modalities, dims, n_shared, seed, cfg, dev, layout, v, n, split, 
     _refresh_batchnorm(model, x_train, cfg.batch_size)
     final_val = _evaluate(model, x_val, cfg.batch_size) if x_val is not None else {}
     hist = pd.DataFrame(history)
-    record = _run_record(cfg, seed, profile, dev, modalities, dims, n_shared, layout, v, n, split, model,
+    record = run_record(cfg, seed, profile, dev, modalities, dims, n_shared, layout, v, n, split, model,
                          epochs_run=len(history), best_epoch=int(best_epoch), stopped_early=bool(stopped_early),
                          resumed_from=resumed_from, train_seconds=train_seconds, t_start=t_start,
                          metrics={f"val_{k}_best": float(val) for k, val in final_val.items()},
@@ -578,7 +449,7 @@ def _fit_staged(modalities, dims, n_shared, seed, cfg, dev, layout, v, n, split,
     comp = [c for c in trainer.candidates if c["order"] == model.order]
     chosen = min(comp, key=lambda c: c["val_nll"]) if comp else {}
     stopped = bool(blocks_info["stopped_early"]) and all(c["stopped_early"] for c in trainer.candidates)
-    record = _run_record(cfg, seed, profile, dev, modalities, dims, n_shared, layout, v, n, split, model,
+    record = run_record(cfg, seed, profile, dev, modalities, dims, n_shared, layout, v, n, split, model,
                          epochs_run=len(hist), best_epoch=int(blocks_info["best_epoch"]), stopped_early=stopped,
                          resumed_from=trainer.resumed_from, train_seconds=trainer.seconds, t_start=t_start,
                          metrics={"val_nll_best": float(chosen.get("val_nll", float("nan")))},

@@ -16,10 +16,26 @@ Modules: :mod:`~personax.data.schema` (columns, dtypes, alias table),
 
 from personax.data.aggregate import agreement_with_released, median_drop_zeros
 from personax.data.dataset import PersonaData, PlantedTruth
-from personax.data.io import (ColumnMappingError, DataAccessError, load, map_columns, read_column_map, to_table,
-                              write_table)
-from personax.data.schema import (DATASETS, FACE_ATTRIBUTES, LEAGUES, LLMS, SCHEMAS, SOURCES, TRAIT_ABBREV, TRAITS,
-                                  DatasetSchema)
+from personax.data.io import (
+                              ColumnMappingError,
+                              DataAccessError,
+                              load,
+                              map_columns,
+                              read_column_map,
+                              to_table,
+                              write_table,
+)
+from personax.data.schema import (
+                              DATASETS,
+                              FACE_ATTRIBUTES,
+                              LEAGUES,
+                              LLMS,
+                              SCHEMAS,
+                              SOURCES,
+                              TRAIT_ABBREV,
+                              TRAITS,
+                              DatasetSchema,
+)
 from personax.data.validate import ValidationError, validate
 
 __all__ = [

@@ -93,7 +93,6 @@ def _cmd_generate(args) -> int:
     from pathlib import Path
 
     from personax.data import io
-
     from personax.errors import UsageError
 
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():

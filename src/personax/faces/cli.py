@@ -176,10 +176,10 @@ def _cmd_fetch(args) -> int:
 def _cmd_obfuscate(args) -> int:
     import numpy as np
 
+    from personax.data.io import read_table
     from personax.errors import DataError, UsageError
     from personax.faces.extraction import embedding_matrix
     from personax.faces.privacy import PrivacyKey, obfuscate, recover
-    from personax.data.io import read_table
     from personax.utils import atomic_path
 
     key_path = Path(args.key)

@@ -40,10 +40,24 @@ from typing import Iterator, Sequence
 import pandas as pd
 
 from personax.errors import BackendError, InputOutputError, ParameterError
-from personax.utils import atomic_path, cache_dir, saved_environ
 from personax.faces.weight_files import (  # noqa: F401  (re-exported: the old import path)
-    BACKEND_ENGINE, WeightFile, ModelWeights, _gh_hf, _torch_file, _FR, _DEM, _DET, _DLIB_RECOGNITION, _DLIB_SHAPE5,
-    _HAAR, _models, REGISTRY, ATTRIBUTE_MODELS, UNSUPPORTED_DETECTORS)
+    _DEM,
+    _DET,
+    _DLIB_RECOGNITION,
+    _DLIB_SHAPE5,
+    _FR,
+    _HAAR,
+    ATTRIBUTE_MODELS,
+    BACKEND_ENGINE,
+    REGISTRY,
+    UNSUPPORTED_DETECTORS,
+    ModelWeights,
+    WeightFile,
+    _gh_hf,
+    _models,
+    _torch_file,
+)
+from personax.utils import atomic_path, cache_dir, saved_environ
 
 __all__ = [
     "WeightFile",

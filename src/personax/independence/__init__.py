@@ -31,8 +31,15 @@ its dispatch), ``stratified`` (exact conditional tests given discrete Z), ``conf
 
 from __future__ import annotations
 
-from personax.independence.registry import (CONDITIONAL_TESTS, TESTS, TestSpec, available_tests, get_spec, test,
-                                            test_batch)
+from personax.independence.registry import (
+    CONDITIONAL_TESTS,
+    TESTS,
+    TestSpec,
+    available_tests,
+    get_spec,
+    test,
+    test_batch,
+)
 from personax.independence.result import IndependenceTestError, TestResult
 
 __all__ = ["TESTS", "CONDITIONAL_TESTS", "TestSpec", "TestResult", "IndependenceTestError", "available_tests",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from personax.cli_types import positive_int as _positive_int, nonneg_int as _nonneg_int
+from personax.cli_types import nonneg_int as _nonneg_int, positive_int as _positive_int
 from personax.data.schema import DATASETS
 
 #: failed tests listed on stderr (all of them are in the table's ``error`` column)

@@ -36,8 +36,7 @@ import numpy as np
 import pandas as pd
 
 from personax.errors import ParameterError
-from personax.independence import cache as _cache
-from personax.independence import fast, given as _given, stratified
+from personax.independence import cache as _cache, fast, given as _given, stratified
 from personax.independence.bh import benjamini_hochberg
 from personax.independence.prepare import clean_pair
 from personax.independence.registry import check_backend, get_spec, resolve_options, test as run_test
@@ -266,8 +265,7 @@ def _check_request(alpha, backend: str, seed: int, tests, options, given) -> tup
 def _run_units(units, traits, attributes, disc, cols, z_names, options, *, backend, device, seed, cache,
                max_trait_levels, progress) -> list[dict[str, Any]]:
     """Every (test, attribute) unit (all traits at once), through the cache when asked; result rows."""
-    from personax.utils import progress as _progress
-    from personax.utils import quiet
+    from personax.utils import progress as _progress, quiet
 
     zmat = np.column_stack([cols[g] for g in z_names]) if z_names else None
     given_label = "+".join(z_names)

@@ -32,13 +32,40 @@ import numpy as np
 
 from personax.errors import ParameterError
 from personax.independence import conditional
+from personax.independence.adapters import (  # noqa: F401  (re-exported: the old import path)
+    KCI_CONDITIONAL_OPTIONS,
+    RCIT_CONDITIONAL_OPTIONS,
+    _batch_fisherz,
+    _batch_kci,
+    _batch_rcit,
+    _codes,
+    _fast_chi2,
+    _fast_fisherz,
+    _fast_fisherz_cond,
+    _fast_g2,
+    _fast_hsic,
+    _fast_kci,
+    _fast_kci_cond,
+    _fast_rcit,
+    _fast_rcit_cond,
+    _hyppo_hsic,
+    _many_hsic,
+    _many_kci,
+    _many_kci_given,
+    _many_rcit,
+    _many_rcit_given,
+    _ref_chi2,
+    _ref_fisherz,
+    _ref_fisherz_cond,
+    _ref_g2,
+    _ref_hsic,
+    _ref_kci,
+    _ref_kci_cond,
+    _ref_rcit,
+    _ref_rcit_cond,
+)
 from personax.independence.prepare import DEFAULT_MIN_N, clean_pair
 from personax.independence.result import IndependenceTestError, TestResult
-from personax.independence.adapters import (  # noqa: F401  (re-exported: the old import path)
-    _fast_kci, _many_kci, _many_kci_given, _many_rcit, _many_rcit_given, _many_hsic, _codes, _ref_kci, _fast_rcit,
-    _ref_rcit, _fast_hsic, _ref_hsic, _hyppo_hsic, _fast_chi2, _ref_chi2, _fast_g2, _ref_g2, KCI_CONDITIONAL_OPTIONS,
-    RCIT_CONDITIONAL_OPTIONS, _fast_kci_cond, _ref_kci_cond, _batch_kci, _fast_rcit_cond, _ref_rcit_cond,
-    _batch_rcit, _fast_fisherz, _ref_fisherz, _fast_fisherz_cond, _ref_fisherz_cond, _batch_fisherz)
 
 BACKENDS = ("fast", "reference")
 

@@ -71,11 +71,34 @@ from personax.independence.fast import zscore
 from personax.independence.nulls import gamma_sf
 from personax.independence.result import IndependenceTestError, TestResult
 from personax.independence.stratified_base import (  # noqa: F401  (re-exported: the old import path)
-    BACKEND, EPSILON, EIG_THRESH, RIDGE, MAX_GROUPED, MAX_TRUNCATED, MAX_STRATA, DTYPE, BLOCK_ELEMENTS, _single_blas,
-    unique_rows, Strata, strata_of, n_strata, _onehot, group_sums, _eigh)
+    BACKEND,
+    BLOCK_ELEMENTS,
+    DTYPE,
+    EIG_THRESH,
+    EPSILON,
+    MAX_GROUPED,
+    MAX_STRATA,
+    MAX_TRUNCATED,
+    RIDGE,
+    Strata,
+    _eigh,
+    _onehot,
+    _single_blas,
+    group_sums,
+    n_strata,
+    strata_of,
+    unique_rows,
+)
 from personax.independence.stratified_rcit import (  # noqa: F401  (re-exported: the old import path)
-    _standardise, _features, _zscore_strict, rcit_given_many, rcit_given, _codes, contingency_given,
-    contingency_given_codes)
+    _codes,
+    _features,
+    _standardise,
+    _zscore_strict,
+    contingency_given,
+    contingency_given_codes,
+    rcit_given,
+    rcit_given_many,
+)
 
 
 # --------------------------------------------------------------------------- KCI

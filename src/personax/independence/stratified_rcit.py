@@ -12,7 +12,14 @@ from personax.independence.fast import median_bandwidth
 from personax.independence.nulls import hbe_sf
 from personax.independence.result import IndependenceTestError, TestResult
 from personax.independence.stratified_base import (
-    BACKEND, RIDGE, _eigh, _single_blas, group_sums, strata_of, unique_rows)
+    BACKEND,
+    RIDGE,
+    _eigh,
+    _single_blas,
+    group_sums,
+    strata_of,
+    unique_rows,
+)
 
 
 # --------------------------------------------------------------------------- RCIT

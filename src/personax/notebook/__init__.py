@@ -38,16 +38,45 @@ from typing import Any, Mapping, Sequence
 
 from personax import provenance as _provenance
 from personax.notebook.catalogue import (  # noqa: F401  (re-exported: the old import path)
-    DATASETS_ALLOWED, PROFILES, SOURCES, INDEPENDENCE_TESTS, INDEPENDENCE_TEST_NAMES, _BOTH, NOTEBOOK_DATASETS,
-    _prompt_ids, _ALPHA, LLM_BACKENDS, TEST_BACKENDS, NOTEBOOK_CHECKS, RENAMED_PARAMETERS, CHAPTERS)
+    _ALPHA,
+    _BOTH,
+    CHAPTERS,
+    DATASETS_ALLOWED,
+    INDEPENDENCE_TEST_NAMES,
+    INDEPENDENCE_TESTS,
+    LLM_BACKENDS,
+    NOTEBOOK_CHECKS,
+    NOTEBOOK_DATASETS,
+    PROFILES,
+    RENAMED_PARAMETERS,
+    SOURCES,
+    TEST_BACKENDS,
+    _prompt_ids,
+)
 from personax.notebook.checks import (  # noqa: F401  (re-exported: the old import path)
-    _KINDS, ParameterError, _allowed_text, _fail, check_param, _check_names, _check_ints, _range_text, _check_source,
-    _DEVICE_ALLOWED, _check_device)
-from personax.notebook.renames import (  # noqa: F401  (re-exported: the old import path)
-    _accepts, rename_parameters, route_renamed, _choices)
-from personax.notebook.context import (NotebookContext)  # noqa: F401  (re-exported: the old import path)
+    _DEVICE_ALLOWED,
+    _KINDS,
+    ParameterError,
+    _allowed_text,
+    _check_device,
+    _check_ints,
+    _check_names,
+    _check_source,
+    _fail,
+    _range_text,
+    check_param,
+)
+from personax.notebook.context import NotebookContext  # noqa: F401  (re-exported: the old import path)
 from personax.notebook.pages import (  # noqa: F401  (re-exported: the old import path)
-    sample_banner, provenance_rows, provenance_html, _yaml_value, reproduce_command, reproduce_html, _show)
+    _show,
+    _yaml_value,
+    provenance_html,
+    provenance_rows,
+    reproduce_command,
+    reproduce_html,
+    sample_banner,
+)
+from personax.notebook.renames import _accepts, _choices, rename_parameters, route_renamed  # noqa: F401  (re-exported: the old import path)
 
 
 def validate_parameters(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device: Any,

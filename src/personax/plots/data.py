@@ -197,7 +197,7 @@ def plot_planted_pairs(data, check: pd.DataFrame | None = None):
     m = planted_matrix(data.truth, data.schema.attributes)
     annot = None
     if check is not None:
-        p = check.pivot(index="trait", columns="attribute", values="p_value").reindex(index=m.index, columns=m.columns)
+        p = check.pivot(index="trait", columns="attribute", values="pvalue").reindex(index=m.index, columns=m.columns)
         annot = p.map(lambda v: "<1e-3" if v < 1e-3 else f"{v:.2f}")
     fig, ax = plt.subplots(figsize=(0.55 * m.shape[1] + 2.5, 3.6))
     sns.heatmap(m, ax=ax, cmap=sns.color_palette(["#f0f0f0", "#9ecae1"], as_cmap=True), cbar=False,
@@ -223,4 +223,4 @@ def planted_summary(check: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     ``detected`` (p < alpha) count, ``rate`` and the ``max_p`` / ``min_p``."""
     g = check.groupby("planted")
     return pd.DataFrame({"pairs": g.size(), "detected": g["detected"].sum(), "rate": g["detected"].mean(),
-                         "min_p": g["p_value"].min(), "max_p": g["p_value"].max()}).reset_index()
+                         "min_p": g["pvalue"].min(), "max_p": g["pvalue"].max()}).reset_index()

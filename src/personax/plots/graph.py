@@ -237,7 +237,6 @@ def draw_three_graphs(dataset: str, stable: pd.DataFrame, nodes: Sequence[str], 
     import matplotlib.pyplot as plt
 
     from personax.crl.published import PUBLISHED, published_edges
-
     from personax.plots.layout import BOOK_WIDTH_IN, readable
 
     # one panel per row: three panels side by side would shrink every label below 9 pt
@@ -372,7 +371,7 @@ def evidence_heatmap(description: pd.DataFrame, nodes: Sequence[str], variables:
     """Held-out R² of each latent (rows) from each trait or attribute (columns), at the book's width.
 
     Negative R² (worse than the mean) is drawn as 0; cells whose dependence test rejects
-    after Benjamini–Hochberg (``q_value`` < 0.05) carry a dot.
+    after Benjamini–Hochberg (``pvalue_bh`` < 0.05) carry a dot.
 
     Parameters
     ----------
@@ -393,7 +392,7 @@ def evidence_heatmap(description: pd.DataFrame, nodes: Sequence[str], variables:
     from personax.plots.layout import BOOK_WIDTH_IN, readable
 
     heat = description.pivot(index="latent", columns="variable", values="r2_test").loc[list(nodes), list(variables)]
-    q = description.pivot(index="latent", columns="variable", values="q_value").loc[list(nodes), list(variables)]
+    q = description.pivot(index="latent", columns="variable", values="pvalue_bh").loc[list(nodes), list(variables)]
     fig, ax = plt.subplots(figsize=(BOOK_WIDTH_IN, 0.24 * len(nodes) + 2.4))
     im = ax.imshow(heat.clip(lower=0).to_numpy(dtype=float), cmap="viridis", vmin=0, aspect="auto")
     rr, cc = np.nonzero(q.to_numpy(dtype=float) < 0.05)

@@ -46,16 +46,44 @@ from __future__ import annotations
 
 from personax.names import SOURCES  # noqa: F401  (re-exported: runner.SOURCES)
 from personax.runner.base import (  # noqa: F401  (re-exported: the old import path)
-    KERNEL, DEFAULT_CELL_TIMEOUT, REQUIRED_PARAMETERS, PROFILES, RunnerError, RunnerUsageError, RunResult,
-    project_root, notebooks_dir, executed_dir, list_notebooks, find_notebook)
-from personax.runner.plumbing import (  # noqa: F401  (re-exported: the old import path)
-    PLUMBING_MARKER, DISPLAY_TAGS, plumbing_tag, tag_plumbing)
-from personax.runner.params import (  # noqa: F401  (re-exported: the old import path)
-    parse_value, parse_overrides, load_source, parameters_cell, declared_parameters, split_overrides,
-    _absolutise_source, _dotted, setup_call, _literal_parameters, check_parameters)
+    DEFAULT_CELL_TIMEOUT,
+    KERNEL,
+    PROFILES,
+    REQUIRED_PARAMETERS,
+    RunnerError,
+    RunnerUsageError,
+    RunResult,
+    executed_dir,
+    find_notebook,
+    list_notebooks,
+    notebooks_dir,
+    project_root,
+)
+from personax.runner.book import _jupyter_book_command, build_book, missing_toc_files, toc_files  # noqa: F401  (re-exported: the old import path)
 from personax.runner.execute import (  # noqa: F401  (re-exported: the old import path)
-    _PapermillInferenceFilter, _quiet_papermill_inference, _kernel_environment, _sha256, _error_summary,
-    failed_paths, run_notebook, run_all, TIMINGS_ENV, _append_timing)
-from personax.runner.book import (  # noqa: F401  (re-exported: the old import path)
-    toc_files, missing_toc_files, _jupyter_book_command, build_book)
+    TIMINGS_ENV,
+    _append_timing,
+    _error_summary,
+    _kernel_environment,
+    _PapermillInferenceFilter,
+    _quiet_papermill_inference,
+    _sha256,
+    failed_paths,
+    run_all,
+    run_notebook,
+)
+from personax.runner.params import (  # noqa: F401  (re-exported: the old import path)
+    _absolutise_source,
+    _dotted,
+    _literal_parameters,
+    check_parameters,
+    declared_parameters,
+    load_source,
+    parameters_cell,
+    parse_overrides,
+    parse_value,
+    setup_call,
+    split_overrides,
+)
+from personax.runner.plumbing import DISPLAY_TAGS, PLUMBING_MARKER, plumbing_tag, tag_plumbing  # noqa: F401  (re-exported: the old import path)
 

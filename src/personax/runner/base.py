@@ -10,7 +10,6 @@ from typing import Any
 from personax import profiles as _profiles
 from personax.errors import PersonaXError, UsageError
 
-
 #: Kernel used for every execution (ipykernel's wheel installs it into the venv).
 KERNEL = "python3"
 #: Default per-cell time limit in seconds (a hung cell must not hang CI forever).

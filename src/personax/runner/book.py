@@ -11,7 +11,6 @@ from typing import Any
 
 from personax.runner.base import RunnerError, project_root
 
-
 # --------------------------------------------------------------------------- book
 
 def toc_files(root: Path | None = None) -> list[str]:

@@ -16,14 +16,27 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from personax import provenance as _provenance
-from personax.utils import saved_environ
 from personax.runner.base import (
-    DEFAULT_CELL_TIMEOUT, KERNEL, PROFILES, RunResult, RunnerError, RunnerUsageError, executed_dir, find_notebook,
-    list_notebooks, notebooks_dir)
+    DEFAULT_CELL_TIMEOUT,
+    KERNEL,
+    PROFILES,
+    RunnerError,
+    RunnerUsageError,
+    RunResult,
+    executed_dir,
+    find_notebook,
+    list_notebooks,
+    notebooks_dir,
+)
 from personax.runner.params import (
-    _absolutise_source, check_parameters, declared_parameters, load_source, split_overrides)
+    _absolutise_source,
+    check_parameters,
+    declared_parameters,
+    load_source,
+    split_overrides,
+)
 from personax.runner.plumbing import tag_plumbing
-
+from personax.utils import saved_environ
 
 # --------------------------------------------------------------------------- execution
 

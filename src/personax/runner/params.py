@@ -10,7 +10,6 @@ from typing import Any, Mapping, Sequence
 from personax.names import SOURCES
 from personax.runner.base import RunnerError, RunnerUsageError
 
-
 # --------------------------------------------------------------------------- parameters
 
 def parse_value(text: str) -> Any:

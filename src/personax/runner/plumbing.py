@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-
-
-
 # --------------------------------------------------------------------------- plumbing tags
 
 #: First-line marker of a code cell whose input is plumbing (imports, setup, provenance):

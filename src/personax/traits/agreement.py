@@ -36,11 +36,23 @@ import numpy as np
 import pandas as pd
 
 from personax.data.schema import LLMS, TRAITS
-from personax.utils import make_rng
 from personax.traits.agreement_stats import (  # noqa: F401  (re-exported: the old import path)
-    _PVAL, LEVELS, ICC_MEASURES, _as_units_by_raters, _value_counts, _unit_coincidences, _delta2,
-    _alpha_from_coincidence, krippendorff_alpha, icc, _icc_weighted, _spearman_weighted, pairwise_spearman,
-    _bootstrap_weights)
+    _PVAL,
+    ICC_MEASURES,
+    LEVELS,
+    _alpha_from_coincidence,
+    _as_units_by_raters,
+    _bootstrap_weights,
+    _delta2,
+    _icc_weighted,
+    _spearman_weighted,
+    _unit_coincidences,
+    _value_counts,
+    icc,
+    krippendorff_alpha,
+    pairwise_spearman,
+)
+from personax.utils import make_rng
 
 #: the paper's consistency-table columns (§2.7), in its order
 PAPER_PAIRS: tuple[tuple[str, str], ...] = (

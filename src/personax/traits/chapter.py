@@ -26,6 +26,7 @@ import pandas as pd
 
 from personax.errors import ParameterError
 
+
 def chapter_settings(profile: str) -> dict[str, Any]:
     """People (None = all twelve), formats, ``max_tokens``, ``n_boot`` and ``sim_repeats`` of a profile.
 

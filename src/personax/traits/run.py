@@ -40,12 +40,18 @@ import pandas as pd
 from personax.errors import BackendError, DataError, ParameterError, WorkFailedError
 from personax.traits.backends.base import Backend, RawResponse, Request
 from personax.traits.ledger import Ledger, expand_statuses, request_key, utc_now
-from personax.traits.parser import (STATUS_GROUP, STATUSES, flag_low_mass,
-                                    parse_response)
+from personax.traits.parser import STATUS_GROUP, STATUSES, flag_low_mass, parse_response
 from personax.traits.prompts import PromptFormat, get_format
-from personax.utils import progress
 from personax.traits.run_tables import (  # noqa: F401  (re-exported: the old import path)
-    TIDY_COLUMNS, _latest, _reply_scores, ledger_frame, status_counts, wide_scores, wide_by_format)
+    TIDY_COLUMNS,
+    _latest,
+    _reply_scores,
+    ledger_frame,
+    status_counts,
+    wide_by_format,
+    wide_scores,
+)
+from personax.utils import progress
 
 
 def _people_records(people: pd.DataFrame) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ import os
 import numpy as np
 
 from personax.data.dataset import PersonaData
+
 # _parse_packed, _text_vectors, _read_table: private names other modules still import from here
 # (traits.aliases, tests, crl/cli.py); use the public ones
 from personax.data.io.cells import _parse_packed, _text_vectors  # noqa: F401
@@ -40,8 +41,19 @@ from personax.data.io.errors import ColumnMappingError, DataAccessError
 from personax.data.io.hf import load_hf
 from personax.data.io.local import _read_table, load_local, read_table  # noqa: F401
 from personax.data.io.mapping import map_columns, read_column_map
-from personax.data.io.sample import (SAMPLE_DIRNAME, SAMPLE_PARAMS, content_hash, load_sample, read_dataset,
-                                     sample_dir, sha256_file, to_table, write_dataset, write_sample, write_table)
+from personax.data.io.sample import (
+    SAMPLE_DIRNAME,
+    SAMPLE_PARAMS,
+    content_hash,
+    load_sample,
+    read_dataset,
+    sample_dir,
+    sha256_file,
+    to_table,
+    write_dataset,
+    write_sample,
+    write_table,
+)
 from personax.data.schema import FACE_DIM, SOURCES, TEXT_DIM, get_schema
 from personax.errors import ParameterError
 

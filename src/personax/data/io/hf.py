@@ -61,8 +61,13 @@ def load_hf(dataset: str, revision: str | None = None, cache_dir=None, column_ma
     fix = _HF_FIX.format(repo=repo)
     try:
         from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError,
-                                            RepositoryNotFoundError, RevisionNotFoundError)
+        from huggingface_hub.errors import (
+            GatedRepoError,
+            HfHubHTTPError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
     except ImportError as exc:  # pragma: no cover - pinned dependency
         raise DataAccessError(f"huggingface_hub is not installed ({exc}); pip install -r requirements.txt") from exc
     kwargs = dict(repo_id=repo, repo_type="dataset", revision=revision,

@@ -20,8 +20,21 @@ import pandas as pd
 from personax.data.aggregate import agreement_with_released, median_drop_zeros
 from personax.data.io.cells import _is_array_column, _parse_packed_column, _stack, _text_vectors
 from personax.data.io.errors import ColumnMappingError, DataAccessError, check_not_empty
-from personax.data.schema import (ALIASES, FACE_DIM, LEAGUES, LLMS, TEXT_DIM, TRAIT_ABBREV, TRAITS, DatasetSchema,
-                                  face_key, get_schema, llm_score_column, normalize_name, text_key)
+from personax.data.schema import (
+    ALIASES,
+    FACE_DIM,
+    LEAGUES,
+    LLMS,
+    TEXT_DIM,
+    TRAIT_ABBREV,
+    TRAITS,
+    DatasetSchema,
+    face_key,
+    get_schema,
+    llm_score_column,
+    normalize_name,
+    text_key,
+)
 from personax.data.validate import ValidationError, check_embeddings, check_frame
 from personax.errors import DataError, ParameterError
 

@@ -85,15 +85,56 @@ import pandas as pd
 
 from personax.data.dataset import PersonaData, PlantedTruth
 from personax.data.schema import DATASETS, LLMS, TRAITS, get_schema
-from personax.data.synthetic.world import (  # noqa: F401  (re-exported: the old import path)
-    _TRANSFORMS, _STANDARDISE, OCCUPATIONS, GENDERS, REGIONS, _OCC_PROFILE, _LEAGUE_PROFILE, _tup, _CELEB_NODES,
-    _CELEB_FACE_ATTRS, _ATHLE_NODES, _LEAGUE_P, _LEAGUE_HEIGHT, _LEAGUE_WEIGHT_OFFSET, _LEAGUE_BIRTH_OFFSET,
-    _LEAGUE_REGION, _CELEB_REGION_P, _OCC_GIVEN_GENDER, MISSING_RATES, _CELEB_ATTR_PARENTS, _ATHLE_ATTR_PARENTS,
-    _DAYS_IN_MONTH, _spec, attribute_edges, world_graph, latent_dag, derive_pairs, CONFOUNDERS, confounding_table,
-    _category_labels, _term_text, equations, _noise_sd, world_card)
 from personax.data.synthetic.sampling import (  # noqa: F401  (re-exported: the old import path)
-    WORLD_SEED, _parent_value, _eval_terms, _sample_attributes, _mixing_mlp, _embed, _check_int, _sample_values,
-    _scalar_frame, _add_missing, _embeddings)
+    WORLD_SEED,
+    _add_missing,
+    _check_int,
+    _embed,
+    _embeddings,
+    _eval_terms,
+    _mixing_mlp,
+    _parent_value,
+    _sample_attributes,
+    _sample_values,
+    _scalar_frame,
+)
+from personax.data.synthetic.world import (  # noqa: F401  (re-exported: the old import path)
+    _ATHLE_ATTR_PARENTS,
+    _ATHLE_NODES,
+    _CELEB_ATTR_PARENTS,
+    _CELEB_FACE_ATTRS,
+    _CELEB_NODES,
+    _CELEB_REGION_P,
+    _DAYS_IN_MONTH,
+    _LEAGUE_BIRTH_OFFSET,
+    _LEAGUE_HEIGHT,
+    _LEAGUE_P,
+    _LEAGUE_PROFILE,
+    _LEAGUE_REGION,
+    _LEAGUE_WEIGHT_OFFSET,
+    _OCC_GIVEN_GENDER,
+    _OCC_PROFILE,
+    _STANDARDISE,
+    _TRANSFORMS,
+    CONFOUNDERS,
+    GENDERS,
+    MISSING_RATES,
+    OCCUPATIONS,
+    REGIONS,
+    _category_labels,
+    _noise_sd,
+    _spec,
+    _term_text,
+    _tup,
+    attribute_edges,
+    confounding_table,
+    derive_pairs,
+    equations,
+    latent_dag,
+    world_card,
+    world_graph,
+)
+from personax.utils import renamed_columns
 
 GENERATOR_VERSION = "1.0.0"
 
@@ -284,7 +325,7 @@ def check_planted_truth(data: PersonaData, alpha: float = 0.05) -> pd.DataFrame:
     Returns
     -------
     DataFrame, one row per pair, columns ``trait``, ``attribute``, ``planted``
-    (dependent/independent), ``test``, ``statistic``, ``p_value``, ``n``, ``detected``
+    (dependent/independent), ``test``, ``statistic``, ``pvalue``, ``n``, ``detected``
     (p < alpha), ``agrees`` (detected == planted dependent).
     """
     if data.truth is None:
@@ -295,6 +336,6 @@ def check_planted_truth(data: PersonaData, alpha: float = 0.05) -> pd.DataFrame:
                                                      r.attribute in _NOMINAL)
         detected = bool(p < alpha) if np.isfinite(p) else False
         rows.append({"trait": r.trait, "attribute": r.attribute, "planted": r.planted, "test": test,
-                     "statistic": stat, "p_value": p, "n": used, "detected": detected,
+                     "statistic": stat, "pvalue": p, "n": used, "detected": detected,
                      "agrees": detected == (r.planted == "dependent")})
-    return pd.DataFrame(rows)
+    return renamed_columns(pd.DataFrame(rows), {"p_value": "pvalue"}, where="check_planted_truth")

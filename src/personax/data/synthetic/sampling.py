@@ -6,12 +6,24 @@ import numpy as np
 import pandas as pd
 
 from personax.data.aggregate import median_drop_zeros
-from personax.data.schema import (
-    DATASETS, FACE_ATTRIBUTES, LEAGUES, LLMS, TRAITS, face_key, llm_score_column, text_key)
+from personax.data.schema import DATASETS, FACE_ATTRIBUTES, LEAGUES, LLMS, TRAITS, face_key, llm_score_column, text_key
 from personax.data.synthetic.world import (
-    _CELEB_REGION_P, _DAYS_IN_MONTH, _LEAGUE_BIRTH_OFFSET, _LEAGUE_HEIGHT, _LEAGUE_P, _LEAGUE_REGION,
-    _LEAGUE_WEIGHT_OFFSET, _OCC_GIVEN_GENDER, _STANDARDISE, _TRANSFORMS, MISSING_RATES, OCCUPATIONS, REGIONS,
-    _noise_sd, _spec)
+    _CELEB_REGION_P,
+    _DAYS_IN_MONTH,
+    _LEAGUE_BIRTH_OFFSET,
+    _LEAGUE_HEIGHT,
+    _LEAGUE_P,
+    _LEAGUE_REGION,
+    _LEAGUE_WEIGHT_OFFSET,
+    _OCC_GIVEN_GENDER,
+    _STANDARDISE,
+    _TRANSFORMS,
+    MISSING_RATES,
+    OCCUPATIONS,
+    REGIONS,
+    _noise_sd,
+    _spec,
+)
 
 #: Root of the fixed mixing-function seeds (part of the world, not of a sample).
 WORLD_SEED = 20250914

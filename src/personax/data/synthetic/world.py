@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from personax.data.schema import (LEAGUES, TRAITS, get_schema)
+from personax.data.schema import LEAGUES, TRAITS, get_schema
 
 # ----------------------------------------------------------------------------------------
 # World specification

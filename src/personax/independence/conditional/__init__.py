@@ -101,21 +101,70 @@ The package is split along these seams, every name stays importable from here:
 
 from __future__ import annotations
 
-from personax.independence.conditional.limits import (  # noqa: F401  (re-exported: the old import path)
-    BACKEND, DTYPE, KCI_EPSILON, KCI_EIG_THRESH, KCI_TOL, KCI_MAX_RANK, KCI_METHODS, AUTO_DENSE_RANK_FRACTION,
-    AUTO_DENSE_MAX_N, ROWS_PER_GIVEN_COLUMN, BLOCK_ELEMENTS, CPU_THREADS, FACTOR_ELEMENTS, max_given_columns,
-    check_given_size, clean_triple)
-from personax.independence.conditional.kernels import (  # noqa: F401  (re-exported: the old import path)
-    kci_conditional_width, kci_conditional_coef, _sqdist, gaussian_gram, center_gram, pivoted_cholesky)
-from personax.independence.conditional.roles import (  # noqa: F401  (re-exported: the old import path)
-    _Role, _truncate, _DenseZ, _LowRankZ, _kci_stat_mean, _kci_result, _resolve_method, cpu_threads, _check_tol)
 from personax.independence.conditional.kci import (  # noqa: F401  (re-exported: the old import path)
-    Triple, _as_variables, _check_triples, _groups_by_rows, _prepared, _prepared_groups, _triple_problem,
-    _row_checks, _error_result, kci_batch,
-    _kci_group, _stats, null_variances, _roles_by_shape, kci_conditional)
+    Triple,
+    _as_variables,
+    _check_triples,
+    _error_result,
+    _groups_by_rows,
+    _kci_group,
+    _prepared,
+    _prepared_groups,
+    _roles_by_shape,
+    _row_checks,
+    _stats,
+    _triple_problem,
+    kci_batch,
+    kci_conditional,
+    null_variances,
+)
+from personax.independence.conditional.kernels import (  # noqa: F401  (re-exported: the old import path)
+    _sqdist,
+    center_gram,
+    gaussian_gram,
+    kci_conditional_coef,
+    kci_conditional_width,
+    pivoted_cholesky,
+)
+from personax.independence.conditional.limits import (  # noqa: F401  (re-exported: the old import path)
+    AUTO_DENSE_MAX_N,
+    AUTO_DENSE_RANK_FRACTION,
+    BACKEND,
+    BLOCK_ELEMENTS,
+    CPU_THREADS,
+    DTYPE,
+    FACTOR_ELEMENTS,
+    KCI_EIG_THRESH,
+    KCI_EPSILON,
+    KCI_MAX_RANK,
+    KCI_METHODS,
+    KCI_TOL,
+    ROWS_PER_GIVEN_COLUMN,
+    check_given_size,
+    clean_triple,
+    max_given_columns,
+)
 from personax.independence.conditional.rcit import (  # noqa: F401  (re-exported: the old import path)
-    draw_fourier_conditional, _std_cols, _features, rcit_conditional, rcit_batch, fisherz, fisherz_batch,
-    _simple_batch)
+    _features,
+    _simple_batch,
+    _std_cols,
+    draw_fourier_conditional,
+    fisherz,
+    fisherz_batch,
+    rcit_batch,
+    rcit_conditional,
+)
+from personax.independence.conditional.roles import (  # noqa: F401  (re-exported: the old import path)
+    _check_tol,
+    _DenseZ,
+    _kci_result,
+    _kci_stat_mean,
+    _LowRankZ,
+    _resolve_method,
+    _Role,
+    _truncate,
+    cpu_threads,
+)
 
 __all__ = ["KCI_EPSILON", "KCI_EIG_THRESH", "KCI_TOL", "KCI_MAX_RANK", "KCI_METHODS", "clean_triple",
            "max_given_columns", "check_given_size", "kci_conditional", "kci_batch", "rcit_conditional",

@@ -10,9 +10,24 @@ import torch
 from personax.errors import ParameterError
 from personax.independence.conditional.kernels import kci_conditional_coef
 from personax.independence.conditional.limits import (
-    AUTO_DENSE_MAX_N, AUTO_DENSE_RANK_FRACTION, BLOCK_ELEMENTS, DTYPE, KCI_MAX_RANK, KCI_TOL, check_given_size)
+    AUTO_DENSE_MAX_N,
+    AUTO_DENSE_RANK_FRACTION,
+    BLOCK_ELEMENTS,
+    DTYPE,
+    KCI_MAX_RANK,
+    KCI_TOL,
+    check_given_size,
+)
 from personax.independence.conditional.roles import (
-    _check_tol, _DenseZ, _kci_result, _kci_stat_mean, _LowRankZ, _resolve_method, _Role, cpu_threads)
+    _check_tol,
+    _DenseZ,
+    _kci_result,
+    _kci_stat_mean,
+    _LowRankZ,
+    _resolve_method,
+    _Role,
+    cpu_threads,
+)
 from personax.independence.fast import zscore
 from personax.independence.prepare import DEFAULT_MIN_N, as_2d_float
 from personax.independence.result import IndependenceTestError, TestResult

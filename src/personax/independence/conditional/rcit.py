@@ -10,7 +10,12 @@ import numpy as np
 
 from personax.errors import ParameterError
 from personax.independence.conditional.kci import (
-    Triple, _as_variables, _check_triples, _prepared_groups, _triple_problem)
+    Triple,
+    _as_variables,
+    _check_triples,
+    _prepared_groups,
+    _triple_problem,
+)
 from personax.independence.conditional.limits import BACKEND
 from personax.independence.fast import median_bandwidth
 from personax.independence.nulls import hbe_sf

@@ -11,9 +11,19 @@ import torch
 
 from personax.errors import ParameterError
 from personax.independence.conditional.kernels import (
-    center_gram, gaussian_gram, kci_conditional_width, pivoted_cholesky)
+    center_gram,
+    gaussian_gram,
+    kci_conditional_width,
+    pivoted_cholesky,
+)
 from personax.independence.conditional.limits import (
-    BACKEND, CPU_THREADS, FACTOR_ELEMENTS, KCI_EIG_THRESH, KCI_EPSILON, KCI_METHODS)
+    BACKEND,
+    CPU_THREADS,
+    FACTOR_ELEMENTS,
+    KCI_EIG_THRESH,
+    KCI_EPSILON,
+    KCI_METHODS,
+)
 from personax.independence.nulls import gamma_sf
 from personax.independence.result import IndependenceTestError, TestResult
 

@@ -55,14 +55,26 @@ from pathlib import Path
 from typing import Any
 
 from personax.errors import BackendError, ParameterError
+from personax.traits.backends.answer_scoring import AnswerScoring, _crop, _lcp, _State, answer_strings, score_prefix  # noqa: F401  (re-exported: the old import path)
 from personax.traits.backends.base import ChatBackend, RawResponse, Request
-from personax.traits.backends.local_models import (LOCAL_MODELS, converted_dir, locate, quiet_loading,
-                                                   read_converted, write_converted)
-from personax.utils import resolve_device
+from personax.traits.backends.local_models import (
+    LOCAL_MODELS,
+    converted_dir,
+    locate,
+    quiet_loading,
+    read_converted,
+    write_converted,
+)
 from personax.traits.backends.local_support import (  # noqa: F401  (re-exported: the old import path)
-    _FIX, _causal_tables, check_causal_config, check_causal_model, _check_loading_info, cpu_threads, _threads)
-from personax.traits.backends.answer_scoring import (  # noqa: F401  (re-exported: the old import path)
-    AnswerScoring, score_prefix, answer_strings, _crop, _State, _lcp)
+    _FIX,
+    _causal_tables,
+    _check_loading_info,
+    _threads,
+    check_causal_config,
+    check_causal_model,
+    cpu_threads,
+)
+from personax.utils import resolve_device
 
 #: default answer-mass threshold of constrained scoring (see the module docstring)
 MASS_THRESHOLD = 0.5

@@ -89,20 +89,55 @@ from typing import Any
 
 from personax.data.schema import TRAITS
 from personax.traits.aliases import label_pattern
-from personax.traits.prompts import PromptFormat, get_format
+from personax.traits.parser.labels import _HEADING_RE, _label_pairs, _label_res  # noqa: F401  (re-exported: the old import path)
+from personax.traits.parser.maps import _items, _records, _score_maps  # noqa: F401  (re-exported: the old import path)
 from personax.traits.parser.result import (  # noqa: F401  (re-exported: the old import path)
-    STATUSES, TRAIT_REASONS, STATUS_GROUP, GROUPS, TRAIT_LEVEL, _TRAIT_ORDER, REFUSAL_PATTERNS, _REFUSAL_RE,
-    _THINK_RE, _OPEN_THINK_RE, _CLOSE_THINK_RE, _SCORE_FIELDS, _DESC_FIELDS, _RECORD_NAME_FIELDS, _NA_WORDS,
-    ParseResult, _nan5, _reject)
+    _CLOSE_THINK_RE,
+    _DESC_FIELDS,
+    _NA_WORDS,
+    _OPEN_THINK_RE,
+    _RECORD_NAME_FIELDS,
+    _REFUSAL_RE,
+    _SCORE_FIELDS,
+    _THINK_RE,
+    _TRAIT_ORDER,
+    GROUPS,
+    REFUSAL_PATTERNS,
+    STATUS_GROUP,
+    STATUSES,
+    TRAIT_LEVEL,
+    TRAIT_REASONS,
+    ParseResult,
+    _nan5,
+    _reject,
+)
 from personax.traits.parser.spans import (  # noqa: F401  (re-exported: the old import path)
-    strip_thinking, _Span, _Pairs, _pairs_hook, _loads, _literal_pairs, _json_spans, _match)
-from personax.traits.parser.maps import (  # noqa: F401  (re-exported: the old import path)
-    _items, _score_maps, _records)
+    _json_spans,
+    _literal_pairs,
+    _loads,
+    _match,
+    _Pairs,
+    _pairs_hook,
+    _Span,
+    strip_thinking,
+)
 from personax.traits.parser.values import (  # noqa: F401  (re-exported: the old import path)
-    _clean, _all_text_words, _meanings, _NUM_RE, _RANGE_WORDS, _COMMENT_START, _value, _number_string, _text_string,
-    _answer_words, _show, _description, _Reading, _read_entries)
-from personax.traits.parser.labels import (  # noqa: F401  (re-exported: the old import path)
-    _label_res, _HEADING_RE, _label_pairs)
+    _COMMENT_START,
+    _NUM_RE,
+    _RANGE_WORDS,
+    _all_text_words,
+    _answer_words,
+    _clean,
+    _description,
+    _meanings,
+    _number_string,
+    _read_entries,
+    _Reading,
+    _show,
+    _text_string,
+    _value,
+)
+from personax.traits.prompts import PromptFormat, get_format
 
 
 # ----------------------------------------------------------------------------------------
