@@ -61,6 +61,7 @@ alpha = 0.05            # level of the decisions
 test_backend = "fast"   # "fast" (this package) or "reference" (the libraries; very slow given Z)
 
 # %%
+# plumbing
 import warnings
 
 import matplotlib.pyplot as plt
@@ -68,24 +69,23 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import personax.notebook
+from personax import headlines
 from personax.data import load
 from personax.data.synthetic import CONFOUNDERS
-from personax.independence import TESTS, battery
-from personax.independence.confounding import change_check, decision_changes
+from personax.independence import TESTS, battery, beyond
+from personax.independence.confounding import change_check
 from personax.independence.power import circle_power, detectable_effect, power_table
-from personax.independence.raters import agreement_summary, rater_agreement, rater_batteries
+from personax.independence.raters import agreement_summary
 from personax.plots import independence as iplots
 
+# %%
 ctx = personax.notebook.setup(
     "04b_level1_beyond", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
     alpha=alpha, test_backend=test_backend)
 ALPHA, BACKEND = ctx.extra["alpha"], ctx.extra["test_backend"]
 BUDGET = ctx.budget("independence.beyond")  # this profile's sizes (personax.profiles)
 N_ROWS = ctx.n if ctx.n is not None else BUDGET["n"]
-COND_TESTS = ["kci", "rcit", "chi2", "g2"]
-CIRCLE_REPS = BUDGET["circle_reps"]
-POWER = {"reps": BUDGET["power_reps"], "grid": BUDGET["power_grid"]}
-POWER_ATTRIBUTES = BUDGET["power_attributes"]
+RUN = dict(alpha=ALPHA, backend=BACKEND, device=ctx.device, seed=ctx.seed)  # every battery of this page
 warnings.filterwarnings("ignore", message=".*produced no p-value.*")
 
 # %%
@@ -109,19 +109,12 @@ pd.DataFrame([{"name": s.name, "test": s.title, "hypothesis, kernel, null": s.h0
 
 # %%
 first = ctx.datasets[0]
-hsic = battery(data[first], tests=["hsic_gamma", "hsic_hyppo"], alpha=ALPHA, backend=BACKEND,
-               device=ctx.device, seed=ctx.seed, progress=False)
+hsic = battery(data[first], tests=["hsic_gamma", "hsic_hyppo"], progress=False, **RUN)
 iplots.hsic_comparison(hsic, alpha=ALPHA)
 plt.show()
 
 # %%
-wide = hsic.pivot_table(index=["trait", "attribute"], columns="test", values="reject_raw", aggfunc="first")
-n_diff = int((wide["hsic_gamma"] != wide["hsic_hyppo"]).sum())
-display(Markdown(
-    f"On {first} ({len(data[first].frame)} rows) the two HSICs disagree on **{n_diff} of {len(wide)}** pairs at "
-    f"p < {ALPHA}; Gamma-HSIC declares {int(wide['hsic_gamma'].sum())} dependences, hyppo's "
-    f"{int(wide['hsic_hyppo'].sum())}. Points far from the diagonal are pairs where the kernel width, not "
-    "the data, decides. Every HSIC table in this book is Gamma-HSIC, the paper's test."))
+display(Markdown(beyond.sentence_hsic(hsic, first, len(data[first].frame), ALPHA)))
 
 # %% [markdown]
 # At a few thousand rows strong dependences swamp the difference. At small n it is large:
@@ -129,15 +122,11 @@ display(Markdown(
 # the two tests see the same data and reach different verdicts:
 
 # %%
-circle, circle_differ = circle_power(n=100, reps=CIRCLE_REPS, seed=ctx.seed)
+circle, circle_differ = circle_power(n=100, reps=BUDGET["circle_reps"], seed=ctx.seed)
 circle
 
 # %%
-display(Markdown(
-    f"Over {CIRCLE_REPS} circles of 100 points, Gamma-HSIC detects the dependence in "
-    f"{circle.loc['hsic_gamma', 'power']:.0%} of them and hyppo's HSIC in {circle.loc['hsic_hyppo', 'power']:.0%}; "
-    f"their decisions differ on {circle_differ} of {CIRCLE_REPS}. A result reported as \"HSIC\" needs its "
-    "kernel width and null to be read."))
+display(Markdown(beyond.sentence_circle(circle, circle_differ, BUDGET["circle_reps"])))
 
 # %% [markdown]
 # ## 2. Conditioning on the confounders
@@ -156,14 +145,8 @@ display(Markdown(
 # fraction of its O(n³) cost. Attributes that are part of Z are not tested.
 
 # %%
-results = {}
-for ds, d in data.items():
-    kw = dict(tests=COND_TESTS, alpha=ALPHA, backend=BACKEND, device=ctx.device, seed=ctx.seed, progress=False)
-    results[ds] = (battery(d, **kw), battery(d, given=list(CONFOUNDERS[ds]), **kw))
-pd.DataFrame([{"dataset": ds, "Z": c.attrs["given"], "pairs × tests": len(c),
-               "dependent, unconditional (BH)": int(u[u.attribute.isin(c.attribute)]["reject"].sum()),
-               "dependent given Z (BH)": int(c["reject"].sum()), "failed": c.attrs["n_failed"]}
-              for ds, (u, c) in results.items()])
+results = beyond.conditional_batteries(data, CONFOUNDERS, **RUN)
+beyond.conditional_counts(results)
 
 # %% [markdown]
 # The drop from the left count to the right one is the share of Level I dependence that the
@@ -189,9 +172,7 @@ if "athlepersona" in results:
 # *only* through gender and occupation ("explained away" by d-separation).
 
 # %%
-changes = {ds: decision_changes(u, c, truth=data[ds].truth.pairs_given(CONFOUNDERS[ds])
-                                if data[ds].truth is not None else None)
-           for ds, (u, c) in results.items()}
+changes = beyond.changes_by_dataset(results, data, CONFOUNDERS)
 for ds, ch in changes.items():
     display(Markdown(f"**{ds}** — KCI decisions that change given {' + '.join(CONFOUNDERS[ds])}"))
     display(ch[(ch.test == "kci") & (ch.change != "")].drop(columns=["test", "given"]).round(4))
@@ -203,22 +184,7 @@ for ds, ch in changes.items():
         display(change_check(ch))
 
 # %%
-lines = []
-for ds, ch in changes.items():
-    if "planted_change" not in ch:
-        continue
-    check = change_check(ch)
-    k = check.loc["kci"]
-    c2 = check["spurious_given"].astype(int).to_dict()
-    sparse = results[ds][1]
-    sparse = sparse[sparse.test == "chi2"]["note"].str.extract(r"^(\d+)%")[0].astype(float)
-    lines.append(f"* **{ds}**: of {int(k.planted)} planted explained-away pairs KCI finds {int(k.hits)} "
-                 f"(recall {k.recall:.2f}); {int(k.lost_power)} changes are power lost to conditioning (the pair "
-                 f"stays dependent in the world); rejections given Z on conditionally independent pairs: "
-                 f"KCI {c2.get('kci', 0)}, RCIT {c2.get('rcit', 0)}, χ² {c2.get('chi2', 0)}, G² {c2.get('g2', 0)}; "
-                 f"median share of expected stratum counts below 5 in the χ² tables: "
-                 f"{sparse.fillna(0).median():.0f} %.")
-display(Markdown("\n".join(lines) or "Real data: no planted truth to check against."))
+display(Markdown(beyond.sentence_confounding(changes, results)))
 
 # %% [markdown]
 # Read the rows above as a test of the method, not of the world: on the sample the check
@@ -242,12 +208,7 @@ display(Markdown("\n".join(lines) or "Real data: no planted truth to check again
 # conclusion depends on the choice of rater.
 
 # %%
-agreement, results_kci = {}, {}
-for ds, d in data.items():
-    per_rater = rater_batteries(d, tests=["kci"], alpha=ALPHA, backend=BACKEND, device=ctx.device,
-                                seed=ctx.seed, progress=False)
-    agreement[ds] = rater_agreement(per_rater)
-    results_kci[ds] = per_rater[(per_rater.rater == "aggregate") & (per_rater.test == "kci")]
+agreement, results_kci = beyond.rater_runs(data, **RUN)
 pd.concat({ds: agreement_summary(a) for ds, a in agreement.items()}, names=["dataset"])
 
 # %%
@@ -255,21 +216,7 @@ iplots.rater_agreement_heatmap(agreement, test="kci")
 plt.show()
 
 # %%
-lines = []
-for ds, a in agreement.items():
-    weak = a[a["n_agree"] <= 1]
-    allg = a["n_agree"] == a["n_raters"]
-    p_agg = results_kci[ds].set_index(["trait", "attribute"])["pvalue"]
-    dep = a["aggregate"].astype(bool)   # among the aggregate's dependences: are the fragile ones the weak ones?
-    p_all = p_agg.reindex(list(zip(a[allg & dep].trait, a[allg & dep].attribute))).median()
-    p_some = p_agg.reindex(list(zip(a[~allg & dep].trait, a[~allg & dep].attribute))).median()
-    lines.append(f"* **{ds}**: all three raters agree with the aggregate on {int(allg.sum())} "
-                 f"of {len(a)} pairs; at most one agrees on {len(weak)} "
-                 f"({', '.join(sorted(set(weak.attribute))[:6]) or 'none'}). Among the aggregate's "
-                 f"{int(dep.sum())} dependences, median aggregate KCI p {p_all:.2g} where all raters agree "
-                 f"({int((allg & dep).sum())} pairs), {p_some:.2g} where some rater does not "
-                 f"({int((~allg & dep).sum())}).")
-display(Markdown("\n".join(lines)))
+display(Markdown(beyond.sentence_raters(agreement, results_kci)))
 
 # %% [markdown]
 # Where the second median is much larger than the first, the dependences that a rater fails
@@ -288,9 +235,9 @@ display(Markdown("\n".join(lines)))
 # type-I error rate.
 
 # %%
-curves = {ds: power_table(d.frame, POWER_ATTRIBUTES[ds], tests=("kci", "rcit", "hsic_gamma", "chi2", "g2"),
-                          reps=POWER["reps"], grid=POWER["grid"], alpha=ALPHA, seed=ctx.seed, device=ctx.device)
-          for ds, d in data.items()}
+curves = {ds: power_table(d.frame, BUDGET["power_attributes"][ds], tests=("kci", "rcit", "hsic_gamma", "chi2", "g2"),
+                          reps=BUDGET["power_reps"], grid=BUDGET["power_grid"], alpha=ALPHA, seed=ctx.seed,
+                          device=ctx.device) for ds, d in data.items()}
 iplots.power_curves(pd.concat(curves.values(), ignore_index=True), alpha=ALPHA, ncols=3)
 plt.show()
 
@@ -299,15 +246,7 @@ mde = pd.concat({ds: detectable_effect(c) for ds, c in curves.items()}, names=["
 mde.round(3)
 
 # %%
-k = mde[mde.test == "kci"]
-display(Markdown(
-    f"With {POWER['reps']} replicates per point (power ± ~{(0.2 / POWER['reps']) ** 0.5:.2f}), KCI detects with "
-    f"80 % probability a latent correlation of β ≈ {k.beta80.min():.3f}–{k.beta80.max():.3f} at these sample sizes, "
-    f"which the rating pipeline attenuates to an observed rank correlation r ≈ {k.r80.min():.3f}–"
-    f"{k.r80.max():.3f} between aggregated trait and attribute. A cell without dependence therefore rules out "
-    "effects of about that size, not smaller ones; the power at β = 0 (`type1`) is the false-positive rate, "
-    f"which should be near α = {ALPHA}. NaN in `beta80` means the grid never reached 80 % (χ²/G² on "
-    "many-level attributes)."))
+display(Markdown(beyond.sentence_power(mde, BUDGET["power_reps"], ALPHA)))
 
 # %% [markdown]
 # ## Speed at the release size
@@ -319,27 +258,11 @@ display(Markdown(
 # unconditional battery):
 
 # %%
-from personax import performance
-
-try:
-    bench = performance.load_results()["level1"]
-    cond_bench = bench[bench["test"].astype(str).str.contains("|", regex=False)]
-except (FileNotFoundError, KeyError):
-    cond_bench = pd.DataFrame()
-cond_bench[["test", "n_rows", "n_pairs", "fast_wall_s", "ref_n_rows", "ref_wall_s_extrapolated", "speed_ratio",
-            "max_rel_p_diff", "decision_disagreements"]] if len(cond_bench) else "no benchmark results in this checkout"
+cond_bench = beyond.conditional_speed()
+cond_bench[beyond.SPEED_COLUMNS]
 
 # %%
-if len(cond_bench):
-    tot = cond_bench[cond_bench["test"].str.startswith("all")].iloc[0]
-    kci_row = cond_bench[cond_bench["test"].str.startswith("kci")].iloc[0]
-    display(Markdown(
-        f"The whole conditional battery takes **{tot.fast_wall_s:.1f} s** with the fast backend on "
-        f"{int(tot.n_rows)} rows against an estimated **{tot.ref_wall_s_extrapolated / 3600:.1f} h** for "
-        f"causal-learn (×{tot.speed_ratio:.0f}). The reference KCI was run on subsamples of "
-        f"{kci_row.ref_n_rows} rows and extrapolated with its fitted scaling exponent "
-        f"{float(kci_row.ref_scaling_exponent):.2f}, not run at full size; the p-value agreement columns "
-        "are measured on the pairs and rows the reference did run."))
+display(Markdown(beyond.sentence_speed(cond_bench)))
 
 # %% [markdown]
 # ## Summary
@@ -372,7 +295,5 @@ if len(cond_bench):
 
 # %%
 # plumbing: the headline in the box under the title (personax.headlines)
-from personax import headlines
-
 change_checks = {ds: change_check(ch) for ds, ch in changes.items() if "planted_change" in ch}
 headlines.glue_markdown("ch04b_headline", headlines.level1_beyond(change_checks))

@@ -2,7 +2,7 @@
 
 A cell's length is its lines of code: blank lines, comment lines and import statements
 (all their lines) do not count; the ``parameters`` cell is a list of declarations and is
-exempt.  Chapter 04b joins :data:`THIN` once its rework is merged.
+exempt.
 
 Prose : code (:func:`prose_code_ratio`) is measured on the ``.py`` sources: non-blank lines
 of Markdown cells against lines of code (as above) of every code cell but the parameters
@@ -21,7 +21,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_LINES = 8
-THIN = ("01_data", "02_trait_inference", "03_face_features", "04_independence", "05_crl_synthetic",
+THIN = ("01_data", "02_trait_inference", "03_face_features", "04_independence", "04b_level1_beyond", "05_crl_synthetic",
         "06_crl_realworld", "07_performance")
 #: Chapters whose prose outweighs their code (measured on the sources, see the module docstring).
 PROSE_FIRST = THIN
