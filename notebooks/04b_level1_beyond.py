@@ -238,7 +238,7 @@ display(Markdown(beyond.sentence_raters(agreement, results_kci)))
 curves = {ds: power_table(d.frame, BUDGET["power_attributes"][ds], tests=("kci", "rcit", "hsic_gamma", "chi2", "g2"),
                           reps=BUDGET["power_reps"], grid=BUDGET["power_grid"], alpha=ALPHA, seed=ctx.seed,
                           device=ctx.device) for ds, d in data.items()}
-iplots.power_curves(pd.concat(curves.values(), ignore_index=True), alpha=ALPHA, ncols=3)
+iplots.power_curves(pd.concat(curves.values(), ignore_index=True), alpha=ALPHA)
 plt.show()
 
 # %%

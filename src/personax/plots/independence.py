@@ -12,6 +12,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from personax.plots.layout import readable
+
 TEST_TITLES = {"kci": "KCI", "rcit": "RCIT", "hsic_gamma": "Gamma-HSIC", "chi2": "Chi-square", "g2": "G-square",
                "hsic_hyppo": "HSIC (hyppo)", "hsic": "HSIC"}
 TEST_COLOURS = {"kci": "#1f77b4", "rcit": "#ff7f0e", "hsic_gamma": "#2ca02c", "chi2": "#d62728", "g2": "#9467bd",
@@ -104,10 +106,10 @@ def conditional_heatmaps(unconditional: pd.DataFrame, conditional: pd.DataFrame,
     given = str(conditional["given"].iloc[0]).replace("+", ", ") if len(conditional) else "Z"
     left = pvalue_matrix(unconditional, test)
     right = pvalue_matrix(conditional, test).reindex(index=left.index, columns=left.columns)
-    fig, axes = plt.subplots(1, 2, figsize=(8.6, 1.3 + 0.3 * left.shape[0]), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(6.7, 1.6 + 0.3 * left.shape[0]), sharey=True, layout="constrained")
     name = TEST_TITLES.get(test, test)
-    _draw_matrix(axes[0], left, f"{name}: X ⊥ Y")
-    im = _draw_matrix(axes[1], right, f"{name}: X ⊥ Y | {given}", missing="in Z")
+    _draw_matrix(axes[0], left, "unconditional")
+    im = _draw_matrix(axes[1], right, f"given {given}", missing="in Z")
     key = ["trait", "attribute"]
     du = unconditional[unconditional["test"] == test].set_index(key)[decision]
     dc = conditional[conditional["test"] == test].set_index(key)[decision]
@@ -118,9 +120,9 @@ def conditional_heatmaps(unconditional: pd.DataFrame, conditional: pd.DataFrame,
                 colour = "#e6550d" if bool(du[(t, a)]) else "#756bb1"
                 axes[1].add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=2.0, ec=colour))
                 changed += 1
-    fig.colorbar(im, ax=list(axes), fraction=0.03, pad=0.02, label="p-value")
+    fig.colorbar(im, ax=list(axes), orientation="horizontal", fraction=0.05, shrink=0.6, label="p-value")
     fig.suptitle(title or f"{name}: {changed} decisions change given {given} (outlined)", fontsize=10)
-    return fig
+    return readable(fig)
 
 
 def rater_agreement_heatmap(agreements: dict[str, pd.DataFrame], test: str = "kci"):
@@ -135,7 +137,8 @@ def rater_agreement_heatmap(agreements: dict[str, pd.DataFrame], test: str = "kc
 
     panels = list(agreements.items())
     n_attr = max(a[a["test"] == test]["attribute"].nunique() for _, a in panels)
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.9 * len(panels), 1.4 + 0.3 * n_attr), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.35 * len(panels), 1.8 + 0.3 * n_attr), squeeze=False,
+                             layout="constrained")
     cmap = ListedColormap(["#d7301f", "#fc8d59", "#fdcc8a", "#1a9850"])
     norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5], cmap.N)
     im = None
@@ -155,12 +158,12 @@ def rater_agreement_heatmap(agreements: dict[str, pd.DataFrame], test: str = "kc
         ax.set_yticks(range(mat.shape[0]), list(mat.index))
         ax.tick_params(axis="y", labelsize=8)
         ax.set_title(f"{label}: {TEST_TITLES.get(test, test)}", fontsize=10)
-    cb = fig.colorbar(im, ax=list(axes[0]), fraction=0.03, pad=0.02, ticks=[0, 1, 2, 3])
+    cb = fig.colorbar(im, ax=list(axes[0]), orientation="horizontal", fraction=0.04, shrink=0.6, ticks=[0, 1, 2, 3])
     cb.set_label("raters agreeing with the aggregate")
-    return fig
+    return readable(fig)
 
 
-def power_curves(curves: pd.DataFrame, target: float = 0.8, alpha: float = 0.05, ncols: int = 3):
+def power_curves(curves: pd.DataFrame, target: float = 0.8, alpha: float = 0.05, ncols: int = 2):
     """Simulated power against the latent effect size β, one panel per attribute, one line per test
     (from :func:`personax.independence.power.power_curve`); dotted lines at ``target`` and α."""
     import matplotlib.pyplot as plt
@@ -168,7 +171,7 @@ def power_curves(curves: pd.DataFrame, target: float = 0.8, alpha: float = 0.05,
     attrs = list(dict.fromkeys(curves["attribute"]))
     ncols = max(1, min(ncols, len(attrs)))
     nrows = -(-len(attrs) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.5 * ncols, 2.8 * nrows), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.35 * ncols, 2.9 * nrows), squeeze=False, sharey=True)
     for ax, a in zip(axes.flat, attrs):
         sub = curves[curves["attribute"] == a]
         for t, c in sub.groupby("test", sort=False):
@@ -185,8 +188,7 @@ def power_curves(curves: pd.DataFrame, target: float = 0.8, alpha: float = 0.05,
     for ax in list(axes.flat)[len(attrs):]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return fig
+    return readable(fig)
 
 
 def hsic_comparison(results: pd.DataFrame, alpha: float = 0.05, ax=None):
@@ -194,8 +196,9 @@ def hsic_comparison(results: pd.DataFrame, alpha: float = 0.05, ax=None):
     with the disagreeing decisions (raw p < α) marked."""
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(4.4, 4.2))
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(4.6, 4.4))
     else:
         fig = ax.figure
     key = ["trait", "attribute"]
@@ -217,7 +220,7 @@ def hsic_comparison(results: pd.DataFrame, alpha: float = 0.05, ax=None):
     ax.set_ylabel("Gamma-HSIC p (the paper's)")
     ax.set_title("Two tests called HSIC")
     ax.legend(fontsize=7)
-    return fig
+    return readable(fig) if own else fig
 
 
 def pvalue_qq(null_results: pd.DataFrame, level: float = 0.95, ax=None):
