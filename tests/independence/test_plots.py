@@ -69,7 +69,7 @@ def test_beyond_the_paper_figures(small):
     cond = battery(df, given=["gender"], **kw)
     fig = iplots.conditional_heatmaps(unc, cond, "kci")
     left, right = [ax for ax in fig.axes if ax.images][:2]
-    assert "| gender" in right.get_title() and "in Z" in [t.get_text() for t in right.texts]
+    assert right.get_title() == "given gender" and "in Z" in [t.get_text() for t in right.texts]
     pick = ["height_cm", "Big_Nose"]
     changed = sum(bool(u) != bool(c) for u, c in zip(unc.set_index("attribute").loc[pick, "reject"],
                                                      cond.set_index("attribute").loc[pick, "reject"]))
