@@ -16,6 +16,8 @@ SHELL := /bin/bash
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
 VENV := .venv
+# notebooks `make book` executes at once (one process each; 2 on the 2-core machine)
+JOBS ?= 2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.personax-installed
 # model-weight wheels (SmolLM2), outside site-packages: see requirements-models.txt
@@ -126,7 +128,7 @@ check-book: $(STAMP)
 # ---------------------------------------------------------------- book
 book: $(STAMP)
 	@rm -f build/timings.tsv
-	$(TIMED) book $(RUN_OFFLINE) $(BIN)/personax book --profile $(PROFILE) $(PARAMS)
+	$(TIMED) book $(RUN_OFFLINE) $(BIN)/personax book --profile $(PROFILE) --jobs $(JOBS) $(PARAMS)
 	@echo "==> open file://$(CURDIR)/_build/html/index.html"
 
 notebooks: $(STAMP)

@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from personax.cli_types import int_at_least
 from personax.profiles import PROFILE_NAMES as _PROFILES
 
 
@@ -36,6 +37,9 @@ def _add_param_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=None,
                         help="book checkout holding _toc.yml and notebooks/ (default: this source checkout, "
                              "else the current directory)")
+    parser.add_argument("--jobs", type=int_at_least(1), default=1, metavar="N",
+                        help="with --all / book: execute up to N notebooks at once, each in its own process "
+                             "(default 1; the Makefile's `make book` uses 2 on the 2-core machine)")
 
 
 def register(subparsers) -> None:
@@ -114,7 +118,7 @@ def _cmd_run(args) -> int:
         params["profile"] = args.profile
     if args.all:
         results = runner.run_all(params, out_dir=args.out, root=root, timeout=_timeout(args),
-                                 stop_on_error=args.stop_on_error)
+                                 stop_on_error=args.stop_on_error, jobs=args.jobs)
     else:
         result = runner.run_notebook(args.notebook, params, out_dir=args.out, root=root, timeout=_timeout(args))
         print(f"[personax] {result.name}: {'ok' if result.ok else 'FAILED'} in {result.wall_s:.1f} s -> "
@@ -131,7 +135,7 @@ def _cmd_book(args) -> int:
     profile = args.profile or params.pop("profile", None) or "quick"
     if not args.no_execute:
         t0 = time.perf_counter()
-        results = runner.run_all(params, profile=profile, root=root, timeout=_timeout(args))
+        results = runner.run_all(params, profile=profile, root=root, timeout=_timeout(args), jobs=args.jobs)
         status = _report(results)
         print(f"[personax] executed {len(results)} notebook(s) in {time.perf_counter() - t0:.1f} s")
         if status:

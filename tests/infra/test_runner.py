@@ -152,6 +152,24 @@ def test_run_all_injects_only_declared_parameters_and_reports_failures(tmp_path,
 
 
 @pytest.mark.slow
+def test_run_all_in_parallel_gives_the_sequential_results(tmp_path, book_factory, tiny_notebook_text, monkeypatch):
+    """jobs=2: each notebook in its own process, results in notebook order, own provenance, one timing line each."""
+    other = tiny_notebook_text.replace('dataset = "celebpersona"', 'dataset = "athlepersona"').replace(
+        'setup("01_tiny"', 'setup("02_other"')
+    book = book_factory(tmp_path / "p", {"01_tiny": tiny_notebook_text, "02_other": other})
+    timings = tmp_path / "timings.tsv"
+    monkeypatch.setenv(runner.TIMINGS_ENV, str(timings))
+    results = runner.run_all({"scale": 2}, profile="ci", root=book, echo=False, jobs=2)
+    assert [r.name for r in results] == ["01_tiny", "02_other"] and all(r.ok for r in results)
+    records = [json.loads(r.provenance_path.read_text()) for r in results]
+    assert [rec["notebook"] for rec in records] == ["01_tiny", "02_other"]  # no crossed provenance files
+    assert sorted(line.split("\t")[0] for line in timings.read_text().splitlines()) == [
+        "notebook:01_tiny", "notebook:02_other"]
+    with pytest.raises(RunnerError, match="stop_on_error needs jobs=1"):
+        runner.run_all(root=book, jobs=2, stop_on_error=True)
+
+
+@pytest.mark.slow
 def test_cli_run_and_book_on_a_temporary_book(tiny_book, capsys):
     from personax.cli import main
 

@@ -331,7 +331,7 @@ def _write_outputs(run: _Execution, record: dict, tmp_output: Path, final_nb: Pa
 def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None = None,
             notebooks: Sequence[str | os.PathLike] | None = None, out_dir: str | os.PathLike | None = None,
             root: Path | None = None, timeout: int | None = DEFAULT_CELL_TIMEOUT, stop_on_error: bool = False,
-            echo: bool = True) -> list[RunResult]:
+            echo: bool = True, jobs: int = 1) -> list[RunResult]:
     """Execute every notebook (``notebooks/NN_*.py`` in order) with shared overrides.
 
     Parameters
@@ -348,6 +348,10 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
         Stop at the first failing notebook (default: run them all, report at the end).
     echo : bool
         Print one status line per notebook.
+    jobs : int
+        Notebooks executed at once, each in its own worker process (its own environment,
+        provenance file and kernel); results come back in notebook order.  ``stop_on_error``
+        needs ``jobs=1``.
 
     Returns
     -------
@@ -392,22 +396,48 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
         raise RunnerUsageError("invalid parameter(s), nothing was executed:\n  " + "\n  ".join(bad),
                                hint="change or drop the -p value(s) above; each notebook's parameters cell "
                                     "lists its defaults")
-    results = []
-    for source in sources:
-        if echo:
-            print(f"[personax] running {source.stem} ...", flush=True)
-        result = run_notebook(source, per_notebook[source], out_dir=out_dir, root=root, strict=False,
-                              timeout=timeout, check=False)
-        results.append(result)
-        _append_timing(source.stem, result)
-        if echo:
-            status = "ok" if result.ok else f"FAILED: {result.error}"
-            skipped = f" (not declared, skipped: {sorted(result.skipped)})" if result.skipped else ""
-            print(f"[personax] {source.stem}: {status} in {result.wall_s:.1f} s -> {result.output}{skipped}",
-                  flush=True)
-        if not result.ok and stop_on_error:
-            break
-    return results
+    if jobs < 1:
+        raise RunnerUsageError(f"jobs={jobs}: give 1 or more")
+    if jobs > 1 and stop_on_error:
+        raise RunnerUsageError("stop_on_error needs jobs=1 (notebooks running at once cannot stop each other)")
+    kwargs = {"out_dir": out_dir, "root": root, "strict": False, "timeout": timeout, "check": False}
+    if jobs == 1:
+        results = []
+        for source in sources:
+            if echo:
+                print(f"[personax] running {source.stem} ...", flush=True)
+            results.append(_finished(run_notebook(source, per_notebook[source], **kwargs), echo))
+            if not results[-1].ok and stop_on_error:
+                break
+        return results
+    return _run_parallel(sources, per_notebook, kwargs, jobs, echo)
+
+
+def _finished(result: RunResult, echo: bool) -> RunResult:
+    """Record one notebook's timing and print its status line."""
+    _append_timing(result.name, result)
+    if echo:
+        status = "ok" if result.ok else f"FAILED: {result.error}"
+        skipped = f" (not declared, skipped: {sorted(result.skipped)})" if result.skipped else ""
+        print(f"[personax] {result.name}: {status} in {result.wall_s:.1f} s -> {result.output}{skipped}", flush=True)
+    return result
+
+
+def _run_parallel(sources: list[Path], per_notebook: dict, kwargs: dict, jobs: int, echo: bool) -> list[RunResult]:
+    """Execute notebooks in ``jobs`` worker processes (``run_notebook`` sets process-wide variables)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    done: dict[Path, RunResult] = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {}
+        for source in sources:
+            if echo:
+                print(f"[personax] queued {source.stem}", flush=True)
+            futures[pool.submit(run_notebook, source, per_notebook[source], **kwargs)] = source
+        for future in as_completed(futures):
+            done[futures[future]] = _finished(future.result(), echo)
+    return [done[s] for s in sources]
 
 
 #: Environment variable naming a TSV file to which :func:`run_all` appends one
