@@ -252,6 +252,35 @@ class _Execution:
     from_kernel: bool
 
 
+#: Set in the worker processes of a parallel run (:func:`run_all` with ``jobs > 1``): their kernels
+#: talk over IPC sockets in the run's own temporary folder, so kernels started at the same moment
+#: by different workers cannot pick the same TCP port (jupyter_client's port choice is racy).
+KERNEL_IPC_ENV = "PERSONAX_KERNEL_IPC"
+
+
+def _kernel_manager(folder: str) -> dict:
+    """papermill keyword arguments for the kernel: IPC sockets under ``folder`` in parallel workers."""
+    if os.environ.get(KERNEL_IPC_ENV) != "1":
+        return {}
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class _IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self):
+            return "ipc"
+
+        @default("ip")
+        def _ip_default(self):
+            return os.path.join(folder, "kernel")
+
+    return {"kernel_manager_class": _IPCKernelManager}
+
+
+def _parallel_worker() -> None:
+    os.environ[KERNEL_IPC_ENV] = "1"
+
+
 def _execute(nb, source: Path, name: str, tmp_output: Path, used: dict, declared: dict, *, timeout, progress_bar,
              log_output) -> _Execution:
     """Run papermill into ``tmp_output``; collect the kernel's provenance record and figure audit."""
@@ -268,7 +297,7 @@ def _execute(nb, source: Path, name: str, tmp_output: Path, used: dict, declared
                 papermill.execute_notebook(
                     nb, str(tmp_output), parameters=used, kernel_name=KERNEL, language="python",
                     cwd=str(source.parent), progress_bar=progress_bar, log_output=log_output,
-                    execution_timeout=timeout, request_save_on_cell_execute=True,
+                    execution_timeout=timeout, request_save_on_cell_execute=True, **_kernel_manager(tmp),
                 )
             except papermill.PapermillExecutionError as exc:
                 error, error_type = _error_summary(exc), getattr(exc, "ename", None)
@@ -429,7 +458,8 @@ def _run_parallel(sources: list[Path], per_notebook: dict, kwargs: dict, jobs: i
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     done: dict[Path, RunResult] = {}
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_parallel_worker) as pool:
         futures = {}
         for source in sources:
             if echo:
