@@ -15,6 +15,9 @@ os.environ.setdefault("PERSONAX_QUIET", "1")
 _tmp = tempfile.mkdtemp(prefix="personax-tests-")
 os.environ.setdefault("PERSONAX_CACHE", os.path.join(_tmp, "cache"))
 os.environ.setdefault("DEEPFACE_HOME", os.path.join(_tmp, "deepface"))
+# `make test` points PERSONAX_TIMINGS at build/timings.tsv for its own stages; the runner tests'
+# tiny books must not add lines there (the tests that check the timings set their own file)
+os.environ.pop("PERSONAX_TIMINGS", None)
 
 import matplotlib  # noqa: E402
 
