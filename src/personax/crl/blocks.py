@@ -36,6 +36,7 @@ Stage 2 (:mod:`personax.crl.components`) then finds the components inside each b
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Mapping, Sequence
 
@@ -160,18 +161,15 @@ class BlockModel(nn.Module):
                 decorr = decorr + sum(_sq_corr(e, o) for o in others)
         contrast = xs[0].new_zeros(())
         if contrast_weight > 0:
-            for mi, heads in enumerate(enc["c_heads"]):
-                own = [torch.cat([sh, ch], 1) for sh, ch in
-                       zip([enc["s_heads"][j] for j, (mj, _) in enumerate(self.index) if mj == mi], heads)]
-                for a in range(len(own)):
-                    for b in range(a + 1, len(own)):
-                        contrast = contrast + info_nce(own[a], own[b], contrast_tau)
-            s_mod = [torch.stack([enc["s_heads"][j] for j, (mj, _) in enumerate(self.index) if mj == mi]).mean(0)
-                     for mi in range(len(self.modalities))]
+            s_by_mod = [[enc["s_heads"][j] for j, (mj, _) in enumerate(self.index) if mj == mi]
+                        for mi in range(len(self.modalities))]
+            for s_heads, c_heads in zip(s_by_mod, enc["c_heads"]):
+                own = [torch.cat([sh, ch], 1) for sh, ch in zip(s_heads, c_heads)]
+                for u, v in itertools.combinations(own, 2):
+                    contrast = contrast + info_nce(u, v, contrast_tau)
             if self.n_shared > 0:
-                for a in range(len(s_mod)):
-                    for b in range(a + 1, len(s_mod)):
-                        contrast = contrast + info_nce(s_mod[a], s_mod[b], contrast_tau)
+                for u, v in itertools.combinations([torch.stack(h).mean(0) for h in s_by_mod], 2):
+                    contrast = contrast + info_nce(u, v, contrast_tau)
         loss = rec + plain + align_weight * align + decorr_weight * decorr + contrast_weight * contrast
         return {"loss": loss, "rec": rec, "plain": plain, "align": align, "decorr": decorr, "contrast": contrast}
 
