@@ -135,3 +135,13 @@ def test_align_latents_uses_the_one_matcher():
     assert np.allclose(matching["abs_spearman"], 1.0)
     perm = metrics.match(other[["Z1_1", "Z1_2"]], ref[["Z1_1", "Z1_2"]], "spearman")
     assert list(perm) == [1, 0]
+
+
+def test_perm_is_positional_even_when_names_match():
+    """With perm, the learned table is re-indexed by position only (names are not used twice)."""
+    names = ["S1", "Z1_1", "Z2_1"]
+    true = pd.DataFrame([[0, 1, 0], [0, 0, 1], [0, 0, 0]], index=names, columns=names)
+    learned = true.loc[["Z2_1", "S1", "Z1_1"], ["Z2_1", "S1", "Z1_1"]]  # same names, another order
+    assert metrics.graph_scores(learned, true).shd_dag == 0                  # aligned by name
+    assert metrics.graph_scores(learned.to_numpy(), true, perm=[1, 2, 0]).shd_dag == 0
+    assert metrics.graph_scores(learned, true, perm=[1, 2, 0]).shd_dag == 0  # positional, as with the array

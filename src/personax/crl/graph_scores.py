@@ -126,7 +126,8 @@ def graph_scores(adj_hat, adj_true, threshold: float = 0.0, perm: Sequence[int] 
     ----------
     adj_hat : array or DataFrame (D_hat, D_hat)
         Learned (weighted) adjacency, ``adj_hat[parent, child]``; a mutual pair is an
-        undirected edge.  Two DataFrames over the same node names are aligned by name.
+        undirected edge.  Two DataFrames over the same node names are aligned by name
+        (unless ``perm`` is given).
     adj_true : array or DataFrame (D, D)
         True 0/1 DAG, same convention.
     threshold : float
@@ -149,7 +150,8 @@ def graph_scores(adj_hat, adj_true, threshold: float = 0.0, perm: Sequence[int] 
     """
     from personax.crl.cpdag import pair_marks
 
-    h = _binary(_named_alignment(adj_hat, adj_true), threshold)
+    # a perm says how the learned positions match the truth: names are then not used to reorder
+    h = _binary(_named_alignment(adj_hat, adj_true) if perm is None else adj_hat, threshold)
     t = _binary(adj_true, 0.5)
     if perm is not None:
         perm = np.asarray(perm, dtype=int)
