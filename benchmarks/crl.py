@@ -47,7 +47,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from personax.crl import synthetic
+from personax.crl import benchmark_summary, synthetic
 from personax.crl.designs import random_design
 from personax.profiles import PROFILE_NAMES, budget
 from personax.utils import resolve_device
@@ -89,45 +89,9 @@ def _jobs(args) -> list[tuple[object, list[str]]]:
 
 
 def summarize(res: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± sd over seeds per (benchmark, method) plus the design-family aggregates."""
-    keys = [c for c in ("mcc", "mcc_min", "mcc_shared", "mcc_m1", "mcc_m2", "mcc_canonical", "r2",
-                        "r2_leak_shared", "r2_leak_m1", "r2_leak_m2", "shd", "shd_empty", "ref_mcc_rotation",
-                        "ref_mcc_pca", "ref_mcc_ica", "seconds", "samples_per_s") if c in res or c == "mcc_min"]
-    res = res.copy()
-    g = res.groupby(["benchmark", "method"], sort=False)
-    rows = []
-    for (b, m), d in g:
-        row = {"benchmark": b, "method": m, "seeds": len(d),
-               "conditions_satisfied": bool(d["conditions_satisfied"].iloc[0])}
-        for k in keys:
-            if k == "mcc_min":
-                row["mcc_min"] = float(d["mcc"].min())
-            elif k in d:
-                row[f"{k}_mean"] = float(d[k].mean())
-                row[f"{k}_sd"] = float(d[k].std(ddof=1)) if len(d) > 1 else float("nan")
-        row["shd_below_empty_all_seeds"] = bool((d["shd"] < d["shd_empty"]).all()) if "shd" in d else False
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    designs = out[out["benchmark"].str.startswith("design")]
-    single = designs["benchmark"].str.endswith("s")
-    groups = ((designs[~single & designs["conditions_satisfied"]], True, "design family (conditions met)"),
-              (designs[~single & ~designs["conditions_satisfied"]], False, "design family (a condition violated)"),
-              (designs[single], True, "designs with one measurement per modality (limitation)"))
-    for d, ok, label in groups:
-        if len(d):
-            agg = {"benchmark": label, "method": "personax", "seeds": int(d["seeds"].sum()),
-                   "conditions_satisfied": ok, "designs": len(d)}
-            for k in ("mcc_mean", "mcc_shared_mean", "mcc_m1_mean", "mcc_m2_mean", "mcc_canonical_mean", "r2_mean",
-                      "r2_leak_shared_mean", "r2_leak_m1_mean", "r2_leak_m2_mean", "shd_mean", "shd_empty_mean",
-                      "ref_mcc_rotation_mean", "ref_mcc_pca_mean", "ref_mcc_ica_mean", "seconds_mean",
-                      "samples_per_s_mean"):
-                if k in d:
-                    agg[k] = float(d[k].mean())
-            agg["mcc_min"] = float(d["mcc_min"].min())
-            agg["designs_mcc_ge_0.95"] = int((d["mcc_mean"] >= 0.95).sum())
-            agg["designs_shd_below_empty"] = int(d["shd_below_empty_all_seeds"].sum())
-            out = pd.concat([out, pd.DataFrame([agg])], ignore_index=True)
-    return out
+    """Mean ± sd over seeds per (benchmark, method) plus the design-family aggregates
+    (:func:`personax.crl.benchmark_summary.summarize`)."""
+    return benchmark_summary.summarize(res)
 
 
 def main(argv=None) -> pd.DataFrame:

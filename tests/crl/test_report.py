@@ -90,10 +90,29 @@ def test_contrast_ablation_groups_and_sentence():
             row[f"{c}_contrast0"], row[f"{c}_contrast1"] = before, after
         rows.append(row)
     t = report.contrast_ablation(pd.DataFrame(rows)).set_index("group")
-    assert list(t.index) == ["design family (conditions met)", "designs breaking a condition",
-                             "one measurement per modality", "numerical"]
+    from personax.crl.benchmark_summary import FAMILY, SINGLE, VIOLATED
+
+    assert list(t.index) == [FAMILY, VIOLATED, SINGLE, "numerical"]
     fam = t.loc["design family (conditions met)"]
     assert fam["fits"] == 2 and fam["fits_better"] == 1
     assert fam["mcc_contrast0"] == pytest.approx(0.84) and fam["mcc_contrast1"] == pytest.approx(0.94)
     text = report.sentence_contrast(t.reset_index())
     assert "MCC 0.840 → 0.940" in text and "higher MCC in 1 of 2 fits" in text and "numerical" in text
+
+
+def test_summary_and_ablation_group_designs_alike():
+    """One grouping rule: the summary's aggregate rows and the ablation's groups agree."""
+    from personax.crl import benchmark_summary as bs
+
+    res = pd.DataFrame({"benchmark": ["design:0", "design:1000", "design:2001s", "numerical"],
+                        "method": "personax", "seed": 0, "conditions_satisfied": [True, False, True, False],
+                        "mcc": [0.9, 0.8, 0.7, 0.6], "shd": [1, 2, 3, 4], "shd_empty": 3})
+    summ = bs.summarize(res)
+    agg = summ[summ["benchmark"].isin([bs.FAMILY, bs.VIOLATED, bs.SINGLE])].set_index("benchmark")
+    assert agg.loc[bs.FAMILY, "mcc_mean"] == pytest.approx(0.9)
+    assert agg.loc[bs.VIOLATED, "mcc_mean"] == pytest.approx(0.8)
+    assert agg.loc[bs.SINGLE, "mcc_mean"] == pytest.approx(0.7)
+    assert not agg.loc[bs.VIOLATED, "conditions_satisfied"]
+    by_name = bs.family_group(res["benchmark"])
+    by_column = bs.family_group(res["benchmark"], res["conditions_satisfied"])
+    assert list(by_name) == list(by_column) == [bs.FAMILY, bs.VIOLATED, bs.SINGLE, "numerical"]

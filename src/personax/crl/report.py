@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from personax.crl.benchmark_summary import FAMILY, SINGLE, VIOLATED, family_group
 from personax.utils import repo_root
 
 
@@ -166,9 +167,9 @@ def summary_lines(summary: pd.DataFrame) -> str:
     - **paper's numerical benchmark** (5 seeds): MCC 0.880 (min 0.820); blocks shared 0.990, ...
     """
     groups = [("numerical", "paper's numerical benchmark"),
-              ("design family (conditions met)", "designs that meet the conditions"),
-              ("design family (a condition violated)", "designs that break one condition"),
-              ("designs with one measurement per modality (limitation)", "designs with one measurement per modality"),
+              (FAMILY, "designs that meet the conditions"),
+              (VIOLATED, "designs that break one condition"),
+              (SINGLE, "designs with one measurement per modality"),
               ("images_cross", "MNIST images, cross-modal edges only"),
               ("images_paper", "MNIST images, the paper's DAG")]
     out = []
@@ -184,7 +185,7 @@ def summary_lines(summary: pd.DataFrame) -> str:
                 f"{_fmt(r, 'mcc_m2_mean')}; R² {_fmt(r, 'r2_mean')}; references: random rotation "
                 f"{_fmt(r, 'ref_mcc_rotation_mean')}, FastICA {_fmt(r, 'ref_mcc_ica_mean')}; SHD "
                 f"{_fmt(r, 'shd_mean', 1)} vs {_fmt(r, 'shd_empty_mean', 1)} for the empty graph.")
-        if key == "design family (conditions met)":
+        if key == FAMILY:
             chk = target_check(summary, key)
             text += (f" Targets met: {int(chk['holds'].sum())} of {len(chk)}"
                      + (f" (missed: {', '.join(chk.loc[~chk['holds'], 'target'])})" if (~chk['holds']).any() else "")
@@ -281,7 +282,7 @@ def headline(summary: pd.DataFrame | None) -> str:
     num = row("numerical")
     if num is not None:
         parts.append(f"on the paper's numerical benchmark MCC {num['mcc_mean']:.2f}, R² {num['r2_mean']:.2f}")
-    fam = row("design family (conditions met)")
+    fam = row(FAMILY)
     if fam is not None and pd.notna(fam.get("designs", np.nan)):
         parts.append(f"on {int(fam['designs'])} random designs that meet the identifiability conditions MCC "
                      f"{fam['mcc_mean']:.2f} ({int(fam['designs_mcc_ge_0.95'])} of them ≥ 0.95)")
@@ -316,21 +317,12 @@ def chapter_setup(ctx, image_source2: str) -> None:
         display(HTML(personax.notebook.reproduce_html(ctx)))
 
 
-def _family(benchmark: pd.Series) -> pd.Series:
-    """Group label of a benchmark name: the design family (conditions met), violating, one-measurement, or itself."""
-    b = benchmark.astype(str)
-    num = pd.to_numeric(b.str.extract(r"^design:(\d+)$")[0], errors="coerce")
-    return pd.Series(np.select([num < 1000, num >= 1000, b.str.endswith("s") & b.str.startswith("design:")],
-                               ["design family (conditions met)", "designs breaking a condition",
-                                "one measurement per modality"], default=b), index=benchmark.index)
-
-
 def contrast_ablation(ablation: pd.DataFrame) -> pd.DataFrame:
     """Stage 1 without / with the contrastive term, mean per group of benchmarks.
 
     ``ablation`` is ``crl_ablation_contrast.csv`` (one row per paired fit).  Returns one row
-    per group (``design family (conditions met)``, ``designs breaking a condition``, ``one
-    measurement per modality``, ``numerical``, ``images_*``) with ``fits`` and the means of
+    per group of :func:`personax.crl.benchmark_summary.family_group` (the design family,
+    the violating designs, the one-measurement designs, ``numerical``, ``images_*``) with ``fits`` and the means of
     ``mcc``, ``mcc_m1``, ``mcc_m2``, ``r2_block_m1``, ``r2_block_m2`` and ``shd`` for
     ``contrast0`` and ``contrast1``, plus ``fits_better`` (pairs whose MCC rose).
 
@@ -346,7 +338,7 @@ def contrast_ablation(ablation: pd.DataFrame) -> pd.DataFrame:
     """
     cols = [f"{c}_contrast{w}" for c in ("mcc", "mcc_m1", "mcc_m2", "r2_block_m1", "r2_block_m2", "shd")
             for w in (0, 1)]
-    df = ablation.assign(group=_family(ablation["benchmark"]),
+    df = ablation.assign(group=family_group(ablation["benchmark"]),
                          better=(ablation["mcc_contrast1"] > ablation["mcc_contrast0"]).astype(int))
     out = df.groupby("group", sort=False).agg(fits=("seed", "size"), **{c: (c, "mean") for c in cols},
                                               fits_better=("better", "sum"))
