@@ -52,6 +52,24 @@ def test_independence_test_names_match_the_registry():
     assert INDEPENDENCE_TESTS == tuple(TESTS)
 
 
+def test_a_new_registry_spec_is_a_valid_notebook_test_name(monkeypatch):
+    """Adding a test is one spec in the registry: notebooks accept its name with no other edit."""
+    import dataclasses
+
+    import personax.notebook as nb
+    from personax.independence import registry
+
+    spec = dataclasses.replace(registry.TESTS["hsic_hyppo"], name="hsic_sixth")
+    monkeypatch.setitem(registry.TESTS, "hsic_sixth", spec)
+    common = {"dataset": "both", "source": "sample", "n": None, "seed": 0, "device": "cpu", "profile": "ci",
+              "resolve": False}
+    ok = nb.validate_parameters("04_independence", tests="kci,hsic_sixth", **common)
+    assert "hsic_sixth" in str(ok["extra"]["tests"])
+    monkeypatch.delitem(registry.TESTS, "hsic_sixth")
+    with pytest.raises(nb.ParameterError, match="hsic_sixth"):
+        nb.validate_parameters("04_independence", tests="kci,hsic_sixth", **common)
+
+
 def test_setup_in_the_kernel_applies_the_same_rules():
     import personax.notebook as nb
 

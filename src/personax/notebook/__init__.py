@@ -42,8 +42,6 @@ from personax.notebook.catalogue import (  # noqa: F401  (re-exported: the old i
     _BOTH,
     CHAPTERS,
     DATASETS_ALLOWED,
-    INDEPENDENCE_TEST_NAMES,
-    INDEPENDENCE_TESTS,
     LLM_BACKENDS,
     NOTEBOOK_CHECKS,
     NOTEBOOK_DATASETS,
@@ -52,6 +50,8 @@ from personax.notebook.catalogue import (  # noqa: F401  (re-exported: the old i
     SOURCES,
     TEST_BACKENDS,
     _prompt_ids,
+    independence_test_names,
+    independence_tests,
 )
 from personax.notebook.checks import (  # noqa: F401  (re-exported: the old import path)
     _DEVICE_ALLOWED,
@@ -217,3 +217,10 @@ def setup(notebook: str, *, dataset: Any, source: Any, n: Any, seed: Any, device
     return ctx
 
 
+def __getattr__(name: str):
+    # the old constants INDEPENDENCE_TESTS / INDEPENDENCE_TEST_NAMES, read from the registry on use
+    if name in ("INDEPENDENCE_TESTS", "INDEPENDENCE_TEST_NAMES"):
+        from personax.notebook import catalogue
+
+        return getattr(catalogue, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

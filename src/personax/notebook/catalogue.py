@@ -17,11 +17,31 @@ PROFILES: tuple[str, ...] = _profiles.PROFILE_NAMES
 #: accepts); anything else must be an existing local file or folder.
 SOURCES: tuple[str, ...] = _names.SOURCES
 
-#: The Level I tests (kept equal to ``personax.independence.TESTS`` by a test; not
-#: imported from there because that import loads torch).
-INDEPENDENCE_TESTS: tuple[str, ...] = ("kci", "rcit", "hsic_gamma", "chi2", "g2", "hsic_hyppo")
-#: Names a notebook parameter may use: the tests and the deprecated alias ``hsic`` (= ``hsic_gamma``).
-INDEPENDENCE_TEST_NAMES: tuple[str, ...] = (*INDEPENDENCE_TESTS, "hsic")
+
+
+def independence_tests() -> tuple[str, ...]:
+    """The Level I tests: the keys of the registry (:data:`personax.independence.TESTS`).
+
+    Read from the registry, so a new test is one spec there; imported only when a check
+    needs the names, because the registry loads torch.
+    """
+    from personax.independence.registry import TESTS
+
+    return tuple(TESTS)
+
+
+def independence_test_names() -> tuple[str, ...]:
+    """Names a notebook parameter may use: the tests and the deprecated alias ``hsic`` (= ``hsic_gamma``)."""
+    return (*independence_tests(), "hsic")
+
+
+def __getattr__(name: str):
+    # INDEPENDENCE_TESTS / INDEPENDENCE_TEST_NAMES: the old constants, computed on first use
+    if name == "INDEPENDENCE_TESTS":
+        return independence_tests()
+    if name == "INDEPENDENCE_TEST_NAMES":
+        return independence_test_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _BOTH = _names.DATASETS
 #: Notebooks that take one dataset at a time (no ``"both"``): the datasets they accept
@@ -52,7 +72,7 @@ NOTEBOOK_CHECKS: dict[str, dict[str, dict[str, Any]]] = {
     "02_trait_inference": {"prompt_id": {"kind": "str", "choices": _prompt_ids},
                            "llm_backend": {"kind": "str", "choices": LLM_BACKENDS},
                            "model": {"kind": "str"}, "base_url": {"kind": "str"}, "api_key_env": {"kind": "str"}},
-    "04_independence": {"tests": {"kind": "names", "choices": INDEPENDENCE_TEST_NAMES}, "alpha": _ALPHA,
+    "04_independence": {"tests": {"kind": "names", "choices": independence_test_names}, "alpha": _ALPHA,
                         "test_backend": {"kind": "str", "choices": TEST_BACKENDS}},
     "04b_level1_beyond": {"alpha": _ALPHA, "test_backend": {"kind": "str", "choices": TEST_BACKENDS}},
     "05_crl_synthetic": {"seeds": {"kind": "ints", "low": 0, "allow_none": True}},

@@ -73,7 +73,8 @@ def check_param(name: str, value: Any, *, kind: str | None = None, choices: Sequ
     """
     if kind is not None and kind not in _KINDS:
         raise ValueError(f"check_param kind={kind!r} is not one of {_KINDS}")
-    if callable(choices):
+    if callable(choices) and (value is not None or not allow_none):
+        # resolved only when a value is checked (the test names' callable imports the registry)
         choices = tuple(choices())
     if kind == "names" and value is not None:
         return _check_names(name, value, choices)

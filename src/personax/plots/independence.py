@@ -74,7 +74,7 @@ def heatmap_panel(results: pd.DataFrame, tests: Sequence[str] | None = None, sup
     (three 5-column heatmaps fit the book's width)."""
     import matplotlib.pyplot as plt
 
-    tests = [t for t in (tests or TEST_TITLES) if t in set(results["test"])]
+    tests = [t for t in (tests or pd.unique(results["test"])) if t in set(results["test"])]
     n_attr = results["attribute"].nunique()
     ncols = max(1, min(ncols, len(tests)))
     nrows = -(-len(tests) // ncols)
