@@ -29,7 +29,8 @@ def load_results(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:
     """The committed CRL benchmark tables (each may be absent).
 
     Keys: ``results``, ``summary``, ``candidates`` (``benchmarks/crl.py``),
-    ``ablation_contrast`` (``benchmarks/crl_ablation_contrast.py``) and ``ablation_restarts``.
+    ``ablation_contrast`` (``benchmarks/crl_ablation_contrast.py``), ``ablation_restarts`` and
+    ``ablation_sparsity`` (``benchmarks/crl_ablation_sparsity.py``).
 
     Returns an empty dict outside a source checkout or before ``benchmarks/crl.py`` has run.
     """
@@ -39,7 +40,8 @@ def load_results(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:
         return out
     for key, name in (("results", "crl.csv"), ("summary", "crl_summary.csv"), ("candidates", "crl_candidates.csv"),
                       ("ablation_contrast", "crl_ablation_contrast.csv"),
-                      ("ablation_restarts", "crl_ablation_restarts.csv")):
+                      ("ablation_restarts", "crl_ablation_restarts.csv"),
+                      ("ablation_sparsity", "crl_ablation_sparsity.csv")):
         p = folder / name
         if p.exists():
             df = pd.read_csv(p)
