@@ -41,3 +41,12 @@ def test_sparsity_ablation_pairs_variants():
     assert t.loc["design:4", "delta_mcc"] == pytest.approx(-0.15)
     text = fm.sentence_sparsity(t.reset_index())
     assert "helps 1 (design:14" in text and "hurts 1 (design:4" in text
+
+
+def test_machine_spread_counts_identical_fits():
+    table = pd.DataFrame({"benchmark": ["design:1", "design:2"], "seed": [0, 0], "mcc default": [0.9, 0.8]})
+    res = pd.DataFrame({"benchmark": ["design:1", "design:2", "design:3"], "seed": 0, "method": "personax",
+                        "mcc": [0.9, 0.85, 0.7]})
+    text = fm.sentence_machine_spread(table, res)
+    assert "1 of 2 are bit-identical" in text and "up to 0.050" in text
+    assert "No fit" in fm.sentence_machine_spread(table, res.assign(seed=1))
