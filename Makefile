@@ -7,6 +7,8 @@
 #
 # Overrides (passed to the notebooks that declare them):
 #   make book DATASET=athlepersona SOURCE=hf PROFILE=paper DEVICE=cuda SEED=1 N=2000
+#   make book REUSE=1   re-execute only notebooks whose inputs changed (source, parameters,
+#                       package, data, committed results, environment)
 # SOURCE=hf needs network and Hugging Face access, so it turns the offline sandbox off.
 # Other targets: notebooks (execute only), sync (jupytext), benchmarks, clean.
 
@@ -18,6 +20,8 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev
 VENV := .venv
 # notebooks `make book` executes at once (one process each; 2 on the 2-core machine)
 JOBS ?= 2
+# REUSE=1: keep executed notebooks whose inputs are unchanged (personax.runner.reuse); default: run all
+REUSE ?= 0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.personax-installed
 # model-weight wheels (SmolLM2), outside site-packages: see requirements-models.txt
@@ -128,7 +132,7 @@ check-book: $(STAMP)
 # ---------------------------------------------------------------- book
 book: $(STAMP)
 	@rm -f build/timings.tsv
-	$(TIMED) book $(RUN_OFFLINE) $(BIN)/personax book --profile $(PROFILE) --jobs $(JOBS) $(PARAMS)
+	$(TIMED) book $(RUN_OFFLINE) $(BIN)/personax book --profile $(PROFILE) --jobs $(JOBS) $(if $(filter 1,$(REUSE)),--reuse) $(PARAMS)
 	@echo "==> open file://$(CURDIR)/_build/html/index.html"
 
 notebooks: $(STAMP)

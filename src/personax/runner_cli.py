@@ -40,6 +40,10 @@ def _add_param_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int_at_least(1), default=1, metavar="N",
                         help="with --all / book: execute up to N notebooks at once, each in its own process "
                              "(default 1; the Makefile's `make book` uses 2 on the 2-core machine)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep an earlier good result of a notebook whose inputs are unchanged (its source, "
+                             "parameters, the personax package, data/, benchmarks/results/, requirements, "
+                             "environment); any change re-executes it. Default: execute every notebook")
 
 
 def register(subparsers) -> None:
@@ -118,10 +122,12 @@ def _cmd_run(args) -> int:
         params["profile"] = args.profile
     if args.all:
         results = runner.run_all(params, out_dir=args.out, root=root, timeout=_timeout(args),
-                                 stop_on_error=args.stop_on_error, jobs=args.jobs)
+                                 stop_on_error=args.stop_on_error, jobs=args.jobs, reuse=args.reuse)
     else:
-        result = runner.run_notebook(args.notebook, params, out_dir=args.out, root=root, timeout=_timeout(args))
-        print(f"[personax] {result.name}: {'ok' if result.ok else 'FAILED'} in {result.wall_s:.1f} s -> "
+        result = runner.run_notebook(args.notebook, params, out_dir=args.out, root=root, timeout=_timeout(args),
+                                     reuse=args.reuse)
+        status = "reused (inputs unchanged)" if result.reused else "ok" if result.ok else "FAILED"
+        print(f"[personax] {result.name}: {status} in {result.wall_s:.1f} s -> "
               f"{result.output} (provenance: {result.provenance_path})")
         results = [result]
     return _report(results)
@@ -135,7 +141,8 @@ def _cmd_book(args) -> int:
     profile = args.profile or params.pop("profile", None) or "quick"
     if not args.no_execute:
         t0 = time.perf_counter()
-        results = runner.run_all(params, profile=profile, root=root, timeout=_timeout(args), jobs=args.jobs)
+        results = runner.run_all(params, profile=profile, root=root, timeout=_timeout(args), jobs=args.jobs,
+                                 reuse=args.reuse)
         status = _report(results)
         print(f"[personax] executed {len(results)} notebook(s) in {time.perf_counter() - t0:.1f} s")
         if status:

@@ -213,3 +213,41 @@ def test_tag_plumbing_hides_parameters_setup_and_marked_cells_only():
     assert nb.cells[6].metadata["tags"] == ["hide-output"], "an explicit display tag wins"
     assert "tags" not in nb.cells[7].metadata and "tags" not in nb.cells[8].metadata
     assert runner.tag_plumbing(nb) == {}, "idempotent: tagged cells are left alone"
+
+
+@pytest.mark.slow
+def test_reuse_keeps_an_unchanged_result_and_reexecutes_on_any_change(tiny_book, tmp_path):
+    """--reuse skips a notebook only while its source, parameters and inputs are unchanged."""
+    source, out = tiny_book / "notebooks" / "01_tiny.py", tmp_path / "executed"
+    first = runner.run_notebook(source, {"n": 3}, out_dir=out)
+    assert first.ok and not first.reused
+    key = json.loads(first.provenance_path.read_text())["runner"]["execution_key"]
+    stamp = first.output.stat().st_mtime_ns
+    again = runner.run_notebook(source, {"n": 3}, out_dir=out, reuse=True)
+    assert again.ok and again.reused and again.output.stat().st_mtime_ns == stamp
+    # without --reuse, or with another parameter value, it executes
+    assert not runner.run_notebook(source, {"n": 3}, out_dir=out).reused
+    other = runner.run_notebook(source, {"n": 4}, out_dir=out, reuse=True)
+    assert not other.reused and json.loads(other.provenance_path.read_text())["runner"]["execution_key"] != key
+    # an edited source re-executes
+    source.write_text(source.read_text() + "\n# %%\nprint('edited')\n")
+    assert not runner.run_notebook(source, {"n": 4}, out_dir=out, reuse=True).reused
+
+
+def test_execution_key_covers_data_results_and_environment(tiny_book, monkeypatch):
+    from personax.runner import reuse
+
+    source = tiny_book / "notebooks" / "01_tiny.py"
+    base = reuse.execution_key(source, {"n": 1}, tiny_book)
+    assert reuse.execution_key(source, {"n": 1}, tiny_book) == base
+    assert reuse.execution_key(source, {"n": 2}, tiny_book) != base
+    (tiny_book / "data").mkdir(exist_ok=True)
+    (tiny_book / "data" / "extra.csv").write_text("a\n1\n")
+    with_data = reuse.execution_key(source, {"n": 1}, tiny_book)
+    assert with_data != base
+    (tiny_book / "benchmarks" / "results").mkdir(parents=True, exist_ok=True)
+    (tiny_book / "benchmarks" / "results" / "crl.csv").write_text("benchmark\nx\n")
+    with_results = reuse.execution_key(source, {"n": 1}, tiny_book)
+    assert with_results != with_data
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0" if reuse.os.environ.get("HF_HUB_OFFLINE") == "1" else "1")
+    assert reuse.execution_key(source, {"n": 1}, tiny_book) != with_results

@@ -67,7 +67,6 @@ from personax.runner.execute import (  # noqa: F401  (re-exported: the old impor
     _kernel_environment,
     _PapermillInferenceFilter,
     _quiet_papermill_inference,
-    _sha256,
     failed_paths,
     run_all,
     run_notebook,
@@ -86,4 +85,5 @@ from personax.runner.params import (  # noqa: F401  (re-exported: the old import
     split_overrides,
 )
 from personax.runner.plumbing import DISPLAY_TAGS, PLUMBING_MARKER, plumbing_tag, tag_plumbing  # noqa: F401  (re-exported: the old import path)
+from personax.runner.reuse import execution_key, file_sha256 as _sha256  # noqa: F401  (re-exported)
 

@@ -61,6 +61,9 @@ class RunResult:
         Name of the exception that stopped the run (``"ParameterError"``, ...).
     previous : Path or None
         After a failure: the earlier good executed notebook, left untouched (None if none).
+    reused : bool
+        The earlier good result was kept because its inputs had not changed (``reuse=True``;
+        see :mod:`personax.runner.reuse`); nothing was executed.
     """
 
     name: str
@@ -74,6 +77,7 @@ class RunResult:
     wall_s: float = 0.0
     error_type: str | None = None
     previous: Path | None = None
+    reused: bool = False
 
     @property
     def exit_code(self) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import hashlib
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from personax import provenance as _provenance
+from personax.runner import reuse as _reuse
 from personax.runner.base import (
     DEFAULT_CELL_TIMEOUT,
     KERNEL,
@@ -89,10 +89,6 @@ def _kernel_environment(provenance_file: Path, figures_file: Path | None = None)
         yield
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _error_summary(exc: BaseException) -> str:
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
@@ -113,7 +109,7 @@ def failed_paths(out: Path, name: str) -> tuple[Path, Path]:
 def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | None = None, *,
                  out_dir: str | os.PathLike | None = None, root: Path | None = None, strict: bool = True,
                  timeout: int | None = DEFAULT_CELL_TIMEOUT, progress_bar: bool = False,
-                 log_output: bool = False, check: bool = True) -> RunResult:
+                 log_output: bool = False, check: bool = True, reuse: bool = False) -> RunResult:
     """Execute one notebook from its jupytext source into ``out_dir`` with papermill.
 
     The notebook is executed into a temporary file beside the output.  Only a run in
@@ -143,6 +139,10 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
     check : bool
         Validate the parameters with the notebook's own ``setup(...)`` checks before
         starting a kernel (:func:`check_parameters`; default).
+    reuse : bool
+        Keep an earlier good result whose inputs (source, parameters, package, data,
+        committed results, environment) are unchanged instead of executing again
+        (:mod:`personax.runner.reuse`; default False: always execute).
 
     Returns
     -------
@@ -174,6 +174,10 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunnerUsageError(f"cannot create the output folder {out}: {exc.strerror or exc}") from exc
+    key = _reuse.execution_key(source, used, root)
+    if reuse and _reuse.reusable(output, sidecar, key):
+        return RunResult(name=name, source=source, output=output, provenance_path=sidecar, parameters=used,
+                         skipped=skipped, reused=True)
     nb.metadata.setdefault("kernelspec", {"name": KERNEL, "display_name": "Python 3", "language": "python"})
     nb.metadata["kernelspec"]["name"] = KERNEL
 
@@ -185,7 +189,7 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
         error = run.error
         final_nb, final_sidecar = (output, sidecar) if error is None else (failed_nb, failed_sidecar)
         record = _runner_record(run, source=source, final_nb=final_nb, used=used, skipped=skipped,
-                                started=started)
+                                started=started, key=key)
         _write_outputs(run, record, tmp_output, final_nb, final_sidecar)
         if error is None:
             # a stale failure from an earlier run would contradict the good result
@@ -317,12 +321,12 @@ def _execute(nb, source: Path, name: str, tmp_output: Path, used: dict, declared
 
 
 def _runner_record(run: _Execution, *, source: Path, final_nb: Path, used: dict, skipped: dict,
-                   started: _dt.datetime) -> dict:
+                   started: _dt.datetime, key: str) -> dict:
     """The provenance record with the runner's part (secrets redacted, even in the injected parameters)."""
     record = run.record
     record["runner"] = _provenance.jsonable({
         "source": str(source),
-        "source_sha256": _sha256(source),
+        "source_sha256": _reuse.file_sha256(source),
         "output": str(final_nb),
         "kernel": KERNEL,
         "parameters_injected": used,
@@ -332,6 +336,7 @@ def _runner_record(run: _Execution, *, source: Path, final_nb: Path, used: dict,
         "wall_s": round(run.wall, 2),
         "status": "ok" if run.error is None else "failed",
         "error": run.error,
+        "execution_key": key,
     })
     # secrets never reach the record, even through the injected parameters
     record["runner"]["parameters_injected"], dropped = _provenance.redact(used)
@@ -360,7 +365,7 @@ def _write_outputs(run: _Execution, record: dict, tmp_output: Path, final_nb: Pa
 def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None = None,
             notebooks: Sequence[str | os.PathLike] | None = None, out_dir: str | os.PathLike | None = None,
             root: Path | None = None, timeout: int | None = DEFAULT_CELL_TIMEOUT, stop_on_error: bool = False,
-            echo: bool = True, jobs: int = 1) -> list[RunResult]:
+            echo: bool = True, jobs: int = 1, reuse: bool = False) -> list[RunResult]:
     """Execute every notebook (``notebooks/NN_*.py`` in order) with shared overrides.
 
     Parameters
@@ -381,6 +386,8 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
         Notebooks executed at once, each in its own worker process (its own environment,
         provenance file and kernel); results come back in notebook order.  ``stop_on_error``
         needs ``jobs=1``.
+    reuse : bool
+        Keep the good results of notebooks whose inputs are unchanged (see :func:`run_notebook`).
 
     Returns
     -------
@@ -429,7 +436,7 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
         raise RunnerUsageError(f"jobs={jobs}: give 1 or more")
     if jobs > 1 and stop_on_error:
         raise RunnerUsageError("stop_on_error needs jobs=1 (notebooks running at once cannot stop each other)")
-    kwargs = {"out_dir": out_dir, "root": root, "strict": False, "timeout": timeout, "check": False}
+    kwargs = {"out_dir": out_dir, "root": root, "strict": False, "timeout": timeout, "check": False, "reuse": reuse}
     if jobs == 1:
         results = []
         for source in sources:
@@ -443,10 +450,12 @@ def run_all(parameters: Mapping[str, Any] | None = None, *, profile: str | None 
 
 
 def _finished(result: RunResult, echo: bool) -> RunResult:
-    """Record one notebook's timing and print its status line."""
-    _append_timing(result.name, result)
+    """Record one notebook's timing (not for a reused result) and print its status line."""
+    if not result.reused:
+        _append_timing(result.name, result)
     if echo:
         status = "ok" if result.ok else f"FAILED: {result.error}"
+        status = "reused (inputs unchanged)" if result.reused else status
         skipped = f" (not declared, skipped: {sorted(result.skipped)})" if result.skipped else ""
         print(f"[personax] {result.name}: {status} in {result.wall_s:.1f} s -> {result.output}{skipped}", flush=True)
     return result
