@@ -52,8 +52,11 @@ def test_adding_a_test_is_one_spec(monkeypatch):
 
 
 def test_hsic_hyppo_is_such_a_spec_and_fast_paths_are_declared():
+    from personax.independence import reference
+
     hyppo = registry.TESTS["hsic_hyppo"]
     assert hyppo.many is None and hyppo.from_codes is None  # pair by pair through spec.fast
+    assert hyppo.fast is reference.hsic_hyppo is hyppo.reference  # the implementation itself: no adapter
     assert {n for n, s in registry.TESTS.items() if s.many is not None} == {"kci", "rcit", "hsic_gamma"}
     assert {n for n, s in registry.TESTS.items() if s.from_codes is not None} == {"chi2", "g2"}
     assert {n for n, s in registry.TESTS.items() if s.many_given is not None} == {"kci", "rcit"}

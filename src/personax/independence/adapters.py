@@ -71,11 +71,6 @@ def _ref_hsic(x, y, *, seed, device, standardize, sigma, hyppo):
                                test="hsic_gamma")
 
 
-def _hyppo_hsic(x, y, *, seed, device):
-    # no project implementation: both backends run hyppo (same answer by construction)
-    return reference.hsic_hyppo(x, y, seed=seed)
-
-
 def _fast_chi2(x, y, *, seed, device, max_levels):
     return fast.chi2(x, y, max_levels=max_levels)
 

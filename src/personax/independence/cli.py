@@ -51,8 +51,10 @@ def register(subparsers) -> None:
     b.add_argument("--n", type=_positive_int, default=None,
                    help="rows: subsample (sample/hf/path) or generate (synthetic)")
     b.add_argument("--tests", default=None,
-                   help="comma-separated subset of kci,rcit,hsic_gamma,chi2,g2,hsic_hyppo (hsic: deprecated alias of "
-                        "hsic_gamma); default kci,rcit,hsic_gamma,chi2,g2, or kci,rcit,chi2,g2 with --given")
+                   help="comma-separated names of registered tests (personax.independence.TESTS: kci, rcit, "
+                        "hsic_gamma, chi2, g2, hsic_hyppo and any spec added there; an unknown name is an error "
+                        "that lists them; hsic: deprecated alias of hsic_gamma); default kci,rcit,hsic_gamma,chi2,g2, "
+                        "or kci,rcit,chi2,g2 with --given")
     b.add_argument("--given", default=None,
                    help="comma-separated conditioning columns Z (e.g. gender,occupation): test trait ⫫ attribute | Z")
     b.add_argument("--traits", default=None, help="comma-separated trait columns (default: the five aggregates)")

@@ -181,8 +181,13 @@ def _hyppo_hsic(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
     return float(stat), float(p)
 
 
-def hsic_hyppo(x: np.ndarray, y: np.ndarray, *, seed: int = 0) -> TestResult:
-    """hyppo's HSIC on z-scored inputs (median-heuristic Gaussian kernel, chi-square null)."""
+def hsic_hyppo(x: np.ndarray, y: np.ndarray, *, seed: int = 0, device: str | None = None) -> TestResult:
+    """hyppo's HSIC on z-scored inputs (median-heuristic Gaussian kernel, chi-square null).
+
+    Written in the registry's protocol (``f(x, y, *, seed, device)``; ``device`` is ignored:
+    hyppo runs on the CPU), so its :class:`~personax.independence.registry.TestSpec` names
+    this function directly: the worked example of adding a test with one spec.
+    """
     n = x.shape[0]
     if n < 5:
         raise IndependenceTestError(f"hyppo's Hsic needs n >= 5, got n={n}")
