@@ -144,7 +144,9 @@ def _cmd_book(args) -> int:
         results = runner.run_all(params, profile=profile, root=root, timeout=_timeout(args), jobs=args.jobs,
                                  reuse=args.reuse)
         status = _report(results)
-        print(f"[personax] executed {len(results)} notebook(s) in {time.perf_counter() - t0:.1f} s")
+        reused = sum(r.reused for r in results)
+        print(f"[personax] executed {len(results) - reused} notebook(s), reused {reused} (inputs unchanged) in "
+              f"{time.perf_counter() - t0:.1f} s")
         if status:
             n_failed = sum(not r.ok for r in results)
             html = (root or runner.project_root()) / "_build" / "html"
