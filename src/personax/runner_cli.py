@@ -126,8 +126,7 @@ def _cmd_run(args) -> int:
     else:
         result = runner.run_notebook(args.notebook, params, out_dir=args.out, root=root, timeout=_timeout(args),
                                      reuse=args.reuse)
-        status = "reused (inputs unchanged)" if result.reused else "ok" if result.ok else "FAILED"
-        print(f"[personax] {result.name}: {status} in {result.wall_s:.1f} s -> "
+        print(f"[personax] {result.name}: {result.status} in {result.wall_s:.1f} s -> "
               f"{result.output} (provenance: {result.provenance_path})")
         results = [result]
     return _report(results)

@@ -80,6 +80,11 @@ class RunResult:
     reused: bool = False
 
     @property
+    def status(self) -> str:
+        """``"reused (inputs unchanged)"``, ``"ok"`` or ``"FAILED"`` (the runner's status lines)."""
+        return "reused (inputs unchanged)" if self.reused else "ok" if self.ok else "FAILED"
+
+    @property
     def exit_code(self) -> int:
         """0 when ok; 2 when a cell raised a ParameterError (a bad -p value); else 1."""
         if self.ok:

@@ -454,8 +454,7 @@ def _finished(result: RunResult, echo: bool) -> RunResult:
     if not result.reused:
         _append_timing(result.name, result)
     if echo:
-        status = "ok" if result.ok else f"FAILED: {result.error}"
-        status = "reused (inputs unchanged)" if result.reused else status
+        status = result.status if result.ok else f"FAILED: {result.error}"
         skipped = f" (not declared, skipped: {sorted(result.skipped)})" if result.skipped else ""
         print(f"[personax] {result.name}: {status} in {result.wall_s:.1f} s -> {result.output}{skipped}", flush=True)
     return result
