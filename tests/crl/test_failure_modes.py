@@ -48,5 +48,5 @@ def test_machine_spread_counts_identical_fits():
     res = pd.DataFrame({"benchmark": ["design:1", "design:2", "design:3"], "seed": 0, "method": "personax",
                         "mcc": [0.9, 0.85, 0.7]})
     text = fm.sentence_machine_spread(table, res)
-    assert "1 of 2 are bit-identical" in text and "up to 0.050" in text
+    assert "1 of 2 agree to six decimals" in text and "up to 0.050" in text
     assert "No fit" in fm.sentence_machine_spread(table, res.assign(seed=1))

@@ -120,6 +120,6 @@ def sentence_machine_spread(table: pd.DataFrame, results: pd.DataFrame, method: 
     diff = (m["mcc default"] - m["mcc"]).abs()
     same = int((diff < 1e-6).sum())
     return (f"The default column was refitted for this ablation; against the committed benchmark's fits of the "
-            f"same designs and seeds (another machine), {same} of {len(m)} are bit-identical and the others differ "
+            f"same designs and seeds (another machine), {same} of {len(m)} agree to six decimals and the others differ "
             f"by up to {diff.max():.3f} MCC (training is bit-reproducible on one machine, not across CPUs; compare "
             f"the spread over seeds in the family table).")
