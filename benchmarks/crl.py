@@ -138,10 +138,11 @@ def main(argv=None) -> pd.DataFrame:
         print(res[["benchmark", "method", "seed", "mcc", "r2", "shd", "shd_empty", "ref_mcc_rotation",
                    "seconds"]].to_string(index=False), flush=True)
     res = pd.concat(frames, ignore_index=True).drop_duplicates(["benchmark", "method", "seed"], keep="last")
-    res["machine"] = _machine(device)
-    res["torch_threads"] = torch.get_num_threads()
-    res["torch"] = torch.__version__
-    res["timestamp_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    # rows carried over from an earlier report keep the machine and time they were measured on
+    stamp = {"machine": _machine(device), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+             "timestamp_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    for col, value in stamp.items():
+        res[col] = res[col].fillna(value) if col in res else value
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     res.to_csv(out / "crl.csv", index=False)

@@ -264,10 +264,14 @@ def benchmark_run(benchmark="numerical", methods=METHODS, seeds=(0, 1, 2), profi
                 # the selection cannot see): the evidence that the selection tracks the truth
                 crow = []
                 for cand in f.candidates.to_dict("records"):
-                    zc = f.with_candidate(cand["phase"]).encode(bench.views)
+                    fc = f.with_candidate(cand["phase"])
+                    ev = evaluate(fc.encode(bench.views), bench, f.split, fc.adjacency, threshold, seed=seed,
+                                  block_r2=False)
                     crow.append({"benchmark": label, "method": method, "seed": seed, "phase": cand["phase"],
-                                 "val_nll": cand["val_nll"], "chosen": cand["val_nll"] == f.candidates["val_nll"].min(),
-                                 "mcc": _mcc_only(zc, bench, f.split)})
+                                 "s2_sparsity": cand.get("s2_sparsity"), "val_nll": cand["val_nll"],
+                                 "n_val": len(f.split["val"]), "edges": cand.get("edges"),
+                                 "criterion": cand.get("criterion"), "chosen": bool(cand["chosen"]),
+                                 "mcc": ev["mcc"], "shd": ev["shd"], "shd_empty": ev["shd_empty"]})
                 _append_rows(Path(out) / "candidates.csv", crow)
             if keep_fits:
                 fits[(method, seed)] = f

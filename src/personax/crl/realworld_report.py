@@ -139,7 +139,7 @@ def training_summary(results: Mapping[str, object]) -> pd.DataFrame:
         Columns ``dataset``, ``phase`` (``blocks`` = stage 1; ``components:<order>:<restart>``
         = the stage-2 candidates), ``epochs``, ``best_epoch``, ``stopped_early`` (early
         stopping ended it, not the epoch budget), ``val_nll`` (stage 2: held-out NLL, which
-        selects the candidate), ``kept`` (the candidate the fit kept).
+        with the edge penalty selects the candidate), ``kept`` (the candidate the fit kept).
     """
     rows = []
     for d, r in results.items():
@@ -151,11 +151,12 @@ def training_summary(results: Mapping[str, object]) -> pd.DataFrame:
         rows.append({"dataset": d, "phase": "blocks", "epochs": int(b["epochs"]), "best_epoch": int(b["best_epoch"]),
                      "stopped_early": bool(b["stopped_early"]), "val_nll": float("nan"), "kept": True})
         comp = list(stages.get("components", []))
-        best = min((c["val_nll"] for c in comp), default=None)
+        best = min((c["val_nll"] for c in comp), default=None)  # records written before the "chosen" flag
         for c in comp:
             rows.append({"dataset": d, "phase": str(c["phase"]), "epochs": int(c["epochs"]),
                          "best_epoch": int(c["best_epoch"]), "stopped_early": bool(c["stopped_early"]),
-                         "val_nll": float(c["val_nll"]), "kept": bool(c["val_nll"] == best)})
+                         "val_nll": float(c["val_nll"]),
+                         "kept": bool(c["chosen"] if "chosen" in c else c["val_nll"] == best)})
     return pd.DataFrame(rows, columns=["dataset", "phase", "epochs", "best_epoch", "stopped_early", "val_nll", "kept"])
 
 
@@ -174,7 +175,7 @@ def sentence_training(results: Mapping[str, object]) -> str:
         if len(comp):
             k = comp[comp["kept"]].iloc[0]
             s += (f"; stage 2 fitted {len(comp)} candidate(s) for "
-                  f"{_and([str(e) for e in comp['epochs']])} epochs and kept `{k['phase']}` (lowest held-out NLL, "
+                  f"{_and([str(e) for e in comp['epochs']])} epochs and kept `{k['phase']}` (held-out NLL "
                   f"{k['val_nll']:.2f}; ended by {ended(k)})")
         parts.append(s)
     return ". ".join(parts) + "."

@@ -30,7 +30,8 @@ def load_results(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:
 
     Keys: ``results``, ``summary``, ``candidates`` (``benchmarks/crl.py``),
     ``ablation_contrast`` (``benchmarks/crl_ablation_contrast.py``), ``ablation_restarts`` and
-    ``ablation_sparsity`` (``benchmarks/crl_ablation_sparsity.py``).
+    ``ablation_sparsity`` (``benchmarks/crl_ablation_sparsity.py``), ``selection_criteria``
+    (``benchmarks/crl_selection_criteria.py``).
 
     Returns an empty dict outside a source checkout or before ``benchmarks/crl.py`` has run.
     """
@@ -41,7 +42,8 @@ def load_results(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:
     for key, name in (("results", "crl.csv"), ("summary", "crl_summary.csv"), ("candidates", "crl_candidates.csv"),
                       ("ablation_contrast", "crl_ablation_contrast.csv"),
                       ("ablation_restarts", "crl_ablation_restarts.csv"),
-                      ("ablation_sparsity", "crl_ablation_sparsity.csv")):
+                      ("ablation_sparsity", "crl_ablation_sparsity.csv"),
+                      ("selection_criteria", "crl_selection_criteria.csv")):
         p = folder / name
         if p.exists():
             df = pd.read_csv(p)

@@ -10,9 +10,11 @@ stopping on held-out validation rows (the test rows are never seen):
 2. **Components** (:class:`personax.crl.components.ComponentModel`): conditional flows and
    the additive-noise prior, fitted by exact maximum likelihood of the (frozen, train-row
    standardised) stage-1 codes.  One fit per candidate block order (all orders of the
-   modalities with ``block_order="auto"``; the views' order with ``"given"``) and per
-   restart; the candidate with the lowest **validation negative log-likelihood** is kept.
-   No choice uses the planted truth.
+   modalities with ``block_order="auto"``; the views' order with ``"given"``), per
+   restart and per L1 weight (``s2_sparsity`` and ``s2_sparsity_alt``); the candidate with
+   the lowest **validation negative log-likelihood plus a BIC penalty on its edges** is kept
+   (``s2_select``, :func:`personax.crl.candidates.selection_criterion`).  No choice uses
+   the planted truth.
 
 Every phase is checkpointed (weights, optimiser, scheduler, shuffling generator, best
 state, history), so an interrupted run resumes and reproduces the uninterrupted weights
@@ -34,6 +36,14 @@ from torch import nn
 
 from personax.crl.batching import batches, refresh_batchnorm, weighted_terms
 from personax.crl.blocks import BlockModel
+from personax.crl.candidates import (
+    candidate_name,
+    candidate_orders,
+    edge_count,
+    ica_init,
+    rotate_init,
+    selection_criterion,
+)
 from personax.crl.components import ComponentModel, order_mask
 
 
@@ -134,90 +144,6 @@ def _components(model: StagedCRL, cfg, order: Sequence[int]) -> ComponentModel:
     mask = order_mask(model.slots(), model.causal_flags(), order)
     return ComponentModel(model.slots(), model.blocks.n_shared, mask, layers=cfg.s2_layers, hidden=cfg.s2_hidden,
                           n_terms=cfg.s2_terms, edge_hidden=cfg.prior_hidden)
-
-
-def ica_init(comp: ComponentModel, s: np.ndarray, codes: Sequence[np.ndarray], seed: int = 0) -> None:
-    """Start each block's linear layer at the FastICA unmixing of its code (linear ``s`` part removed).
-
-    The components of a block are independent given the other blocks; with non-Gaussian
-    noises the linear ICA of the code is already close to them, which puts the likelihood
-    search in the right basin (measured on the design family: random or identity starts
-    often stop in a rotated local optimum of *higher* held-out NLL).  With Gaussian noises
-    ICA returns an arbitrary rotation, no worse than any other start.
-    """
-    import warnings
-
-    from sklearn.decomposition import FastICA
-    from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
-
-    S = np.concatenate([s, np.ones((len(s), 1))], 1)
-    n_causal = [int(sum(f)) for f in _split_flags(comp)]
-    with threadpool_limits(limits=1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for b, (flow, c) in enumerate(zip(comp.flows, codes)):
-            if flow.linear is None:
-                continue
-            resid = c - S @ np.linalg.lstsq(S, c, rcond=None)[0]
-            ica = FastICA(c.shape[1], whiten="unit-variance", random_state=seed, max_iter=2000).fit(resid)
-            W = np.asarray(ica.components_, dtype=np.float64)
-            if not (np.all(np.isfinite(W)) and abs(np.linalg.det(W)) > 1e-8):
-                continue
-            if n_causal[b] < c.shape[1]:
-                # a block with exogenous-noise slots (single measurement with its own noise): the
-                # components least dependent on the other blocks go to the noise slots, which
-                # have no edges; the others keep their causal slots
-                others = np.concatenate([codes[j] for j in range(len(codes)) if j != b] + [s], 1)
-                dep = [_hsic(resid @ w, others, seed) for w in W]
-                W = W[np.argsort(dep)[::-1]]
-            with torch.no_grad():
-                flow.linear.copy_(torch.as_tensor(W, dtype=flow.linear.dtype))
-
-
-def rotate_init(comp: ComponentModel, rng: np.random.Generator) -> None:
-    """Compose each block's linear layer with a random rotation (diversifies restarts)."""
-    with torch.no_grad():
-        for flow in comp.flows:
-            if flow.linear is None or flow.linear.shape[0] < 2:
-                continue
-            q, r = np.linalg.qr(rng.standard_normal(tuple(flow.linear.shape)))
-            q = q * np.sign(np.diag(r))
-            flow.linear.copy_(torch.as_tensor(q, dtype=flow.linear.dtype) @ flow.linear)
-
-
-def _split_flags(comp: ComponentModel) -> list[list[bool]]:
-    """Per block, which coordinates may carry edges (False = exogenous-noise slot)."""
-    mask = comp.prior.mask.cpu().numpy().astype(bool)
-    causal = mask.any(0) | mask.any(1)
-    out, start = [], 0
-    for sz in comp.slots:
-        out.append(list(causal[start:start + sz]) if causal.any() else [True] * sz)
-        start += sz
-    return out
-
-
-def _hsic(u: np.ndarray, v: np.ndarray, seed: int = 0, rows: int = 1000) -> float:
-    """Normalised biased HSIC of ``u`` (1-d) and ``v`` with Gaussian kernels (median widths), on a subsample."""
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(u), min(rows, len(u)), replace=False)
-    a, b = u[idx].reshape(len(idx), -1), v[idx].reshape(len(idx), -1)
-
-    def gram(x):
-        d = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
-        med = np.median(d[d > 0]) if np.any(d > 0) else 1.0
-        k = np.exp(-d / med)
-        h = np.eye(len(x)) - 1.0 / len(x)
-        return h @ k @ h
-
-    ka, kb = gram(a), gram(b)
-    return float((ka * kb).sum() / np.sqrt((ka * ka).sum() * (kb * kb).sum()))
-
-
-def candidate_orders(n_modalities: int, mode: str) -> list[tuple[int, ...]]:
-    """Block orders tried by stage 2: every permutation (``"auto"``) or the given one."""
-    if mode == "given" or n_modalities < 2:
-        return [tuple(range(n_modalities))]
-    return list(itertools.permutations(range(n_modalities)))
 
 
 class _Phase:
@@ -423,55 +349,73 @@ class StagedTrainer:
                 s_va, c_va = self.model.codes(self.x_val)
             else:
                 s_va, c_va = s_tr, c_tr
+        n_val = int(s_va.shape[0])
         orders = candidate_orders(len(self.model.blocks.modalities), cfg.block_order)
+        starts = list(itertools.product(orders, range(cfg.s2_restarts)))
         best = None
         self.candidates = []
-        for ci, (order, restart) in enumerate(itertools.product(orders, range(cfg.s2_restarts))):
-            name = f"components:{'>'.join(map(str, order))}:{restart}"
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed * 7919 + 101 * ci + 1)
-                comp = _components(self.model, cfg, order)
-            if cfg.s2_init == "ica":
-                ica_init(comp, s_tr.cpu().numpy(), [c.cpu().numpy() for c in c_tr], seed=self.seed)
-            if restart > 0 or cfg.s2_init == "random":
-                # later restarts start from a random rotation of each block (seeded per candidate)
-                rotate_init(comp, np.random.default_rng(self.seed * 7919 + 101 * ci + 3))
-            comp = comp.to(s_tr.device)
-            if name in self.done:
-                comp.load_state_dict(self.done[name]["state"])
+        for wi, weight in enumerate(cfg.s2_weights()):
+            # every weight starts from the same initialisation and batches as the first (paired fits)
+            for ci, (order, restart) in enumerate(starts):
+                name = candidate_name(order, restart, weight if wi else None)
+                comp = self._fit_candidate(name, ci, order, restart, weight, s_tr, c_tr, s_va, c_va)
+                edges = edge_count(comp, self.model.causal_flags(), cfg.edge_threshold)
                 val_nll = self.done[name]["val_nll"]
-            else:
-                phase = _Phase(name, comp, cfg.s2_lr, cfg.s2_max_epochs, cfg.s2_patience, cfg.lr_patience, 0.0,
-                               cfg.s2_min_delta, self.seed * 7919 + 101 * ci + 2)
-
-                def step(idx, comp=comp):
-                    codes = [c[idx] for c in c_tr]
-                    nll = comp.nll(codes, s_tr[idx])
-                    sp = comp.sparsity()
-                    return {"loss": nll + cfg.s2_sparsity * sp, "ind": nll, "sp": sp}
-
-                def val(comp=comp):
-                    with torch.no_grad():
-                        comp.eval()
-                        nll = float(comp.nll(c_va, s_va))
-                        sp = float(comp.sparsity())
-                    return {"loss": nll + cfg.s2_sparsity * sp, "ind": nll, "sp": sp, "score": nll}
-
-                self._run_phase(phase, step, val, {"order": ">".join(map(str, order)), "restart": restart})
-                comp.eval()
-                with torch.no_grad():
-                    val_nll = float(comp.nll(c_va, s_va))
-                self.done[name] = {"state": copy.deepcopy(comp.state_dict()), "val_nll": val_nll,
-                                   "best_epoch": phase.best_epoch, "epochs": phase.epoch,
-                                   "stopped_early": phase.bad >= phase.patience}
-                self.current = None
-                self._save()
-            self.model.candidate_states[name] = (list(order), copy.deepcopy(comp.state_dict()))
-            self.candidates.append({"phase": name, "order": list(order), "restart": restart, "val_nll": val_nll,
-                                    "best_epoch": self.done[name]["best_epoch"], "epochs": self.done[name]["epochs"],
-                                    "stopped_early": self.done[name]["stopped_early"]})
-            if best is None or val_nll < best[0]:
-                best = (val_nll, order, comp)
+                crit = selection_criterion(val_nll, edges, n_val, cfg.s2_select)
+                self.model.candidate_states[name] = (list(order), copy.deepcopy(comp.state_dict()))
+                self.candidates.append({"phase": name, "order": list(order), "restart": restart,
+                                        "s2_sparsity": weight, "val_nll": val_nll, "edges": edges,
+                                        "criterion": crit, "chosen": False,
+                                        "best_epoch": self.done[name]["best_epoch"],
+                                        "epochs": self.done[name]["epochs"],
+                                        "stopped_early": self.done[name]["stopped_early"]})
+                if best is None or crit < best[0]:
+                    best = (crit, order, comp, len(self.candidates) - 1)
+        self.candidates[best[3]]["chosen"] = True
+        best = best[:3]
         _, order, comp = best
         self.model.order = list(order)
         self.model.components = comp.eval()
+
+    def _fit_candidate(self, name, ci, order, restart, weight, s_tr, c_tr, s_va, c_va) -> ComponentModel:
+        """Fit (or reload from the checkpoint ledger) one stage-2 candidate; records it in ``self.done``."""
+        cfg = self.cfg
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed * 7919 + 101 * ci + 1)
+            comp = _components(self.model, cfg, order)
+        if cfg.s2_init == "ica":
+            ica_init(comp, s_tr.cpu().numpy(), [c.cpu().numpy() for c in c_tr], seed=self.seed)
+        if restart > 0 or cfg.s2_init == "random":
+            # later restarts start from a random rotation of each block (seeded per candidate)
+            rotate_init(comp, np.random.default_rng(self.seed * 7919 + 101 * ci + 3))
+        comp = comp.to(s_tr.device)
+        if name in self.done:
+            comp.load_state_dict(self.done[name]["state"])
+            return comp
+        phase = _Phase(name, comp, cfg.s2_lr, cfg.s2_max_epochs, cfg.s2_patience, cfg.lr_patience, 0.0,
+                       cfg.s2_min_delta, self.seed * 7919 + 101 * ci + 2)
+
+        def step(idx):
+            codes = [c[idx] for c in c_tr]
+            nll = comp.nll(codes, s_tr[idx])
+            sp = comp.sparsity()
+            return {"loss": nll + weight * sp, "ind": nll, "sp": sp}
+
+        def val():
+            with torch.no_grad():
+                comp.eval()
+                nll = float(comp.nll(c_va, s_va))
+                sp = float(comp.sparsity())
+            return {"loss": nll + weight * sp, "ind": nll, "sp": sp, "score": nll}
+
+        self._run_phase(phase, step, val, {"order": ">".join(map(str, order)), "restart": restart,
+                                           "s2_sparsity": weight})
+        comp.eval()
+        with torch.no_grad():
+            val_nll = float(comp.nll(c_va, s_va))
+        self.done[name] = {"state": copy.deepcopy(comp.state_dict()), "val_nll": val_nll,
+                           "best_epoch": phase.best_epoch, "epochs": phase.epoch,
+                           "stopped_early": phase.bad >= phase.patience}
+        self.current = None
+        self._save()
+        return comp

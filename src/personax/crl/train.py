@@ -136,7 +136,13 @@ class CRLFit:
 
     @property
     def candidates(self) -> pd.DataFrame:
-        """Stage-2 candidate fits (block order x restart) with their held-out NLL; empty for ``joint``."""
+        """Stage-2 candidate fits, one row each; empty for ``joint``.
+
+        Columns: ``phase`` (name), ``order``, ``restart``, ``s2_sparsity`` (its L1 weight),
+        ``val_nll`` (held-out NLL per row), ``edges`` (graph edges above ``edge_threshold``),
+        ``criterion`` (the selection score, :func:`personax.crl.candidates.selection_criterion`),
+        ``chosen`` (the candidate the fit kept), ``best_epoch``, ``epochs``, ``stopped_early``.
+        """
         return pd.DataFrame(self.record.get("stages", {}).get("components", []))
 
     def with_candidate(self, phase: str) -> "CRLFit":
@@ -419,7 +425,8 @@ def _fit_staged(modalities, dims, n_shared, seed, cfg, dev, layout, v, n, split,
                 x_train, x_val, run_id, ckpt_path, callback, progress_bar, profile, t_start) -> CRLFit:
     """Train the identifying two-stage estimator (``estimator="staged"``, :mod:`personax.crl.staged`)."""
     from personax.crl.blocks import BlockModel
-    from personax.crl.staged import StagedCRL, StagedTrainer, candidate_orders
+    from personax.crl.candidates import candidate_orders
+    from personax.crl.staged import StagedCRL, StagedTrainer
 
     with torch.random.fork_rng(devices=[] if dev == "cpu" else None):
         torch.manual_seed(seed)
@@ -432,7 +439,7 @@ def _fit_staged(modalities, dims, n_shared, seed, cfg, dev, layout, v, n, split,
         snap = CRLFit(model, layout, cfg, seed, dev, pd.DataFrame(trainer.history), {}, split, scaler, shapes)
         return callback(epoch, snap)
 
-    n_candidates = len(candidate_orders(len(modalities), cfg.block_order)) * cfg.s2_restarts
+    n_candidates = len(candidate_orders(len(modalities), cfg.block_order)) * cfg.s2_restarts * len(cfg.s2_weights())
     bar = progress(range(cfg.max_epochs + n_candidates * cfg.s2_max_epochs), desc=f"CRL seed {seed}",
                    disable=None if progress_bar is None else not progress_bar)
     trainer = StagedTrainer(model, cfg, seed, x_train, x_val, ckpt_path, run_id,
@@ -446,8 +453,7 @@ def _fit_staged(modalities, dims, n_shared, seed, cfg, dev, layout, v, n, split,
     model.eval()
     hist = pd.DataFrame(trainer.history)
     blocks_info = trainer.done["blocks"]
-    comp = [c for c in trainer.candidates if c["order"] == model.order]
-    chosen = min(comp, key=lambda c: c["val_nll"]) if comp else {}
+    chosen = next((c for c in trainer.candidates if c["chosen"]), {})
     stopped = bool(blocks_info["stopped_early"]) and all(c["stopped_early"] for c in trainer.candidates)
     record = run_record(cfg, seed, profile, dev, modalities, dims, n_shared, layout, v, n, split, model,
                          epochs_run=len(hist), best_epoch=int(blocks_info["best_epoch"]), stopped_early=stopped,

@@ -217,18 +217,22 @@ def family_points(results: pd.DataFrame, ax=None):
 
 
 def selection_evidence(candidates: pd.DataFrame, ax=None):
-    """Stage-2 candidates of every fit: held-out NLL (what selects) against test MCC (what it cannot see).
+    """Stage-2 candidates of every fit: the selection score (what selects) against test MCC (what it cannot see).
 
-    Each fit's candidates are centred on that fit's lowest NLL, so the panel shows whether a
-    lower held-out NLL goes with a higher MCC within a fit; the chosen candidates are filled.
+    The score is the ``criterion`` column (held-out NLL + edge penalty) where the table has
+    it, else ``val_nll``.  Each fit's candidates are centred on that fit's best score, so the
+    panel shows whether a lower score goes with a higher MCC within a fit; the chosen
+    candidates are filled.
     """
     fig, axes = _fig_axes(ax, 1, figsize=(5.6, 3.6))
     a = axes[0]
+    col = "criterion" if "criterion" in candidates and candidates["criterion"].notna().all() else "val_nll"
     for _, d in candidates.groupby(["benchmark", "seed"]):
-        dn = d["val_nll"] - d["val_nll"].min()
+        dn = d[col] - d[col].min()
         a.plot(dn, d["mcc"], color="C0", alpha=0.25, lw=0.8)
         a.scatter(dn, d["mcc"], s=10, facecolors=np.where(d["chosen"], "C0", "none"), edgecolors="C0", lw=0.8)
-    a.set_xlabel("held-out NLL above the fit's best (nats)", fontsize=9)
+    a.set_xlabel(("selection score" if col == "criterion" else "held-out NLL") + " above the fit's best (nats)",
+                 fontsize=9)
     a.set_ylabel("test MCC", fontsize=9)
     fig.tight_layout()
     return _readable(fig, ax)
