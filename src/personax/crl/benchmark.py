@@ -60,13 +60,6 @@ def _append_rows(path: Path, rows: list[dict]) -> None:
         new.to_csv(tmp, index=False)
 
 
-def _mcc_only(z: pd.DataFrame, bench: Benchmark, split: dict) -> float:
-    from personax.crl import metrics
-
-    tr, te = split["train"], split["test"]
-    return metrics.mcc(z.iloc[te], bench.latents.iloc[te], fit_on=(z.iloc[tr], bench.latents.iloc[tr])).score
-
-
 def _make_benchmark(benchmark, n, profile, data_seed, image_sources, image_base) -> Benchmark:
     if isinstance(benchmark, Benchmark):
         return benchmark

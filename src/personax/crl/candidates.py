@@ -21,7 +21,8 @@ import torch
 
 from personax.crl.components import ComponentModel
 
-__all__ = ["ica_init", "rotate_init", "candidate_orders", "candidate_name", "selection_criterion", "edge_count"]
+__all__ = ["ica_init", "rotate_init", "candidate_orders", "candidate_name", "selection_criterion", "bic_penalty",
+           "causal_weights", "edge_count"]
 
 
 def ica_init(comp: ComponentModel, s: np.ndarray, codes: Sequence[np.ndarray], seed: int = 0) -> None:
@@ -131,11 +132,24 @@ def selection_criterion(val_nll: float, edges: int, n_val: int, rule: str = "bic
         return float(val_nll)
     if rule != "bic":
         raise ValueError(f"rule={rule!r}: use 'bic' or 'nll'")
-    return float(val_nll) + int(edges) * float(np.log(n_val)) / (2.0 * n_val)
+    return float(val_nll) + float(bic_penalty(int(edges), n_val))
+
+
+def bic_penalty(edges, n_val):
+    """BIC penalty per row of ``edges`` graph edges on ``n_val`` rows, ``edges · log(n_val) / (2 n_val)``.
+
+    Works elementwise on arrays and Series (the rule replays of :mod:`personax.crl.selection_rules`).
+    """
+    return edges * np.log(n_val) / (2.0 * n_val)
+
+
+def causal_weights(comp: ComponentModel, causal_flags: Sequence[bool]) -> np.ndarray:
+    """Edge weights of a stage-2 prior over its causal slots (exogenous-noise slots dropped), float64."""
+    W = comp.prior.weights().detach().cpu().numpy().astype(np.float64)
+    keep = np.asarray(causal_flags, dtype=bool)
+    return W[np.ix_(keep, keep)]
 
 
 def edge_count(comp: ComponentModel, causal_flags: Sequence[bool], threshold: float) -> int:
-    """Edges of a candidate's latent graph above ``threshold``, over the causal slots (as the fit's adjacency)."""
-    W = comp.prior.weights().detach().cpu().numpy()
-    keep = np.asarray(causal_flags, dtype=bool)
-    return int((np.abs(W[np.ix_(keep, keep)]) > threshold).sum())
+    """Edges of a candidate's latent graph above ``threshold`` (the edges of the fit's ``adjacency``)."""
+    return int((np.abs(causal_weights(comp, causal_flags)) > threshold).sum())

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from personax.crl.candidates import bic_penalty
+
 #: Named rules: (L1 weights the rule may choose among, or None for all; edge-penalty factor
 #: on log(n_val) / (2 n_val), 0 = held-out NLL alone).
 RULES = {
@@ -48,7 +50,7 @@ def replay(candidates: pd.DataFrame, weights=None, penalty: float = 1.0) -> pd.D
     if weights is not None:
         c = c[np.isin(c["s2_sparsity"].round(6), np.round(list(weights), 6))]
     nval = c["n_val"] if "n_val" in c else c["nval"]
-    c = c.assign(_score=c["val_nll"] + penalty * c["edges"] * np.log(nval) / (2 * nval))
+    c = c.assign(_score=c["val_nll"] + penalty * bic_penalty(c["edges"], nval))
     return c.loc[c.groupby(["benchmark", "seed"])["_score"].idxmin()].drop(columns="_score").reset_index(drop=True)
 
 

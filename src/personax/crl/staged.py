@@ -39,6 +39,7 @@ from personax.crl.blocks import BlockModel
 from personax.crl.candidates import (
     candidate_name,
     candidate_orders,
+    causal_weights,
     edge_count,
     ica_init,
     rotate_init,
@@ -107,9 +108,7 @@ class StagedCRL(nn.Module):
         k, d = self.blocks.n_shared, sum(self.blocks.dims)
         out = np.zeros((k + d, k + d))
         if self.components is not None:
-            W = self.components.prior.weights().detach().cpu().numpy().astype(np.float64)
-            keep = np.asarray(self.causal_flags())
-            out[k:, k:] = W[np.ix_(keep, keep)]
+            out[k:, k:] = causal_weights(self.components, self.causal_flags())
         return out
 
     def meta(self) -> dict:
@@ -370,10 +369,9 @@ class StagedTrainer:
                                         "epochs": self.done[name]["epochs"],
                                         "stopped_early": self.done[name]["stopped_early"]})
                 if best is None or crit < best[0]:
-                    best = (crit, order, comp, len(self.candidates) - 1)
-        self.candidates[best[3]]["chosen"] = True
-        best = best[:3]
-        _, order, comp = best
+                    best = (crit, len(self.candidates) - 1, order, comp)
+        _, kept, order, comp = best
+        self.candidates[kept]["chosen"] = True
         self.model.order = list(order)
         self.model.components = comp.eval()
 

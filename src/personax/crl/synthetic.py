@@ -357,7 +357,6 @@ _MOVED = frozenset({
     "_bench_label",
     "_conditions_satisfied",
     "_make_benchmark",
-    "_mcc_only",
     "benchmark_run",
     "evaluate",
     "run_benchmark",
