@@ -53,12 +53,14 @@ def pivoted_cholesky(x: torch.Tensor, c: float, *, tol: float = KCI_TOL, max_ran
     A factor grows by blocks until the trace of its residual K − LLᵀ (positive
     semi-definite) is at most ``tol·n`` or it has ``max_rank`` columns.  One block: the
     ``cand_factor·block`` rows of largest residual diagonal are the candidates; their
-    residual kernel rows are computed at once (one kernel evaluation and one matrix
-    product with the previous columns); the greedy pivoted Cholesky (largest residual
-    first; LAPACK ``dpstrf``) runs on the small candidate × candidate residual matrix and
-    picks up to ``block`` pivots, skipping candidates made redundant by earlier pivots; the
-    new columns on all rows follow by one triangular solve.  The result is the exact Cholesky
-    factor of K on the chosen pivots (the greedy Nyström factor); only the pivot choice is
+    candidate × candidate residual matrix (kernel minus the previous columns' part, which
+    needs the previous columns on the candidates only) goes to the greedy pivoted Cholesky
+    (largest residual first; LAPACK ``dpstrf``), which picks up to ``block`` pivots,
+    skipping candidates made redundant by earlier pivots; only the picked pivots' residual
+    kernel rows are computed on all n rows, and the new columns follow by one triangular
+    solve.  The cost is that of the plain pivoted Cholesky, ≈ n·r²/2 multiply-adds for rank r
+    (computing every candidate's row on all n rows cost ``cand_factor`` times more).  The
+    result is the exact Cholesky factor of K on the chosen pivots (the greedy Nyström factor); only the pivot choice is
     restricted to each block's candidates.  A factor may pass the tolerance by up to one
     block (more accuracy, never less).
 
@@ -101,11 +103,12 @@ def pivoted_cholesky(x: torch.Tensor, c: float, *, tol: float = KCI_TOL, max_ran
         kc = int(min(max(cand_factor * k, k), n))
         cand = diag.topk(kc, dim=1).indices                                   # (B, kc)
         xc = x.gather(1, cand[..., None].expand(B, kc, d))
-        C = _sqdist(xc, x).mul_(-c).exp_()                                    # (B, kc, n) kernel rows
+        S = _sqdist(xc, xc).mul_(-c).exp_()                                   # (B, kc, kc) kernel among candidates
         if width:
             prev = store[:, :width]                                           # (B, w, n)
-            C -= prev.gather(2, cand[:, None, :].expand(B, width, kc)).transpose(1, 2) @ prev
-        S = C.gather(2, cand[:, None, :].expand(B, kc, kc)).cpu().numpy()     # residual among candidates
+            pc = prev.gather(2, cand[:, None, :].expand(B, width, kc))        # (B, w, kc)
+            S -= pc.transpose(1, 2) @ pc
+        S = S.cpu().numpy()                                                   # residual among candidates
         # greedy pivoted Cholesky on each candidate matrix (LAPACK dpstrf: complete pivoting,
         # stops when the largest remaining diagonal is below 1e-13); keep its first picks
         picks, facs = [], []
@@ -123,14 +126,22 @@ def pivoted_cholesky(x: torch.Tensor, c: float, *, tol: float = KCI_TOL, max_ran
         if used == 0:
             break
         G = torch.eye(used, dtype=DTYPE, device=dev).repeat(B, 1, 1)
-        Csel = torch.zeros(B, used, n, dtype=DTYPE, device=dev)
+        sel = torch.zeros(B, used, dtype=torch.int64, device=dev)             # positions among the candidates
         ok_all = torch.zeros(B, used, dtype=torch.bool, device=dev)
         for b, (pk, fac) in enumerate(zip(picks, facs)):
             m = len(pk)
             if m:
                 G[b, :m, :m] = torch.as_tensor(fac, dtype=DTYPE, device=dev)
-                Csel[b, :m] = C[b, torch.as_tensor(pk, device=dev)]
+                sel[b, :m] = torch.as_tensor(pk, device=dev)
                 ok_all[b, :m] = True
+        # residual kernel rows on all n rows, for the picked pivots only (the n-long update is
+        # the dominant cost: computing it for the picks, not for every candidate)
+        rows_sel = cand.gather(1, sel)                                        # (B, used) row indices
+        xs = x.gather(1, rows_sel[..., None].expand(B, used, d))
+        Csel = _sqdist(xs, x).mul_(-c).exp_()                                 # (B, used, n)
+        if width:
+            Csel -= prev.gather(2, rows_sel[:, None, :].expand(B, width, used)).transpose(1, 2) @ prev
+        Csel.mul_(ok_all[:, :, None])
         Lnew = torch.linalg.solve_triangular(G, Csel, upper=False)            # (B, used, n)
         Lnew.mul_(ok_all[:, :, None])
         diag -= Lnew.square().sum(1)

@@ -32,11 +32,12 @@ AUTO_DENSE_MAX_N = 400
 #: Complete rows required per conditioning column (see :func:`max_given_columns`).
 ROWS_PER_GIVEN_COLUMN = 10
 BLOCK_ELEMENTS = 4_000_000   # ≈ 32 MB per float64 block buffer
-#: torch CPU threads used by the KCI engine (env ``PERSONAX_KCI_THREADS``).  Its work is a
-#: long sequence of medium-size products and eigendecompositions (300 × 300) where thread
-#: hand-offs cost more than they gain: on the shared two-core development machine one
-#: thread was 2–6× faster than two for each of them.  GPU runs are unaffected.
-CPU_THREADS = int(os.environ.get("PERSONAX_KCI_THREADS", "1"))
+#: torch CPU threads used by the KCI engine (env ``PERSONAX_KCI_THREADS``); 0 (default) keeps
+#: torch's own setting (``torch.set_num_threads``).  On a quiet two-core machine two threads
+#: were 1.1–1.6× faster than one (2,000 rows, |S| = 1–3, 2026-12-03); an earlier measurement
+#: on a shared, loaded machine had favoured one thread, so set 1 where cores are contended.
+#: GPU runs are unaffected.
+CPU_THREADS = int(os.environ.get("PERSONAX_KCI_THREADS", "0"))
 FACTOR_ELEMENTS = 40_000_000  # batched factorisations are chunked to ≈ 320 MB
 
 
