@@ -268,11 +268,11 @@ def _validate_latents(latents: pd.DataFrame, what: str = "latents") -> pd.DataFr
 def cpu_threads(n: int | None = 1):
     """Limit torch's and the BLAS libraries' CPU threads to ``n`` inside the block (restored after).
 
-    PC asks thousands of CI tests, each a few small matrix products: more threads cost more
-    in synchronisation than they give, and on a busy machine they oversubscribe the cores.
-    Measured on the 2-core VM under load: PC with RCIT on the AthlePersona sample's planted
-    latents (1,500 rows, 583 tests) took 16.9 s with torch's default two threads and 2.3 s
-    with one, with the same graph.  ``n=None`` changes nothing.
+    On a busy machine several threads per process oversubscribe the cores: measured on the
+    2-core VM under load, PC with RCIT on the AthlePersona sample's planted latents (1,500
+    rows, 583 tests) took 16.9 s with torch's default two threads and 2.3 s with one, with
+    the same graph (on the same machine when quiet: 1.9 s and 2.1 s).  ``n=None`` changes
+    nothing.
     """
     if n is None:
         yield
@@ -312,7 +312,7 @@ def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *
              background: str | None = "shared", seed: int = 0, max_n: int | None = None,
              max_depth: int | None = None, rows: np.ndarray | None = None,
              options: Mapping[str, Any] | None = None, backend: str = "fast", device: str = "cpu",
-             batch: bool = True, unconditional: str | None = None, threads: int | None = 1) -> LatentGraph:
+             batch: bool = True, unconditional: str | None = None, threads: int | None = None) -> LatentGraph:
     """PC over latents with a CI test of :mod:`personax.independence` and the paper's background knowledge.
 
     Parameters
@@ -351,8 +351,11 @@ def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *
     unconditional : None
         Removed (every test now goes through the spec); passing it is an error.
     threads : int or None
-        CPU threads of the CI tests during PC (:func:`cpu_threads`; default 1, several
-        times faster than two on the 2-core VM); ``None`` keeps the current settings.
+        CPU threads of the CI tests during PC (:func:`cpu_threads`); ``None`` (default)
+        keeps torch's current setting.  On a quiet 2-core machine two threads ran PC-KCI on
+        the AthlePersona sample's latents in 12.9 s against 22.8 s with one (PC-RCIT: 1.9 s
+        and 2.1 s); on a loaded machine one thread was several times faster, so pass
+        ``threads=1`` where the cores are shared.
 
     Returns
     -------
