@@ -262,3 +262,68 @@ def test_cpdag_shd_counts_pairs_against_the_equivalence_class():
     extra = planted_dag(nodes, TRUE_EDGES + [("S1", "Z1_2")])
     assert cpdag_shd(missing, truth) == 1 and cpdag_shd(extra, truth) == 1
     assert compare_graphs(extra, truth).shd_cpdag == 1
+
+
+def confounded_latents(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An observed attribute (age, a category) causes S1 and Z1_1; S1 → Z2_1; no S1–Z1_1 edge."""
+    rng = np.random.default_rng(seed)
+    age = rng.normal(size=n)
+    job = rng.choice(["a", "b", "c"], size=n)
+    jeff = pd.Series(job).map({"a": -1.0, "b": 0.0, "c": 1.0}).to_numpy()
+    s1 = np.tanh(1.5 * age) + 0.6 * jeff + 0.4 * rng.normal(size=n)
+    z11 = 0.8 * age ** 2 / 2 + 0.6 * jeff + 0.4 * rng.normal(size=n)
+    z21 = np.sin(s1) + 0.4 * rng.normal(size=n)
+    lat = pd.DataFrame({"S1": s1, "Z1_1": z11, "Z2_1": z21})
+    return lat, pd.DataFrame({"age": age, "job": job})
+
+
+@pytest.mark.parametrize("test", ["kci", "fisherz"])
+def test_covariates_remove_edges_between_latents_with_a_common_attribute_parent(test):
+    lat, cov = confounded_latents(400, 3)
+    if test == "fisherz":  # a linear world for the linear test
+        rng = np.random.default_rng(4)
+        age = cov["age"].to_numpy()
+        lat = pd.DataFrame({"S1": age + 0.5 * rng.normal(size=400), "Z1_1": age + 0.5 * rng.normal(size=400)})
+        lat["Z2_1"] = lat["S1"] + 0.5 * rng.normal(size=400)
+    alone = pc_graph(lat, test=test)
+    assert alone.adjacency.loc["S1", "Z1_1"] == 1  # the confounded pair is joined without the attribute
+    cov = cov.copy()
+    cov.loc[[0, 5], "age"] = np.nan  # rows with a missing covariate are dropped
+    g = pc_graph(lat, test=test, covariates=cov)
+    assert g.nodes == ["S1", "Z1_1", "Z2_1"] and g.params["n_rows"] == 398 and g.params["covariates"] == ["age", "job"]
+    assert g.adjacency.loc["S1", "Z1_1"] == 0 and g.adjacency.loc["Z1_1", "S1"] == 0
+    assert g.adjacency.loc["S1", "Z2_1"] + g.adjacency.loc["Z2_1", "S1"] >= 1
+    ce = g.covariate_edges
+    assert set(ce["source"]) | set(ce["target"]) >= {"age", "S1", "Z1_1"}
+    # background knowledge: nothing points from a latent into a covariate
+    assert not ((ce["type"] == "directed") & ce["source"].isin(g.nodes)).any()
+    assert ((ce["source"] == "age") & (ce["target"] == "S1")).any()
+
+
+def test_dseparation_graph_is_the_floor_of_pc_on_the_sample():
+    from personax.crl.graph_covariates import dseparation_graph
+    from personax.data import load
+    from personax.data.synthetic.world import latent_dag, world_graph
+
+    for name, alone, with_cov in (("celebpersona", 9, 0), ("athlepersona", 6, 2)):
+        lat = load(name).truth.latents
+        nodes = list(lat.columns)
+        W, dag = world_graph(name), latent_dag(name).loc[nodes, nodes]
+        attrs = sorted({p for v in nodes for p in W.predecessors(v) if W.nodes[p]["kind"] == "attribute"})
+        assert cpdag_shd(dseparation_graph(W, nodes).adjacency, dag) == alone
+        g = dseparation_graph(W, nodes, attrs)
+        assert cpdag_shd(g.adjacency, dag) == with_cov
+        # the latent skeleton is exact once the attributes are in: only orientations differ
+        assert compare_graphs(g.adjacency, dag).skeleton_shd == 0
+
+
+def test_covariate_errors_name_the_problem():
+    lat, cov = confounded_latents(100, 0)
+    with pytest.raises(ParameterError, match="not named like latents"):
+        pc_graph(lat, test="fisherz", covariates=cov.rename(columns={"age": "S2"}))
+    with pytest.raises(ParameterError, match="rows"):
+        pc_graph(lat, test="fisherz", covariates=cov.iloc[:50])
+    with pytest.raises(DataError, match="fewer than two values"):
+        pc_graph(lat, test="fisherz", covariates=cov.assign(job="a"))
+    with pytest.raises(ParameterError, match="DataFrame"):
+        pc_graph(lat, test="fisherz", covariates=cov.to_numpy())

@@ -159,7 +159,7 @@ def test_run_level2_ci_profile_end_to_end(athle_small):
     assert r.oracle.scores.n_true == int(athle_small.truth.dag.to_numpy().sum())
     # the oracle is PC with the same settings on the planted latents, every row
     assert r.oracle.graph.params["n_rows"] == 400 and r.oracle.graph.params["test"] == "fisherz"
-    assert set(r.oracle.to_dict()) == {"graph", "scores"}
+    assert set(r.oracle.to_dict()) == {"graph", "scores", "floor"}
     with pytest.raises(ValueError, match="profile"):
         run_level2(athle_small, profile="fast")
 
@@ -207,6 +207,22 @@ def test_oracle_graph_is_pc_on_the_planted_latents(athle_small):
     assert o.scores.n_true == int(athle_small.truth.dag.to_numpy().sum())
     with pytest.raises(ValueError, match="no planted truth"):
         oracle_graph(dataclasses.replace(athle_small, truth=None))
+
+
+def test_oracle_with_biographical_covariates_is_pc_with_the_attributes(athle_small):
+    """pc_covariates='biographical' adds the attributes as PC nodes: the oracle equals pc_graph with them."""
+    from personax.crl.graph import pc_graph
+    from personax.crl.graph_covariates import biographical_covariates
+    from personax.crl.realworld import oracle_graph
+
+    o = oracle_graph(athle_small, profile="ci", seed=0, device="cpu", pc_covariates="biographical")
+    cov = biographical_covariates(athle_small)
+    g = pc_graph(athle_small.truth.latents, alpha=0.05, test="fisherz", seed=0, covariates=cov)
+    pd.testing.assert_frame_equal(o.graph.edges, g.edges)
+    assert o.graph.params["covariates"] == ["league", "birth_year", "latitude", "longitude"]
+    assert set(o.graph.covariate_edges["source"]) & {"league", "birth_year", "latitude", "longitude"}
+    with pytest.raises(ValueError, match="pc_covariates"):
+        oracle_graph(athle_small, profile="ci", pc_covariates="all")
 
 
 def test_cpu_threads_limits_and_restores():

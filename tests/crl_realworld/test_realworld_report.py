@@ -98,7 +98,12 @@ def test_graph_stability_evidence_and_published_sentences(results, ds):
 def test_recovery_tables_and_real_data(results, real_results):
     blocks, graphs = report.recovery_tables(results)
     assert set(blocks.index.get_level_values("block")) == {"shared", "face", "text"}
-    assert len(graphs) == 3 and graphs.index.get_level_values("latents")[0] == "planted (oracle)"
+    # the perfect-test floor (d-separation in the world graph), the oracle, the main run, the stable graph
+    assert len(graphs) == 4 and list(graphs.index.get_level_values("graph"))[0] == "perfect test (d-separation)"
+    assert graphs.index.get_level_values("latents")[1] == "planted (oracle)"
+    floor = results["athlepersona"].oracle.floor
+    assert graphs["shd_cpdag"].iloc[0] == floor.shd_cpdag == 6  # the world's confounded pairs (benchmarks/pc.csv)
+    assert "perfect CI test" in report.sentence_recovery(results)
     assert report.recovery_tables(real_results) == []
     assert report.sentence_recovery(real_results).startswith("Real data")
     h = report.headline(real_results)

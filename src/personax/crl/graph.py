@@ -9,6 +9,10 @@ latent (``S*``); measure how often each edge comes back over training seeds and 
 and score a graph against a known DAG (:func:`~personax.crl.metrics.cpdag_shd`,
 :func:`~personax.crl.metrics.compare_graphs`, re-exported here).
 
+Observed covariates (``pc_graph(covariates=...)``, :mod:`personax.crl.graph_covariates`)
+join PC as nodes that no latent may cause: latents with a common attribute parent are then
+no longer joined by an edge, which PC over the latents alone cannot avoid.
+
 The CI test is plugged into causal-learn through its registration hook by
 :class:`personax.crl.graph_cit.ProjectCIT` (a test *spec*, one batched computation per PC
 depth level; see that module).  By default PC runs on every row and without a depth limit.
@@ -154,7 +158,10 @@ class LatentGraph:
         n_tests, n_batches, seconds (wall), tests_per_second, device, threads, cpu_seconds
         (CPU time of this process during PC).
     endpoints : ndarray (d, d)
-        causal-learn's endpoint matrix (``G[i, j] = -1, G[j, i] = 1`` for i → j).
+        causal-learn's endpoint matrix (``G[i, j] = -1, G[j, i] = 1`` for i → j), over the latents.
+    covariate_edges : DataFrame or None
+        With ``pc_graph(covariates=...)``: the edges that touch a covariate (columns as
+        ``edges``; covariates have block ``""``); ``None`` without covariates.
     """
 
     nodes: list[str]
@@ -163,6 +170,7 @@ class LatentGraph:
     tests: pd.DataFrame
     params: dict = field(default_factory=dict)
     endpoints: np.ndarray | None = None
+    covariate_edges: pd.DataFrame | None = None
 
     def to_dict(self) -> dict:
         """Plain-dict form: nodes, edges (records), adjacency (nested lists), params."""
@@ -312,7 +320,8 @@ def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *
              background: str | None = "shared", seed: int = 0, max_n: int | None = None,
              max_depth: int | None = None, rows: np.ndarray | None = None,
              options: Mapping[str, Any] | None = None, backend: str = "fast", device: str = "cpu",
-             batch: bool = True, unconditional: str | None = None, threads: int | None = None) -> LatentGraph:
+             batch: bool = True, unconditional: str | None = None, threads: int | None = None,
+             covariates: pd.DataFrame | None = None) -> LatentGraph:
     """PC over latents with a CI test of :mod:`personax.independence` and the paper's background knowledge.
 
     Parameters
@@ -356,6 +365,14 @@ def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *
         the AthlePersona sample's latents in 12.9 s against 22.8 s with one (PC-RCIT: 1.9 s
         and 2.1 s); on a loaded machine one thread was several times faster, so pass
         ``threads=1`` where the cores are shared.
+    covariates : DataFrame, optional
+        Observed variables that may cause latents but are not caused by them (e.g. the
+        biographical attributes), row-aligned with ``latents_df``: added as PC nodes with
+        "no latent → covariate" background knowledge, so that latents with a common
+        attribute parent are no longer joined (:mod:`personax.crl.graph_covariates`).
+        Categories are coded 0 … k − 1; rows with a missing covariate are dropped
+        (``params["n_rows"]`` counts the rows used).  The returned graph is over the
+        latents; the edges that touch a covariate are in ``covariate_edges``.
 
     Returns
     -------
@@ -404,9 +421,21 @@ def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *
     if rows is None and max_n is not None and n_total > max_n:
         rows = np.sort(make_rng(seed).choice(n_total, size=int(max_n), replace=False))
     X, nodes = pc_data(lat, rows)
+    names, cov_names = list(nodes), []
+    if covariates is not None:
+        from personax.crl.graph_covariates import covariate_background, covariate_matrix
+
+        C, cov_names = covariate_matrix(covariates, n_total, rows)
+        keep = np.isfinite(C).all(1)
+        X = np.column_stack([X, C])[keep]
+        X = (X - X.mean(0)) / X.std(0)
+        names = names + cov_names
     if X.shape[0] < 20:
         raise DataError(f"PC needs at least 20 rows of latents, got {X.shape[0]}", hint="pass more rows")
-    bk = shared_background(nodes) if background == "shared" else None
+    if cov_names:
+        bk = covariate_background(nodes, cov_names, background)
+    else:
+        bk = shared_background(nodes) if background == "shared" else None
     dev = resolve_device(device)
     if options is None:
         options = dict(PC_KCI_OPTIONS) if spec.name == "kci" else {}
@@ -415,24 +444,31 @@ def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *
     with warnings.catch_warnings(), cpu_threads(threads if str(dev).startswith("cpu") else None):
         warnings.simplefilter("ignore", category=RuntimeWarning)
         cg = pc(X, alpha=float(alpha), indep_test=CIT_NAME, stable=True, uc_rule=0, uc_priority=2,
-                background_knowledge=bk, show_progress=False, node_names=nodes, max_k=max_depth,
+                background_knowledge=bk, show_progress=False, node_names=names, max_k=max_depth,
                 test=spec, seed=int(seed), alpha_level=float(alpha) if batch else None, options=options,
                 backend=backend, device=dev, log=log)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     endpoints = np.asarray(cg.G.graph).astype(int)
-    edges = _edges_from_causallearn(endpoints, nodes)
-    if bk is not None:
-        _assert_background(edges)
     tests = pd.DataFrame(log, columns=["x", "y", "cond", "pvalue", "seconds", "level", "batched"])
     if len(tests):
-        tests["x"] = [nodes[i] for i in tests["x"]]
-        tests["y"] = [nodes[i] for i in tests["y"]]
-        tests["cond"] = [tuple(nodes[i] for i in c) for c in tests["cond"]]
+        tests["x"] = [names[i] for i in tests["x"]]
+        tests["y"] = [names[i] for i in tests["y"]]
+        tests["cond"] = [tuple(names[i] for i in c) for c in tests["cond"]]
     params = {"alpha": float(alpha), "test": spec.name, "backend": backend, "options": dict(options or {}),
               "n_rows": int(X.shape[0]), "n_total": int(n_total), "seed": int(seed), "background": background,
               "max_depth": max_depth, "n_tests": int(len(tests)), "n_batches": int(cg.test.n_batches),
               "seconds": seconds, "tests_per_second": len(tests) / seconds if seconds > 0 else float("nan"),
-              "device": dev, "threads": threads, "cpu_seconds": cpu_seconds}
+              "device": dev, "threads": threads, "cpu_seconds": cpu_seconds, "covariates": cov_names}
+    if cov_names:
+        from personax.crl.graph_covariates import split_graph
+
+        g = split_graph(endpoints, nodes, cov_names, tests, params)
+        if bk is not None:
+            _assert_background(g.edges)
+        return g
+    edges = _edges_from_causallearn(endpoints, nodes)
+    if bk is not None:
+        _assert_background(edges)
     return LatentGraph(nodes=nodes, edges=edges, adjacency=edges_to_adjacency(edges, nodes),
                        tests=tests, params=params, endpoints=endpoints)
 

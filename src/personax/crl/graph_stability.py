@@ -76,7 +76,8 @@ def edge_stability(latents_by_seed: Sequence[pd.DataFrame] | Mapping[int, pd.Dat
                    alpha: float = 0.05, seed: int = 0, *, test: str = "kci", max_n: int | None = None,
                    background: str | None = "shared", align: bool = True, max_depth: int | None = None,
                    options: Mapping | None = None, backend: str = "fast", device: str = "cpu",
-                   replace: bool = False, return_graphs: bool = False) -> pd.DataFrame | list[LatentGraph]:
+                   replace: bool = False, return_graphs: bool = False,
+                   covariates: pd.DataFrame | None = None) -> pd.DataFrame | list[LatentGraph]:
     """Frequency of each edge over training seeds × bootstrap resamples.
 
     For every latent table (one per CRL training seed) PC is run on ``n_boot`` resamples
@@ -105,6 +106,9 @@ def edge_stability(latents_by_seed: Sequence[pd.DataFrame] | Mapping[int, pd.Dat
     return_graphs : bool
         Return the list of :class:`LatentGraph` runs instead of the frequency table
         (combine them with others through :func:`edge_frequencies`).
+    covariates : DataFrame, optional
+        Observed covariates row-aligned with the tables, resampled with them
+        (``pc_graph(covariates=...)``).
 
     Returns
     -------
@@ -141,7 +145,8 @@ def edge_stability(latents_by_seed: Sequence[pd.DataFrame] | Mapping[int, pd.Dat
     graphs = []
     for k, rows, run_seed in progress(runs, desc="edge stability"):
         graphs.append(pc_graph(tables[k], alpha=alpha, test=test, background=background, seed=run_seed,
-                               rows=rows, max_depth=max_depth, options=options, backend=backend, device=device))
+                               rows=rows, max_depth=max_depth, options=options, backend=backend, device=device,
+                               covariates=covariates))
     return graphs if return_graphs else edge_frequencies(graphs, nodes)
 
 

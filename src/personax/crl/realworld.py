@@ -60,13 +60,19 @@ class OracleGraph:
     scores : GraphScores
         :func:`~personax.crl.metrics.compare_graphs` against the planted DAG (``shd_cpdag``
         is the CPDAG SHD, refined by the background knowledge).
+    floor : GraphScores or None
+        The same scores for PC with a *perfect* CI test (d-separation in the sample's world
+        graph, :func:`~personax.crl.graph_covariates.dseparation_graph`) on the same nodes:
+        what no test can beat on these nodes; ``None`` where the world graph is unknown.
     """
 
     graph: Any
     scores: GraphScores
+    floor: GraphScores | None = None
 
     def to_dict(self) -> dict:
-        return {"graph": self.graph.to_dict(), "scores": self.scores.to_dict()}
+        return {"graph": self.graph.to_dict(), "scores": self.scores.to_dict(),
+                "floor": None if self.floor is None else self.floor.to_dict()}
 
 
 @dataclass
@@ -120,7 +126,7 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
                ci_test: str | None = None, seed: int = 0, device: str = "auto", n_boot: int | None = None,
                checkpoint_dir=None, describe_test: str = "kci", pc_rows: str = "all",
                pc_options: dict | None = None, freq_threshold: float | None = None,
-               oracle: "OracleGraph | bool" = True) -> Level2Result:
+               oracle: "OracleGraph | bool" = True, pc_covariates: str | None = None) -> Level2Result:
     """Fit, graph, stability, interpretation and (on synthetic data) recovery for one dataset.
 
     Parameters
@@ -159,6 +165,12 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
         On synthetic data: ``True`` runs the oracle PC here, ``False`` skips it, an
         :class:`OracleGraph` from :func:`oracle_graph` (same settings, same rows) is used as
         given — :func:`run_level2_all` computes it in another process, beside the fit.
+    pc_covariates : {None, "biographical"}
+        ``"biographical"`` adds the dataset's biographical attributes
+        (:data:`~personax.crl.graph_covariates.BIOGRAPHICAL_COVARIATES`) as PC nodes, in
+        every PC run and in the oracle: latents that share an attribute parent are then no
+        longer joined (``pc_graph(covariates=...)``); ``None`` (default) is the paper's PC
+        over the latents alone.
 
     Returns
     -------
@@ -169,7 +181,8 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
     from personax.crl.graph import edge_frequencies, edge_stability, pc_graph, stable_edges
 
     st = _settings(profile, seeds=seeds, n_boot=n_boot, ci_test=ci_test, pc_options=pc_options,
-                   freq_threshold=freq_threshold, pc_rows=pc_rows, alpha=alpha, seed=seed)
+                   freq_threshold=freq_threshold, pc_rows=pc_rows, alpha=alpha, seed=seed,
+                   pc_covariates=pc_covariates)
     ci_test = st["ci_test"]
     pc_kw = _pc_kwargs(st, device)
     if isinstance(oracle, OracleGraph) and pc_rows != "all":
@@ -186,6 +199,7 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
     pc_idx = held if pc_rows == "heldout" else np.arange(len(ds.frame))
     t = time.perf_counter()
     lat_pc = [lat.iloc[pc_idx] for lat in pf.latents]
+    pc_kw["covariates"] = _covariates(ds, st, pc_idx)
     graph = pc_graph(lat_pc[0], seed=seed, **pc_kw)
     timings["pc"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -232,7 +246,8 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
                         labels=labels, recovery=recovery, oracle=oracle, settings=st, stable=stable)
 
 
-def _settings(profile: str, *, seeds, n_boot, ci_test, pc_options, freq_threshold, pc_rows, alpha, seed) -> dict:
+def _settings(profile: str, *, seeds, n_boot, ci_test, pc_options, freq_threshold, pc_rows, alpha, seed,
+              pc_covariates=None) -> dict:
     """The profile preset of :data:`PROFILE_SETTINGS` with the caller's overrides."""
     if profile not in PROFILE_SETTINGS:
         raise ValueError(f"profile={profile!r}: use one of {sorted(PROFILE_SETTINGS)}")
@@ -249,8 +264,19 @@ def _settings(profile: str, *, seeds, n_boot, ci_test, pc_options, freq_threshol
         st["freq_threshold"] = float(freq_threshold)
     if pc_rows not in ("all", "heldout"):
         raise ValueError(f"pc_rows={pc_rows!r}: use 'all' or 'heldout'")
-    st.update(alpha=float(alpha), seed=int(seed), pc_rows=pc_rows)
+    if pc_covariates not in (None, "biographical"):
+        raise ValueError(f"pc_covariates={pc_covariates!r}: use None or 'biographical'")
+    st.update(alpha=float(alpha), seed=int(seed), pc_rows=pc_rows, pc_covariates=pc_covariates)
     return st
+
+
+def _covariates(ds, st: dict, rows: np.ndarray):
+    """The covariate table PC gets on ``rows`` (None without ``pc_covariates``)."""
+    if st.get("pc_covariates") is None:
+        return None
+    from personax.crl.graph_covariates import biographical_covariates
+
+    return biographical_covariates(ds).iloc[rows].reset_index(drop=True)
 
 
 def _pc_kwargs(st: dict, device: str) -> dict:
@@ -261,12 +287,28 @@ def _pc_kwargs(st: dict, device: str) -> dict:
 def _oracle(ds, rows: np.ndarray, st: dict, pc_kw: dict) -> OracleGraph:
     from personax.crl.graph import pc_graph
 
-    og = pc_graph(ds.truth.latents.iloc[rows], seed=st["seed"], **pc_kw)
-    return OracleGraph(graph=og, scores=compare_graphs(og.adjacency, ds.truth.dag.loc[og.nodes, og.nodes]))
+    og = pc_graph(ds.truth.latents.iloc[rows], seed=st["seed"], **{**pc_kw, "covariates": _covariates(ds, st, rows)})
+    dag = ds.truth.dag.loc[og.nodes, og.nodes]
+    return OracleGraph(graph=og, scores=compare_graphs(og.adjacency, dag), floor=_floor(ds, og, dag))
+
+
+def _floor(ds, og, dag) -> GraphScores | None:
+    """Scores of d-separation PC on the oracle's nodes, for the shipped synthetic worlds."""
+    from personax.crl.graph_covariates import dseparation_graph
+    from personax.data.synthetic.world import latent_dag, world_graph
+
+    try:
+        world = world_graph(ds.dataset)
+    except (KeyError, ValueError):
+        return None
+    if not np.array_equal(latent_dag(ds.dataset).loc[og.nodes, og.nodes].to_numpy(), dag.to_numpy()):
+        return None  # the planted truth is not this world's
+    return compare_graphs(dseparation_graph(world, og.nodes, og.params.get("covariates") or []).adjacency, dag)
 
 
 def oracle_graph(ds, *, profile: str = "quick", alpha: float = 0.05, ci_test: str | None = None, seed: int = 0,
-                 device: str = "auto", pc_options: dict | None = None) -> OracleGraph:
+                 device: str = "auto", pc_options: dict | None = None,
+                 pc_covariates: str | None = None) -> OracleGraph:
     """PC on the planted latents of a synthetic sample, every row, with :func:`run_level2`'s settings.
 
     The same test, α, options, depth and seed as ``run_level2(ds, profile=..., ...)`` with
@@ -282,7 +324,7 @@ def oracle_graph(ds, *, profile: str = "quick", alpha: float = 0.05, ci_test: st
         raise ValueError("this dataset has no planted truth (real data): there is no oracle to run; "
                          "use the synthetic sample (source='sample')")
     st = _settings(profile, seeds=None, n_boot=None, ci_test=ci_test, pc_options=pc_options, freq_threshold=None,
-                   pc_rows="all", alpha=alpha, seed=seed)
+                   pc_rows="all", alpha=alpha, seed=seed, pc_covariates=pc_covariates)
     return _oracle(ds, np.arange(len(ds.frame)), st, _pc_kwargs(st, device))
 
 
@@ -292,7 +334,7 @@ def _level2_worker(task: str, ds, kwargs: dict):
 
     quiet_third_party()
     if task == "oracle":
-        keep = ("profile", "alpha", "ci_test", "seed", "device", "pc_options")
+        keep = ("profile", "alpha", "ci_test", "seed", "device", "pc_options", "pc_covariates")
         return oracle_graph(ds, **{k: v for k, v in kwargs.items() if k in keep})
     return run_level2(ds, **kwargs)
 
