@@ -332,11 +332,15 @@ def _level2_worker(task: str, ds, kwargs: dict):
     """One task of :func:`run_level2_all` in a worker process (libraries kept quiet, as in the notebook)."""
     from personax.utils import quiet_third_party
 
+    from personax.crl.graph import cpu_threads
+
     quiet_third_party()
-    if task == "oracle":
-        keep = ("profile", "alpha", "ci_test", "seed", "device", "pc_options", "pc_covariates")
-        return oracle_graph(ds, **{k: v for k, v in kwargs.items() if k in keep})
-    return run_level2(ds, **kwargs)
+    # one thread per worker process: the workers share the cores (pc_graph keeps torch's setting)
+    with cpu_threads(1):
+        if task == "oracle":
+            keep = ("profile", "alpha", "ci_test", "seed", "device", "pc_options", "pc_covariates")
+            return oracle_graph(ds, **{k: v for k, v in kwargs.items() if k in keep})
+        return run_level2(ds, **kwargs)
 
 
 def run_level2_all(data: Mapping[str, Any], *, n_jobs: int | None = None, **kwargs) -> dict[str, Level2Result]:
