@@ -114,7 +114,7 @@ report.data_table(data)
 # the planted latents. The profile chooses the CI test: conditional RCIT at `quick` and
 # `paper` (the paper's test for CelebPersona; its cost is linear in the rows), Fisher-z at
 # `ci` (a smoke test). Conditional KCI (`ci_test="kci"`) is available with causal-learn's
-# exact definition; on 2,000 rows a PC run takes minutes on two cores (see the benchmark).
+# exact definition; on 2,000 rows a PC run takes about 2.5 minutes on two cores (see the benchmark).
 # At `quick` the stability table has the main PC run plus two half-sample resamples
 # (three runs, so frequencies are multiples of 1/3); `paper` uses three seeds × 20.
 # On a CPU the datasets' pipelines and the oracle PCs run in parallel worker processes,

@@ -142,8 +142,8 @@ def run_level2(ds, *, profile: str = "quick", seeds: Sequence[int] | None = None
     ci_test : {"rcit", "kci", "fisherz"} or None
         PC's CI test; ``None`` takes the profile's (``ci``: Fisher-z, a smoke test;
         ``quick`` / ``paper``: RCIT, the paper's test for CelebPersona, O(n·100²) per test).
-        ``"kci"`` runs the project's conditional KCI (causal-learn's definition; minutes per
-        PC run at 2,000 rows on two cores, see ``benchmarks/results/pc.csv``).
+        ``"kci"`` runs the project's conditional KCI (causal-learn's definition; about 2.5
+        minutes per PC run at 2,000 rows on two cores, see ``benchmarks/results/pc.csv``).
     seed : int
         Seeds PC subsamples, resamples, tests and the interpretation split.
     device : str
