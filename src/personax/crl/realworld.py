@@ -330,9 +330,8 @@ def oracle_graph(ds, *, profile: str = "quick", alpha: float = 0.05, ci_test: st
 
 def _level2_worker(task: str, ds, kwargs: dict):
     """One task of :func:`run_level2_all` in a worker process (libraries kept quiet, as in the notebook)."""
-    from personax.utils import quiet_third_party
-
     from personax.crl.graph import cpu_threads
+    from personax.utils import quiet_third_party
 
     quiet_third_party()
     # one thread per worker process: the workers share the cores (pc_graph keeps torch's setting)
