@@ -88,9 +88,13 @@ from personax.headlines import glue_markdown
 from personax.plots import graph as graph_plots
 
 ctx = personax.notebook.setup(
-    "06_crl_realworld", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile,
-    seeds=seeds, alpha=alpha, ci_test=ci_test, n_boot=n_boot, freq_threshold=freq_threshold,
-    pc_covariates=pc_covariates, checks=report.PARAMETER_CHECKS)
+    "06_crl_realworld", dataset=dataset, source=source, n=n, seed=seed, device=device, profile=profile, seeds=seeds,
+    alpha=alpha, ci_test=ci_test, n_boot=n_boot, freq_threshold=freq_threshold, pc_covariates=pc_covariates,
+    checks={"alpha": {"kind": "float", "low": 0, "high": 1, "low_inclusive": False, "high_inclusive": False},
+            "ci_test": {"kind": "str", "choices": ("rcit", "kci", "fisherz"), "allow_none": True},
+            "n_boot": {"kind": "int", "low": 0, "allow_none": True},
+            "freq_threshold": {"kind": "float", "low": 0, "high": 1, "low_inclusive": False, "allow_none": True},
+            "pc_covariates": {"kind": "str", "choices": ("biographical",), "allow_none": True}})
 
 # %% [markdown]
 # The data: one row per person, the face measurement(s) and the three text measurements

@@ -23,6 +23,7 @@ CASES = [
     ("06_crl_realworld", "ci_test", "gsq", ["ci_test='gsq'", "'rcit', 'kci', 'fisherz'"]),
     ("06_crl_realworld", "n_boot", "-1", ["n_boot=-1", ">= 0"]),
     ("06_crl_realworld", "seeds", "[0, -1]", ["seeds=[0, -1]", "-1 is out of range"]),
+    ("06_crl_realworld", "pc_covariates", "all", ["pc_covariates='all'", "'biographical'"]),
     ("07_performance", "results_dir", "5", ["results_dir=5", "a string"]),
 ]
 

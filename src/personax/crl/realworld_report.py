@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "PARAMETER_CHECKS",
     "load_data",
     "data_table",
     "three_graph_options",
@@ -42,16 +41,6 @@ __all__ = [
 ]
 
 _NAMES = {"celebpersona": "CelebPersona", "athlepersona": "AthlePersona"}
-
-
-#: Checks of chapter 06's own parameters (``personax.notebook.setup(checks=...)``).
-PARAMETER_CHECKS: dict[str, dict] = {
-    "alpha": {"kind": "float", "low": 0, "high": 1, "low_inclusive": False, "high_inclusive": False},
-    "ci_test": {"kind": "str", "choices": ("rcit", "kci", "fisherz"), "allow_none": True},
-    "n_boot": {"kind": "int", "low": 0, "allow_none": True},
-    "freq_threshold": {"kind": "float", "low": 0, "high": 1, "low_inclusive": False, "allow_none": True},
-    "pc_covariates": {"kind": "str", "choices": ("biographical",), "allow_none": True},
-}
 
 
 def _name(dataset: str) -> str:
