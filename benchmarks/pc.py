@@ -72,6 +72,15 @@ from personax.crl.graph_covariates import BIOGRAPHICAL_COVARIATES  # noqa: E402
 
 #: Parts of the benchmark (``--parts``).
 PARTS = ("latents", "subsample", "covariates", "oracle")
+#: Columns a measured PC run (``worker``) contributes to its row.
+MEASURED = ("wall_s", "cpu_s", "n_tests", "peak_rss_mb", "shd_cpdag", "n_edges", "skeleton_precision",
+            "skeleton_recall", "load_start", "load_end")
+
+
+def measured(m: dict, *extra: str) -> dict:
+    """The :data:`MEASURED` columns (and ``extra``) of a worker's result, with tests per second."""
+    return {**{k: m[k] for k in (*MEASURED, *extra)}, "tests_per_s": m["n_tests"] / m["wall_s"],
+            "extrapolated": False}
 
 
 def _load(dataset: str):
@@ -235,10 +244,7 @@ def main(argv=None) -> int:
             rows.append({**base, "n_rows": cov["n_rows"], "n_latents": cov["n_latents"], "scope": "full",
                          "implementation": "personax", "options": json.dumps(options),
                          "covariates": ",".join(BIOGRAPHICAL_COVARIATES[d]),
-                         **{k: cov[k] for k in ("wall_s", "cpu_s", "n_tests", "peak_rss_mb", "shd_cpdag", "n_edges",
-                                                "skeleton_precision", "skeleton_recall", "load_start", "load_end",
-                                                "torch_threads")},
-                         "tests_per_s": cov["n_tests"] / cov["wall_s"], "extrapolated": False,
+                         **measured(cov, "torch_threads"),
                          "note": "PC over the latents and the biographical covariates (rows with a missing "
                                  "covariate dropped); SHD over the latents"})
             print(f"{d} full + covariates: ours {cov['wall_s']:.0f} s, {cov['n_tests']} tests, "
@@ -284,10 +290,7 @@ def latent_rows(d, ours, base, options, ref_file, args) -> list[dict]:
         with atomic_path(ref_file) as tmp:
             Path(tmp).write_text(json.dumps(rec))
     rows = [{**base, "scope": "full", "implementation": "personax", "options": json.dumps(options),
-             **{k: ours[k] for k in ("wall_s", "cpu_s", "n_tests", "peak_rss_mb", "shd_cpdag", "n_edges",
-                                     "skeleton_precision", "skeleton_recall", "load_start", "load_end",
-                                     "torch_threads")},
-             "tests_per_s": ours["n_tests"] / ours["wall_s"], "extrapolated": False}]
+             **measured(ours, "torch_threads")}]
     if ref_file.exists():
         ref = json.loads(ref_file.read_text())
         cmp = compare(ours, {"pvalues": ref["pvalues"], "endpoints": ref["graph"]})
@@ -337,9 +340,7 @@ def subsample_rows(d, base, options, sub_rows: int) -> list[dict]:
     rows = []
     for name, m in (("personax", o), ("causal-learn", r)):
         rows.append({**sub, "implementation": name, "options": json.dumps(options) if name == "personax" else "",
-                     **{k: m[k] for k in ("wall_s", "cpu_s", "n_tests", "peak_rss_mb", "shd_cpdag", "n_edges",
-                                          "skeleton_precision", "skeleton_recall", "load_start", "load_end")},
-                     "tests_per_s": m["n_tests"] / m["wall_s"], "extrapolated": False, **cmp,
+                     **measured(m), **cmp,
                      "speed_ratio_wall": r["wall_s"] / o["wall_s"]})
     print(f"{d} {o['n_rows']} rows: ours {o['wall_s']:.1f} s, causal-learn {r['wall_s']:.1f} s "
           f"(x{r['wall_s'] / o['wall_s']:.0f}); skeleton identical {cmp['skeleton_identical']}, "

@@ -327,3 +327,10 @@ def test_covariate_errors_name_the_problem():
         pc_graph(lat, test="fisherz", covariates=cov.assign(job="a"))
     with pytest.raises(ParameterError, match="DataFrame"):
         pc_graph(lat, test="fisherz", covariates=cov.to_numpy())
+    # a latent that varies only on rows with a missing covariate is constant on the rows PC uses
+    lat2, cov2 = lat.copy(), cov.copy()
+    lat2["Z2_1"] = 0.0
+    lat2.loc[:4, "Z2_1"] = 1.0
+    cov2.loc[:4, "age"] = np.nan
+    with pytest.raises(DataError, match="constant on the rows with every covariate"):
+        pc_graph(lat2, test="fisherz", covariates=cov2)

@@ -421,21 +421,21 @@ def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *
     if rows is None and max_n is not None and n_total > max_n:
         rows = np.sort(make_rng(seed).choice(n_total, size=int(max_n), replace=False))
     X, nodes = pc_data(lat, rows)
-    names, cov_names = list(nodes), []
-    if covariates is not None:
-        from personax.crl.graph_covariates import covariate_background, covariate_matrix
+    from personax.crl.graph_covariates import covariate_background, covariate_matrix, split_graph
 
+    cov_names: list[str] = []
+    if covariates is not None:
         C, cov_names = covariate_matrix(covariates, n_total, rows)
-        keep = np.isfinite(C).all(1)
-        X = np.column_stack([X, C])[keep]
+        X = np.column_stack([X, C])[np.isfinite(C).all(1)]
+        flat = np.ptp(X, axis=0) == 0  # identical values (a standardised constant is not exactly 0 sd)
+        if flat.any():
+            raise DataError(f"{[c for c, f in zip(nodes + cov_names, flat) if f]} are constant on the rows with "
+                            "every covariate", hint="drop those columns or the covariates with missing values")
         X = (X - X.mean(0)) / X.std(0)
-        names = names + cov_names
     if X.shape[0] < 20:
         raise DataError(f"PC needs at least 20 rows of latents, got {X.shape[0]}", hint="pass more rows")
-    if cov_names:
-        bk = covariate_background(nodes, cov_names, background)
-    else:
-        bk = shared_background(nodes) if background == "shared" else None
+    names = nodes + cov_names
+    bk = covariate_background(nodes, cov_names, background)
     dev = resolve_device(device)
     if options is None:
         options = dict(PC_KCI_OPTIONS) if spec.name == "kci" else {}
@@ -459,18 +459,10 @@ def pc_graph(latents_df: pd.DataFrame, alpha: float = 0.05, test: str = "kci", *
               "max_depth": max_depth, "n_tests": int(len(tests)), "n_batches": int(cg.test.n_batches),
               "seconds": seconds, "tests_per_second": len(tests) / seconds if seconds > 0 else float("nan"),
               "device": dev, "threads": threads, "cpu_seconds": cpu_seconds, "covariates": cov_names}
-    if cov_names:
-        from personax.crl.graph_covariates import split_graph
-
-        g = split_graph(endpoints, nodes, cov_names, tests, params)
-        if bk is not None:
-            _assert_background(g.edges)
-        return g
-    edges = _edges_from_causallearn(endpoints, nodes)
-    if bk is not None:
-        _assert_background(edges)
-    return LatentGraph(nodes=nodes, edges=edges, adjacency=edges_to_adjacency(edges, nodes),
-                       tests=tests, params=params, endpoints=endpoints)
+    g = split_graph(endpoints, nodes, cov_names, tests, params)
+    if background is not None:
+        _assert_background(g.edges)
+    return g
 
 
 def _assert_background(edges: pd.DataFrame) -> None:

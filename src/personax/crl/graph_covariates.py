@@ -112,12 +112,17 @@ def covariate_matrix(covariates: pd.DataFrame, n_rows: int, rows: np.ndarray | N
 
 
 def covariate_background(latents: Sequence[str], covariates: Sequence[str], background: str | None = "shared"):
-    """causal-learn background knowledge: no edge from a latent into a covariate (+ ``shared``: no Z → S)."""
+    """PC's background knowledge: no latent → covariate edge, and with ``"shared"`` no Z → S edge.
+
+    Returns None when nothing is forbidden (no covariates and ``background=None``).
+    """
     from causallearn.graph.GraphNode import GraphNode
     from causallearn.utils.PCUtils.BackgroundKnowledge import BackgroundKnowledge
 
     from personax.crl.graph import shared_background
 
+    if not covariates and background is None:
+        return None
     bk = shared_background(list(latents)) if background == "shared" else BackgroundKnowledge()
     for v in latents:
         for c in covariates:
@@ -164,11 +169,7 @@ def dseparation_graph(dag, latents: Sequence[str], covariates: Sequence[str] = (
     if missing:
         raise ParameterError(f"nodes {missing} are not in the DAG", hint="pass node names of the DAG")
     G = nx.relabel_nodes(dag, {v: i for i, v in enumerate(nodes)})
-    bk = covariate_background(latents, covariates, background) if covariates else None
-    if bk is None and background == "shared":
-        from personax.crl.graph import shared_background
-
-        bk = shared_background(list(latents))
+    bk = covariate_background(latents, covariates, background)
     placeholder = np.zeros((2 * len(nodes), len(nodes)))  # d-separation reads the DAG, not data
     cg = pc(placeholder, 0.5, "d_separation", true_dag=G, stable=True, uc_rule=0, uc_priority=2,
             background_knowledge=bk, show_progress=False, node_names=nodes)
@@ -178,20 +179,24 @@ def dseparation_graph(dag, latents: Sequence[str], covariates: Sequence[str] = (
 
 def split_graph(endpoints: np.ndarray, latents: list[str], covariates: list[str], tests: pd.DataFrame,
                 params: dict):
-    """A LatentGraph over the latents from PC's endpoint matrix over latents + covariates."""
+    """A LatentGraph over the latents from PC's endpoint matrix over latents + covariates.
+
+    ``covariate_edges`` holds the edges that touch a covariate (None without covariates).
+    """
     from personax.crl.graph import LatentGraph, _edges_from_causallearn, edges_to_adjacency
 
     d = len(latents)
     every = _edges_from_causallearn(endpoints, latents + covariates)
     lat = set(latents)
-    inner = every[every["source"].isin(lat) & every["target"].isin(lat)].reset_index(drop=True)
-    cov = every[~(every["source"].isin(lat) & every["target"].isin(lat))].reset_index(drop=True)
+    inside = every["source"].isin(lat) & every["target"].isin(lat)
+    inner = every[inside].reset_index(drop=True)
+    cov = every[~inside].reset_index(drop=True)
     bad = cov[(cov["type"] == "directed") & cov["source"].isin(lat)]
     if len(bad):
         raise RuntimeError(f"PC returned latent → covariate edges despite the background knowledge: "
                            f"{bad.to_dict('records')}")
     return LatentGraph(nodes=list(latents), edges=inner, adjacency=edges_to_adjacency(inner, latents), tests=tests,
-                       params=params, endpoints=endpoints[:d, :d], covariate_edges=cov)
+                       params=params, endpoints=endpoints[:d, :d], covariate_edges=cov if covariates else None)
 
 
 __all__ = ["BIOGRAPHICAL_COVARIATES", "biographical_covariates", "covariate_background", "covariate_matrix",

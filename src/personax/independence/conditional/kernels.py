@@ -60,9 +60,9 @@ def pivoted_cholesky(x: torch.Tensor, c: float, *, tol: float = KCI_TOL, max_ran
     kernel rows are computed on all n rows, and the new columns follow by one triangular
     solve.  The cost is that of the plain pivoted Cholesky, ≈ n·r²/2 multiply-adds for rank r
     (computing every candidate's row on all n rows cost ``cand_factor`` times more).  The
-    result is the exact Cholesky factor of K on the chosen pivots (the greedy Nyström factor); only the pivot choice is
-    restricted to each block's candidates.  A factor may pass the tolerance by up to one
-    block (more accuracy, never less).
+    result is the exact Cholesky factor of K on the chosen pivots (the greedy Nyström
+    factor); only the pivot choice is restricted to each block's candidates.  A factor may
+    pass the tolerance by up to one block (more accuracy, never less).
 
     Parameters
     ----------
@@ -141,9 +141,8 @@ def pivoted_cholesky(x: torch.Tensor, c: float, *, tol: float = KCI_TOL, max_ran
         Csel = _sqdist(xs, x).mul_(-c).exp_()                                 # (B, used, n)
         if width:
             Csel -= prev.gather(2, rows_sel[:, None, :].expand(B, width, used)).transpose(1, 2) @ prev
-        Csel.mul_(ok_all[:, :, None])
         Lnew = torch.linalg.solve_triangular(G, Csel, upper=False)            # (B, used, n)
-        Lnew.mul_(ok_all[:, :, None])
+        Lnew.mul_(ok_all[:, :, None])  # padding rows (G = I there) carry row 0's kernel: zero them
         diag -= Lnew.square().sum(1)
         diag.clamp_min_(0.0)
         ranks += ok_all.sum(1)
