@@ -26,9 +26,11 @@ def test_record_and_graph_support(bench):
     f = _fit(bench, config={**CFG, "s2_sparsity_alt": (0.1,)})
     st = f.record["stages"]
     assert {"blocks", "eta", "components", "block_order"} <= set(st)
-    # two block orders x two L1 weights (s2_sparsity, s2_sparsity_alt), exactly one kept: the lowest criterion
+    # two block orders x two L1 weights (s2_sparsity, s2_sparsity_alt) + the refit and the sparse-rotation
+    # refinement of the best of them; exactly one kept: the lowest criterion
     cands = f.candidates
-    assert len(cands) == 4 and sorted(st["block_order"]) == ["m1", "m2"]
+    assert len(cands) == 6 and cands["phase"].str.endswith(":rot").sum() == 1
+    assert sorted(st["block_order"]) == ["m1", "m2"]
     assert sorted(cands["s2_sparsity"].unique()) == [0.02, 0.1] and cands["chosen"].sum() == 1
     assert cands.loc[cands["chosen"], "criterion"].item() == cands["criterion"].min()
     assert list(cands.loc[cands["chosen"], "order"].item()) == [f.layout.modalities.index(m) for m in st["block_order"]]
@@ -85,7 +87,7 @@ def test_selection_criterion_tracks_held_out_mcc():
     f = crl.fit(b.views, b.latent_dims, n_shared=1, seed=0, device="cpu", profile=None, config=cfg)
     tr, te = f.split["train"], f.split["test"]
     cands = f.candidates
-    assert len(cands) == 2 and f.config.s2_select == "bic"
+    assert len(cands) == 4 and f.config.s2_select == "bic"  # two block orders + refit and refinement
     mccs = []
     for phase in cands["phase"]:
         z = f.with_candidate(phase).encode(b.views)

@@ -231,6 +231,14 @@ class ComponentModel(nn.Module):
         self.slots = [int(s) for s in slots]
         self.flows = nn.ModuleList(ConditionalFlow(s, ctx_dim, layers, n_terms, hidden) for s in self.slots)
         self.prior = ANMPrior(sum(self.slots), mask, edge_hidden)
+        # fixed block-diagonal linear map after the flows (identity unless a refinement set it;
+        # :mod:`personax.crl.sparse_rotation`)
+        self.register_buffer("post", torch.eye(sum(self.slots)))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # fits saved before the post map existed load with the identity
+        state_dict.setdefault(prefix + "post", torch.eye(sum(self.slots)))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def transform(self, codes: Sequence[torch.Tensor], ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Components ``[T_1(c_1; s), T_2(c_2; s), ...]`` and the summed log-determinant."""
@@ -239,7 +247,7 @@ class ComponentModel(nn.Module):
             z, ld = flow(c, ctx)
             zs.append(z)
             logdet = logdet + ld
-        return torch.cat(zs, 1), logdet
+        return torch.cat(zs, 1) @ self.post.t(), logdet + torch.linalg.slogdet(self.post)[1]
 
     def nll(self, codes: Sequence[torch.Tensor], ctx: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood of the codes given the shared code (nats per row)."""

@@ -158,6 +158,13 @@ class CRLConfig:
         not (the NLL differences between within-block solutions are a few hundredths of a
         nat; ``benchmarks/results/crl_ablation_restarts.csv``: mean MCC 0.916 with one start
         per order, 0.893 with three, 7 designs).
+    s2_refine : str
+        Staged, stage 2: ``"sparse_rotation"`` (default) searches, inside each block of the
+        chosen candidate, the linear map that makes the cross-modal dependence additive and
+        BIC-sparse (:mod:`personax.crl.sparse_rotation`), refits the prior on the mapped
+        components (flows frozen) and, as the fair reference, on the unmapped ones; the
+        lowest selection criterion (``s2_select``) among the chosen fit and the two refits
+        is kept (:mod:`personax.crl.refine`); ``"none"`` skips it.
     s2_init : str
         Staged, stage 2: ``"ica"`` (FastICA on the shared-residualised codes; default),
         ``"identity"`` or ``"random"``.
@@ -214,6 +221,7 @@ class CRLConfig:
     s2_select: str = "bic"
     s2_restarts: int = 1
     s2_init: str = "ica"
+    s2_refine: str = "sparse_rotation"
 
     def __post_init__(self):
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -231,6 +239,8 @@ class CRLConfig:
                              "default) or 'joint' (the paper's single generative objective)")
         if self.s2_init not in ("ica", "identity", "random"):
             raise ValueError(f"s2_init={self.s2_init!r}: use 'ica', 'identity' or 'random'")
+        if self.s2_refine not in ("sparse_rotation", "none"):
+            raise ValueError(f"s2_refine={self.s2_refine!r}: use 'sparse_rotation' (default) or 'none'")
         if self.block_order not in ("auto", "given"):
             raise ValueError(f"block_order={self.block_order!r}: use 'auto' (chosen by held-out likelihood) or 'given'")
         if self.flow not in ("elementwise", "realnvp"):

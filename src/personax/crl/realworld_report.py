@@ -137,7 +137,8 @@ def training_summary(results: Mapping[str, object]) -> pd.DataFrame:
     -------
     DataFrame
         Columns ``dataset``, ``phase`` (``blocks`` = stage 1; ``components:<order>:<restart>``
-        = the stage-2 candidates), ``epochs``, ``best_epoch``, ``stopped_early`` (early
+        = the stage-2 candidates, ``...:refit`` / ``...:rot`` their refinement,
+        :mod:`personax.crl.refine`), ``epochs``, ``best_epoch``, ``stopped_early`` (early
         stopping ended it, not the epoch budget), ``val_nll`` (stage 2: held-out NLL, which
         with the edge penalty selects the candidate), ``kept`` (the candidate the fit kept).
     """

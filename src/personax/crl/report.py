@@ -31,7 +31,8 @@ def load_results(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:
     Keys: ``results``, ``summary``, ``candidates`` (``benchmarks/crl.py``),
     ``ablation_contrast`` (``benchmarks/crl_ablation_contrast.py``), ``ablation_restarts`` and
     ``ablation_sparsity`` (``benchmarks/crl_ablation_sparsity.py``), ``selection_criteria``
-    (``benchmarks/crl_selection_criteria.py``).
+    (``benchmarks/crl_selection_criteria.py``), ``ablation_refine``
+    (``benchmarks/crl_ablation_refine.py``).
 
     Returns an empty dict outside a source checkout or before ``benchmarks/crl.py`` has run.
     """
@@ -43,7 +44,8 @@ def load_results(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:
                       ("ablation_contrast", "crl_ablation_contrast.csv"),
                       ("ablation_restarts", "crl_ablation_restarts.csv"),
                       ("ablation_sparsity", "crl_ablation_sparsity.csv"),
-                      ("selection_criteria", "crl_selection_criteria.csv")):
+                      ("selection_criteria", "crl_selection_criteria.csv"),
+                      ("ablation_refine", "crl_ablation_refine.csv")):
         p = folder / name
         if p.exists():
             df = pd.read_csv(p)
@@ -377,3 +379,40 @@ def sentence_restarts(ablation: pd.DataFrame) -> str:
     return (f"With one ICA-started fit per block order the kept candidates score mean MCC "
             f"{ablation['mcc_restarts_1'].mean():.3f}; adding two rotated starts per order (lower held-out NLL in "
             f"{better_nll} of {k} fits) scores {ablation['mcc_restarts_3'].mean():.3f}, lower MCC in {worse} of {k}.")
+
+
+def refine_ablation(ablation: pd.DataFrame) -> pd.DataFrame:
+    """Stage 2 without / with the sparse-rotation refinement, per group of benchmarks.
+
+    ``ablation`` is ``crl_ablation_refine.csv`` (one row per fit: the candidate chosen
+    before the refinement, ``*_none``, and the final fit).  Returns per group of
+    :func:`personax.crl.benchmark_summary.family_group`: ``fits``, ``kept`` (refinement
+    taken), mean and minimum MCC without and with it, mean SHD without and with it, the
+    empty graph's mean SHD, and ``fits_better`` / ``fits_worse`` (MCC moved by more than
+    0.005).
+
+    Examples
+    --------
+    >>> ab = pd.DataFrame({"benchmark": ["design:6", "design:7"], "seed": [0, 0], "refinement_kept": [True, False],
+    ...                    "mcc_none": [0.76, 0.99], "mcc": [0.95, 0.99], "shd_none": [5, 0], "shd": [2, 0],
+    ...                    "shd_empty": [8, 4]})
+    >>> r = refine_ablation(ab).iloc[0]
+    >>> int(r["fits"]), int(r["kept"]), round(float(r["mcc_none"]), 3), round(float(r["mcc"]), 3), int(r["fits_better"])
+    (2, 1, 0.875, 0.97, 1)
+    """
+    df = ablation.assign(group=family_group(ablation["benchmark"]),
+                         better=(ablation["mcc"] > ablation["mcc_none"] + 0.005).astype(int),
+                         worse=(ablation["mcc"] < ablation["mcc_none"] - 0.005).astype(int))
+    out = df.groupby("group", sort=False).agg(
+        fits=("seed", "size"), kept=("refinement_kept", "sum"), mcc_none=("mcc_none", "mean"), mcc=("mcc", "mean"),
+        mcc_min_none=("mcc_none", "min"), mcc_min=("mcc", "min"), shd_none=("shd_none", "mean"), shd=("shd", "mean"),
+        shd_empty=("shd_empty", "mean"), fits_better=("better", "sum"), fits_worse=("worse", "sum"))
+    return out.reset_index()
+
+
+def sentence_refine(table: pd.DataFrame) -> str:
+    """What the refinement ablation says, from :func:`refine_ablation`'s table."""
+    parts = [f"{r.group}: MCC {r.mcc_none:.3f} → {r.mcc:.3f} (min {r.mcc_min_none:.3f} → {r.mcc_min:.3f}), SHD "
+             f"{r.shd_none:.2f} → {r.shd:.2f} (empty graph {r.shd_empty:.2f}); refinement kept in {r.kept} of "
+             f"{r.fits} fits, MCC higher in {r.fits_better}, lower in {r.fits_worse}" for r in table.itertuples()]
+    return "Without → with the sparse-rotation refinement, same fits: " + "; ".join(parts) + "."

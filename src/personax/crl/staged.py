@@ -15,6 +15,11 @@ stopping on held-out validation rows (the test rows are never seen):
    the lowest **validation negative log-likelihood plus a BIC penalty on its edges** is kept
    (``s2_select``, :func:`personax.crl.candidates.selection_criterion`).  No choice uses
    the planted truth.
+3. **Refinement** (``s2_refine="sparse_rotation"``, :mod:`personax.crl.sparse_rotation`):
+   inside each block of the chosen candidate, the linear map under which the cross-modal
+   dependence is additive and BIC-sparse; the prior is refitted on the mapped and, for a
+   fair comparison, the unmapped components (:mod:`personax.crl.refine`), and the lowest
+   selection criterion of the three is kept.
 
 Every phase is checkpointed (weights, optimiser, scheduler, shuffling generator, best
 state, history), so an interrupted run resumes and reproduces the uninterrupted weights
@@ -371,6 +376,10 @@ class StagedTrainer:
                 if best is None or crit < best[0]:
                     best = (crit, len(self.candidates) - 1, order, comp)
         _, kept, order, comp = best
+        if cfg.s2_refine == "sparse_rotation":
+            from personax.crl.refine import refine
+
+            kept, comp = refine(self, kept, order, comp, s_tr, c_tr, s_va, c_va)
         self.candidates[kept]["chosen"] = True
         self.model.order = list(order)
         self.model.components = comp.eval()
