@@ -82,3 +82,12 @@ def test_a_stage_two_state_saved_before_the_post_map_still_loads():
     comp.post.mul_(3.0)
     comp.load_state_dict(old)
     assert torch.equal(comp.post, torch.eye(4))
+
+
+def test_a_block_larger_than_the_search_limit_is_left_as_it_is():
+    from personax.crl.sparse_rotation import MAX_BLOCK
+
+    rng = np.random.default_rng(0)
+    z = [rng.standard_normal((500, MAX_BLOCK + 1)), rng.standard_normal((500, 2))]
+    maps = block_maps(z, order=(0, 1))
+    assert np.array_equal(maps[0], np.eye(MAX_BLOCK + 1)) and not np.allclose(maps[1], np.eye(2))
