@@ -98,13 +98,24 @@ class _LowRankZ:
             group = datas[i0:i0 + chunk]
             X = torch.stack(group)
             L, ranks, resid = pivoted_cholesky(X, c, tol=tol, max_rank=max_rank)
-            for b in range(len(group)):
-                rk = int(ranks[b])
-                F = L[b, :, :rk]
-                F = F - F.mean(0)
-                A = self.apply(F)
-                G = A.T @ A
-                w, P = torch.linalg.eigh(0.5 * (G + G.T))
+            rks = [int(r) for r in ranks.tolist()]
+            # one Woodbury product for the whole chunk (a wide GEMM instead of one per role)
+            Fs = [L[b, :, :rk] - L[b, :, :rk].mean(0) for b, rk in enumerate(rks)]
+            As = torch.split(self.apply(torch.cat(Fs, 1)), rks, 1)
+            # eigendecompositions of the m × m Gram matrices, batched over roles of equal rank
+            Ps: list = [None] * len(rks)
+            by_rank: dict[int, list[int]] = {}
+            for b, rk in enumerate(rks):
+                by_rank.setdefault(rk, []).append(b)
+            for idx in by_rank.values():
+                Ab = torch.stack([As[b] for b in idx])
+                G = Ab.transpose(1, 2) @ Ab
+                w, P = torch.linalg.eigh(0.5 * (G + G.transpose(1, 2)))
+                for j, b in enumerate(idx):
+                    Ps[b] = (w[j], P[j])
+            for b, rk in enumerate(rks):
+                A = As[b]
+                w, P = Ps[b]
                 keep = w > w.max() * KCI_EIG_THRESH
                 V = A @ P[:, keep]
                 out.append(_Role(A, None, V, V.square().sum(1), rk,
