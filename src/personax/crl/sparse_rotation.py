@@ -61,26 +61,46 @@ def _givens(d: int, i: int, j: int, t: float) -> np.ndarray:
     return g
 
 
-def _search(score: Callable[[np.ndarray], float], d: int, rng: np.random.Generator, starts: int = 8,
-            sweeps: int = 5, grid: int = 90) -> np.ndarray:
-    """Orthogonal ``R`` minimising ``score(R)``: Jacobi sweeps from the identity and random starts."""
-    angles = np.linspace(0.0, np.pi, grid, endpoint=False)
+def _jacobi(pair_scores: Callable[[np.ndarray, int, int], np.ndarray], d: int, rng: np.random.Generator,
+            starts: int, sweeps: int) -> np.ndarray:
+    """Orthogonal ``R`` minimising a score by Jacobi sweeps from the identity and random starts.
+
+    ``pair_scores(r, i, j)`` returns the score of ``G_ij(t) @ r`` for every angle ``t`` of
+    the grid, ``t = 0`` (``r`` itself) first; a sweep moves to the best angle of each pair
+    when it lowers the score by more than 1e-9.
+    """
     best_v, best_r = np.inf, np.eye(d)
     for start in range(starts):
         r = np.eye(d) if start == 0 else np.linalg.qr(rng.standard_normal((d, d)))[0]
-        cur = score(r)
+        cur = np.inf
         for _ in range(sweeps):
             moved = False
             for i, j in itertools.combinations(range(d), 2):
-                vals = [score(_givens(d, i, j, t) @ r) for t in angles[1:]]
-                k = int(np.argmin(vals))
-                if vals[k] < cur - 1e-9:
-                    r, cur, moved = _givens(d, i, j, angles[k + 1]) @ r, vals[k], True
+                vals = pair_scores(r, i, j)
+                a = int(np.argmin(vals))
+                cur = min(cur, float(vals[0]))
+                if a and vals[a] < vals[0] - 1e-9:
+                    r, cur, moved = _givens(d, i, j, _angle(a, len(vals))) @ r, float(vals[a]), True
             if not moved:
                 break
         if cur < best_v - 1e-9:
             best_v, best_r = cur, r
     return best_r
+
+
+def _angle(a: int, grid: int) -> float:
+    return float(np.linspace(0.0, np.pi, grid, endpoint=False)[a])
+
+
+def _search(score: Callable[[np.ndarray], float], d: int, rng: np.random.Generator, starts: int = 8,
+            sweeps: int = 5, grid: int = 90) -> np.ndarray:
+    """Orthogonal ``R`` minimising ``score(R)`` (one call per Givens angle): :func:`_jacobi`."""
+    angles = np.linspace(0.0, np.pi, grid, endpoint=False)
+
+    def pair_scores(r, i, j):
+        return np.array([score(r)] + [score(_givens(d, i, j, t) @ r) for t in angles[1:]])
+
+    return _jacobi(pair_scores, d, rng, starts, sweeps)
 
 
 def _whitener(cov: np.ndarray) -> np.ndarray:
@@ -167,22 +187,10 @@ def root_rotation(y: np.ndarray, later: np.ndarray, others: Sequence[np.ndarray]
         res = lr.T @ lr - h.transpose(0, 2, 1) @ np.linalg.solve(g, h)
         return np.linalg.slogdet(res / len(cur))[1]
 
-    best_v, best_r = np.inf, np.eye(d)
-    for start in range(starts if d <= 4 else min(starts, 2)):
-        r = np.eye(d) if start == 0 else np.linalg.qr(rng.standard_normal((d, d)))[0]
-        cur_v = np.inf
-        for _ in range(sweeps):
-            moved = False
-            for i, j in itertools.combinations(range(d), 2):
-                vals = pair_scores(yw @ r.T, i, j)
-                a = int(np.argmin(vals))
-                cur_v = min(cur_v, float(vals[0]))
-                if a and vals[a] < vals[0] - 1e-9:
-                    r, cur_v, moved = _givens(d, i, j, angles[a]) @ r, float(vals[a]), True
-            if not moved:
-                break
-        if cur_v < best_v - 1e-9:
-            best_v, best_r = cur_v, r
+    def grid_scores(r: np.ndarray, i: int, j: int) -> np.ndarray:
+        return pair_scores(yw @ r.T, i, j)
+
+    best_r = _jacobi(grid_scores, d, rng, starts if d <= 4 else min(starts, 2), sweeps)
     return best_r @ w.T
 
 
@@ -207,7 +215,7 @@ def block_maps(z: Sequence[np.ndarray], order: Sequence[int], seed: int = 0) -> 
     for pos, b in enumerate(order):
         zb = z[b]
         if zb.shape[1] > MAX_BLOCK:
-            pass
+            pass  # too costly to search: the block stays as stage 2 returned it (identity map)
         elif pos == 0 and len(order) > 1 and zb.shape[1] > 1:
             later = np.concatenate([z[c] for c in order[1:]], 1)
             maps[b] = root_rotation(zb, later, seed=seed)
