@@ -7,6 +7,9 @@ seed) yields both estimates: the candidate chosen before the refinement is what
 of the family is run (no selection), plus the numerical benchmark.
 
     python benchmarks/crl_ablation_refine.py --designs 0-19 --seeds 0 --numerical-seeds 0,1,2,3,4
+
+Rows of (benchmark, seed) pairs that the ledger (``--work``) does not hold are kept from
+the existing CSV, so seeds can be added run by run.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ def _ints(text: str) -> list[int]:
 def _kind(phase: str) -> str:
     """Which fit was kept: the mapped refit, the unmapped refit, or the unrefined candidate."""
     return "rot" if phase.endswith(":rot") else "refit" if phase.endswith(":refit") else "none"
+
+
+def _order(bench: str) -> tuple:
+    """Sort key: the numerical benchmark first, then the designs by number."""
+    return (0, 0) if bench == "numerical" else (1, int(bench.split(":")[1])) if ":" in bench else (2, 0)
 
 
 def main() -> None:
@@ -72,9 +80,18 @@ def main() -> None:
                      "mcc_m2": final["mcc_m2"], "shd": final["shd"], "shd_empty": final["shd_empty"],
                      "seconds": final["seconds"], "machine": f"{platform.machine()} CPU, {args.threads} threads",
                      "torch": torch.__version__})
+    new = pd.DataFrame(rows)
+    if OUT.exists():
+        # rows of (benchmark, seed) pairs not in this ledger are kept from the committed file
+        old = pd.read_csv(OUT)
+        ran = set(zip(new["benchmark"], new["seed"]))
+        keep = old[[(b, s) not in ran for b, s in zip(old["benchmark"], old["seed"])]]
+        new = pd.concat([keep, new], ignore_index=True)
+    new = new.sort_values(["benchmark", "seed"], key=lambda c: c.map(_order) if c.name == "benchmark" else c,
+                          kind="stable").reset_index(drop=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(OUT, index=False)
-    print(pd.DataFrame(rows).drop(columns=["machine", "torch"]).round(3).to_string())
+    new.to_csv(OUT, index=False)
+    print(new.drop(columns=["machine", "torch"]).round(3).to_string())
 
 
 if __name__ == "__main__":
