@@ -377,7 +377,7 @@ if "ablation_restarts" in SAVED:
 # step (they are the unrefined estimator); the live fits on this page use it. Its effect,
 # measured on the same fits (the candidate each run chose before the refinement against the
 # final fit; `benchmarks/results/crl_ablation_refine.csv`, every design of the family at
-# two seeds, the numerical benchmark at five):
+# three seeds, the numerical benchmark at five):
 
 # %%
 if "ablation_refine" in SAVED:
